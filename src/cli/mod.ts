@@ -1,0 +1,76 @@
+/**
+ * The command line: one module per command, loaded on demand so `--help`
+ * loads nothing heavy. Only this folder calls `Deno.exit` (through main.ts).
+ *
+ * @module
+ */
+import { ConfigError } from "../config/mod.ts";
+import { log } from "../log/mod.ts";
+import { UsageError } from "./common.ts";
+
+const COMMANDS: Record<
+  string,
+  () => Promise<(args: string[]) => Promise<number>>
+> = {
+  process: async () => (await import("./process.ts")).runProcess,
+  status: async () => (await import("./status.ts")).runStatus,
+};
+
+/** Top-level usage. */
+export const HELP = `dashcam: edge licence-plate pipeline
+
+Usage: deno task dashcam <command> [options]
+
+Commands:
+  process CLIP… [--json]   run the pipeline on clips and print their final events
+  status [--json]          tasks, results, frames, clips, failures and outbox
+
+Options (every command):
+  --config FILE            config file (default config/dashcam.json; env DASHCAM_CONFIG)
+  --data-dir DIR           data dir (env DASHCAM_DATA_DIR)
+  --models-dir DIR         models dir (env DASHCAM_MODELS_DIR)
+  --pg-url URL             fleet Postgres URL (env DASHCAM_PG_URL)
+  --log-level LEVEL        error | warn | info | debug
+  --fps N                  sampling rate (frames per second)
+  --backend NAME           auto | native | wasm | webgpu
+  --json                   machine-readable output
+`;
+
+/**
+ * Runs the CLI.
+ *
+ * @param args Command-line arguments.
+ * @returns The exit code.
+ */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  if (
+    !command || command === "help" || command === "--help" || command === "-h"
+  ) {
+    console.log(HELP);
+    return command ? 0 : 2;
+  }
+  const load = COMMANDS[command];
+  if (!load) {
+    console.error(
+      `dashcam: unknown command '${command}' (try: deno task dashcam help)`,
+    );
+    return 2;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (err) {
+    const message = (err as Error).message?.split("\n")[0] ?? String(err);
+    if (err instanceof UsageError) {
+      console.error(`dashcam ${command}: ${message}`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      log.error(message);
+      return 78; // EX_CONFIG
+    }
+    log.error(message);
+    if (log.level === "debug") console.error(err);
+    return 1;
+  }
+}

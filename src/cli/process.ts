@@ -1,0 +1,100 @@
+/**
+ * `process CLIP… [--json]`: runs the whole graph on the clips and prints
+ * their final events. Exit code 0 only if every clip finished.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Engine, type Progress } from "../daemon/mod.ts";
+import { log } from "../log/mod.ts";
+import { Outbox } from "../sink/outbox.ts";
+import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
+import { formatEvent } from "./format.ts";
+
+/** Usage text. */
+export const USAGE =
+  "process CLIP… [--json]  run the pipeline on clips and print their final events";
+
+function progressBar(p: Progress): string {
+  const frac = p.total ? p.finished / p.total : 0;
+  const width = 30;
+  const fill = Math.round(frac * width);
+  return `\r[${"#".repeat(fill)}${" ".repeat(width - fill)}] ${
+    (frac * 100).toFixed(0).padStart(3)
+  }% tasks ${p.finished}/${p.total}, clips ${p.clipsDone}/${p.clips}`;
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args Arguments after `process`.
+ * @returns The exit code.
+ */
+export async function runProcess(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {});
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    throw new UsageError(
+      "process needs at least one clip: process CLIP… [--json]",
+    );
+  }
+  const config = await configFromFlags(values);
+  await Deno.mkdir(config.data_dir, { recursive: true });
+  const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
+  const engine = await Engine.open(config, { log, sink: outbox });
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  try {
+    const subs = [];
+    for (const clip of positionals) subs.push(await engine.addClip(clip));
+    const ids = subs.flatMap((s) => (s.videoId ? [s.videoId] : []));
+    const tty = Deno.stderr.isTerminal() && !values.json;
+    if (tty) {
+      timer = setInterval(() => {
+        Deno.stderr.writeSync(
+          new TextEncoder().encode(progressBar(engine.progress(ids))),
+        );
+      }, 250);
+    }
+    let videos;
+    try {
+      videos = await engine.waitFor(ids, { signal: stop.signal });
+    } catch (err) {
+      if (stop.signal.aborted) {
+        log.warn("interrupted; unfinished clips resume on the next start");
+        return 130;
+      }
+      throw err;
+    }
+    if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+    const wanted = new Set(ids);
+    const events = outbox.query({ limit: 1_000_000 })
+      .filter((e) => wanted.has(e.videoId))
+      .sort((a, b) =>
+        a.videoId.localeCompare(b.videoId) || a.trackId - b.trackId
+      );
+    for (const e of events) {
+      console.log(values.json ? JSON.stringify(e) : formatEvent(e));
+    }
+    let ok = true;
+    for (const v of videos) {
+      if (v.status !== "done") {
+        ok = false;
+        if (!values.json) console.error(`failed: ${v.path}: ${v.error}`);
+      }
+    }
+    return ok ? 0 : 1;
+  } finally {
+    clearInterval(timer);
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await engine.close({ deadlineMs: 5000 });
+    outbox.close();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * `status [--json]`: tasks per category and status, results not handled,
+ * frames on disk, clips, failures and the outbox. Works while the daemon
+ * runs: it only reads.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { graphStatus, openGraphDb } from "../graph/mod.ts";
+import { Outbox } from "../sink/outbox.ts";
+import { configFromFlags, parseCommandArgs } from "./common.ts";
+
+/** Usage text. */
+export const USAGE =
+  "status [--json]          tasks, results, frames, clips, failures and outbox";
+
+async function countFrames(root: string): Promise<number> {
+  let n = 0;
+  try {
+    for await (const d of Deno.readDir(root)) {
+      if (!d.isDirectory) continue;
+      for await (const f of Deno.readDir(join(root, d.name))) {
+        if (f.name.endsWith(".ppm")) n++;
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return n;
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args Arguments after `status`.
+ * @returns The exit code.
+ */
+export async function runStatus(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(args, {});
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = await configFromFlags(values);
+  const dbPath = join(config.data_dir, "pipeline.db");
+  try {
+    await Deno.stat(dbPath);
+  } catch {
+    throw new Error(
+      `Cannot show status: no pipeline.db in data_dir ${config.data_dir}`,
+    );
+  }
+  const db = openGraphDb(dbPath, { readOnly: true });
+  const graph = graphStatus(db);
+  db.close();
+  const framesOnDisk = await countFrames(join(config.data_dir, "frames"));
+  let outbox = null;
+  try {
+    await Deno.stat(join(config.data_dir, "outbox.db"));
+    const o = Outbox.open(join(config.data_dir, "outbox.db"));
+    outbox = o.stats();
+    o.close();
+  } catch { /* no outbox yet */ }
+  const report = { ...graph, framesOnDisk, outbox };
+  if (values.json) {
+    console.log(JSON.stringify(report));
+    return 0;
+  }
+  console.log("tasks:");
+  for (const [cat, byStatus] of Object.entries(graph.tasks)) {
+    console.log(
+      `  ${cat.padEnd(15)} ${
+        Object.entries(byStatus).map(([s, n]) => `${s}=${n}`).join(" ")
+      }`,
+    );
+  }
+  console.log(`results not handled: ${graph.unhandledResults}`);
+  console.log(`frames on disk: ${framesOnDisk}`);
+  console.log(
+    `clips: ${
+      Object.entries(graph.videos).map(([s, n]) => `${s}=${n}`).join(" ") ||
+      "none"
+    }`,
+  );
+  if (outbox) {
+    console.log(
+      `outbox: pending=${outbox.pending} sent=${outbox.sent} rejected=${outbox.rejected} last_sync=${
+        outbox.lastSuccessAt ?? "never"
+      }${outbox.lastError ? ` last_error=${outbox.lastError}` : ""}`,
+    );
+  }
+  for (const f of graph.failed) {
+    console.log(
+      `failed task ${f.id} ${f.category} video=${f.video_id} frame=${f.frame_idx} attempts=${f.attempts}: ${f.last_error}`,
+    );
+  }
+  return 0;
+}

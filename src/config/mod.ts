@@ -1,0 +1,7 @@
+/**
+ * Configuration: schema, defaults and loading.
+ *
+ * @module
+ */
+export * from "./schema.ts";
+export * from "./load.ts";

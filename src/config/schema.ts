@@ -1,0 +1,112 @@
+/**
+ * The configuration's shape and its defaults. Pure: no I/O.
+ *
+ * @module
+ */
+import { TASK_CATEGORIES, type TaskCategory } from "../shared/mod.ts";
+
+/** Inference backends a user can choose. */
+export const BACKENDS = ["auto", "native", "wasm", "webgpu"] as const;
+
+/** Log levels a user can choose. */
+export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+
+/** TLS modes for the Postgres connection. */
+export const TLS_MODES = [
+  "disable",
+  "prefer",
+  "require",
+  "verify-full",
+] as const;
+
+/** The whole, validated configuration. Keys are the JSON file's keys. */
+export interface Config {
+  /** Folder for pipeline.db, outbox.db, frames, crops and evidence. */
+  data_dir: string;
+  /** Folder holding the ONNX models listed in models/models.json. */
+  models_dir: string;
+  /** Folders watched for new clips by `run` (SD card folder, USB mount points). */
+  inbox_dirs: string[];
+  /** Frames sampled per second of video. */
+  sampling_fps: number;
+  /** Log level. */
+  log_level: typeof LOG_LEVELS[number];
+  /** Web Workers per task category. */
+  workers: Record<TaskCategory, number>;
+  /** Inference settings. */
+  inference: {
+    /** Backend: auto picks WebGPU on a real GPU, else the fastest CPU backend. */
+    backend: typeof BACKENDS[number];
+    /** Threads per inference session. */
+    threads: number;
+  };
+  /** Task graph settings. */
+  graph: {
+    /** Seconds a claimed task stays leased before another worker may take it. */
+    lease_s: number;
+    /** Attempts before a task ends `failed`. */
+    max_attempts: number;
+    /** Milliseconds before a failed attempt is retried (doubles each attempt). */
+    retry_backoff_ms: number;
+    /** Seconds one task may run before its worker is replaced. */
+    task_timeout_s: number;
+    /** Milliseconds between polls when idle. */
+    poll_ms: number;
+    /** Keep the tasks and results of finished clips instead of pruning them. */
+    keep_finished: boolean;
+    /** Decoding pauses while more frames than this are on disk. */
+    max_frames_on_disk: number;
+  };
+  /** Fleet Postgres settings; sync is off while `url` is null. */
+  pg: {
+    /** Connection URL, e.g. postgres://user@host:5432/dashcam_final. */
+    url: string | null;
+    /** File holding the password (systemd credential), when not in the URL. */
+    password_file: string | null;
+    /** TLS mode. */
+    tls: typeof TLS_MODES[number];
+    /** This vehicle's id, stored with every event. */
+    device_id: string;
+    /** Rows sent per batch. */
+    batch_size: number;
+  };
+  /** Module providing the stage handlers (tests and extensions swap it); null = the built-in vision stages. */
+  handlers_module: string | null;
+}
+
+/** Defaults: embedded SQLite, local outbox, no Postgres. */
+export const DEFAULTS = {
+  data_dir: "./data",
+  models_dir: "./models",
+  inbox_dirs: [],
+  sampling_fps: 5,
+  log_level: "info",
+  workers: {
+    vehicle_detect: 1,
+    plate_detect: 1,
+    ocr: 1,
+    plate_smooth: 1,
+    summary: 1,
+  },
+  inference: { backend: "auto", threads: 1 },
+  graph: {
+    lease_s: 120,
+    max_attempts: 3,
+    retry_backoff_ms: 1000,
+    task_timeout_s: 60,
+    poll_ms: 100,
+    keep_finished: false,
+    max_frames_on_disk: 48,
+  },
+  pg: {
+    url: null,
+    password_file: null,
+    tls: "prefer",
+    device_id: "dashcam",
+    batch_size: 500,
+  },
+  handlers_module: null,
+} satisfies Config;
+
+/** The task categories, re-exported for config users. */
+export { TASK_CATEGORIES };

@@ -1,0 +1,706 @@
+/**
+ * The engine: decodes clips into frames on disk, feeds the task graph, runs
+ * the dispatcher and the worker pool, and hands final events to the sink.
+ * Start order: data dir lock, database (with crash recovery), workers,
+ * dispatcher, decoding. Stop order is the reverse.
+ *
+ * @module
+ */
+import type { DatabaseSync } from "node:sqlite";
+import { join, resolve } from "node:path";
+import type { Config } from "../config/mod.ts";
+import {
+  enqueueTasks,
+  failExpiredLeases,
+  fetchUnhandled,
+  frameUsers,
+  getVideo,
+  handleResult,
+  listVideos,
+  openGraphDb,
+  pendingWork,
+  pruneVideoRows,
+  recoverInterrupted,
+  registerVideo,
+  setVideoStatus,
+  taskCounts,
+  transaction,
+  type VideoRow,
+} from "../graph/mod.ts";
+import {
+  BadClipError,
+  clipStartTime,
+  decodeFrames,
+  probeClip,
+  sha256File,
+  videoIdFromHash,
+} from "../ingest/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { FinalEvent, StageOutput } from "../shared/mod.ts";
+import {
+  childrenOf,
+  FRAME_CATEGORIES,
+  frameRef,
+  frameTask,
+  plateSmoothTask,
+} from "./fanout.ts";
+import { WorkerPool } from "./pool.ts";
+import { createHash } from "node:crypto";
+
+/** Where final events go: the local durable outbox. */
+export interface EventSink {
+  /** Stores an event; false when its key was stored before. */
+  add(event: FinalEvent): boolean;
+}
+
+/** Options for {@linkcode Engine.open}. */
+export interface EngineOptions {
+  /** Logger. */
+  log: Logger;
+  /** Receives final events. */
+  sink: EventSink;
+  /** URL of the stage handler module. @default {config.handlers_module, else the vision stages} */
+  handlersModule?: string;
+  /** How many times a task may be running when the process dies before it fails. @default {5} */
+  maxInterrupts?: number;
+}
+
+/** Outcome of submitting a clip. */
+export interface ClipSubmission {
+  /** The clip path as given. */
+  path: string;
+  /** Its id, when known. */
+  videoId: string | null;
+  /** new: queued now; known: seen before (its status says how it ended); failed: unusable. */
+  state: "new" | "known" | "failed";
+  /** Status of the clip's row. */
+  status: VideoRow["status"] | null;
+  /** One-line error for a failed clip. */
+  error?: string;
+}
+
+const DEFAULT_HANDLERS = new URL("../vision/stages/mod.ts", import.meta.url)
+  .href;
+
+/** Engine progress over some clips. */
+export interface Progress {
+  /** Tasks finished (done or failed). */
+  finished: number;
+  /** Tasks known. */
+  total: number;
+  /** Clips finished. */
+  clipsDone: number;
+  /** Clips asked about. */
+  clips: number;
+}
+
+/** The pipeline engine. */
+export class Engine {
+  readonly config: Config;
+  readonly db: DatabaseSync;
+  readonly pool: WorkerPool;
+  #log: Logger;
+  #sink: EventSink;
+  #lock: Deno.FsFile;
+  #decodeQueue: string[] = [];
+  #decoding: Promise<void> | null = null;
+  #framesOnDisk = 0;
+  #frameFreed: PromiseWithResolvers<void> = Promise.withResolvers();
+  #kick: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+  #stopping = false;
+  #abort = new AbortController();
+  #fatal: PromiseWithResolvers<never> = Promise.withResolvers();
+  #waiters = new Set<() => void>();
+  /** Statistics for status and bench. */
+  readonly stats = { resultsHandled: 0, framesDeleted: 0, busyErrors: 0 };
+
+  private constructor(
+    config: Config,
+    db: DatabaseSync,
+    pool: WorkerPool,
+    lock: Deno.FsFile,
+    options: EngineOptions,
+  ) {
+    this.config = config;
+    this.db = db;
+    this.pool = pool;
+    this.#lock = lock;
+    this.#log = options.log;
+    this.#sink = options.sink;
+    this.#fatal.promise.catch(() => {});
+  }
+
+  /**
+   * Opens the data dir (taking its lock), recovers from a crash, starts the
+   * workers and the dispatcher, and resumes unfinished clips.
+   *
+   * @param config The configuration.
+   * @param options Logger, sink and handler module.
+   * @returns The running engine.
+   */
+  static async open(config: Config, options: EngineOptions): Promise<Engine> {
+    const dataDir = resolve(config.data_dir);
+    try {
+      await Deno.mkdir(join(dataDir, "frames"), { recursive: true });
+    } catch (err) {
+      throw new Error(
+        `Cannot use data_dir ${dataDir}: ${(err as Error).message}`,
+      );
+    }
+    const lock = await takeLock(join(dataDir, "dashcam.lock"));
+    const dbPath = join(dataDir, "pipeline.db");
+    const db = openGraphDb(dbPath);
+    const recovered = recoverInterrupted(db, {
+      now: Date.now(),
+      maxInterrupts: options.maxInterrupts ?? 5,
+    });
+    if (recovered.released || recovered.failed) {
+      options.log.info(
+        "recovered tasks left running by a previous run",
+        recovered,
+      );
+    }
+    const poolId = crypto.randomUUID().slice(0, 8);
+    let engine: Engine | null = null;
+    const pool = new WorkerPool(poolId, {
+      workers: config.workers,
+      dbPath,
+      handlersModule: options.handlersModule ?? config.handlers_module ??
+        DEFAULT_HANDLERS,
+      init: {
+        dataDir,
+        modelsDir: resolve(config.models_dir),
+        backend: config.inference.backend,
+        threads: config.inference.threads,
+        samplingFps: config.sampling_fps,
+        options: {},
+      },
+      leaseMs: config.graph.lease_s * 1000,
+      pollMs: config.graph.poll_ms,
+      backoffMs: config.graph.retry_backoff_ms,
+      taskTimeoutMs: config.graph.task_timeout_s * 1000,
+      log: options.log,
+      onFinished: () => {
+        if (engine) engine.#wake();
+      },
+    });
+    engine = new Engine(
+      { ...config, data_dir: dataDir },
+      db,
+      pool,
+      lock,
+      options,
+    );
+    try {
+      await pool.start();
+    } catch (err) {
+      await pool.close({ deadlineMs: 1000 });
+      db.close();
+      lock.close();
+      throw err;
+    }
+    engine.#framesOnDisk = await countFrames(join(dataDir, "frames"));
+    engine.#loop = engine.#runLoop();
+    await engine.#sweepOrphanFrames();
+    for (const v of listVideos(db, { status: ["queued", "decoding"] })) {
+      engine.#enqueueDecode(v.video_id);
+    }
+    return engine;
+  }
+
+  /** Frames currently on disk. */
+  get framesOnDisk(): number {
+    return this.#framesOnDisk;
+  }
+
+  /**
+   * Submits a clip: probes and hashes it, registers it, and queues decoding.
+   * An unusable clip is recorded as failed with a one-line error; nothing
+   * else is affected.
+   *
+   * @param path The clip.
+   * @returns What happened.
+   */
+  async addClip(path: string): Promise<ClipSubmission> {
+    const abs = resolve(path);
+    let videoId: string | null = null;
+    try {
+      const st = await Deno.stat(abs).catch((err) => {
+        throw new BadClipError(
+          path,
+          err instanceof Deno.errors.NotFound ? "file not found" : err.message,
+        );
+      });
+      if (!st.isFile) throw new BadClipError(path, "not a regular file");
+      if (st.size === 0) throw new BadClipError(path, "file is empty");
+      const sha = await sha256File(abs).catch((err) => {
+        throw new BadClipError(path, err.message);
+      });
+      videoId = videoIdFromHash(sha);
+      const known = getVideo(this.db, videoId);
+      if (known) {
+        return { path, videoId, state: "known", status: known.status };
+      }
+      const info = await probeClip(abs);
+      const start = await clipStartTime(abs, info);
+      registerVideo(this.db, {
+        video_id: videoId,
+        path: abs,
+        size: st.size,
+        sha256: sha,
+        duration_s: info.durationS,
+        fps: info.fps,
+        width: info.width,
+        height: info.height,
+        start_time: start.startTime,
+        sampling_fps: this.config.sampling_fps,
+      }, { now: Date.now() });
+      this.#enqueueDecode(videoId);
+      return { path, videoId, state: "new", status: "queued" };
+    } catch (err) {
+      const message = (err as Error).message.split("\n")[0];
+      const id = videoId ??
+        "path-" + createHash("sha256").update(abs).digest("hex").slice(0, 11);
+      registerVideo(this.db, { video_id: id, path: abs }, { now: Date.now() });
+      setVideoStatus(this.db, {
+        videoId: id,
+        status: "failed",
+        error: message,
+        now: Date.now(),
+      });
+      this.#log.error(message);
+      return {
+        path,
+        videoId: id,
+        state: "failed",
+        status: "failed",
+        error: message,
+      };
+    }
+  }
+
+  #enqueueDecode(videoId: string): void {
+    if (!this.#decodeQueue.includes(videoId)) this.#decodeQueue.push(videoId);
+    this.#decoding ??= this.#decodeAll().finally(() => {
+      this.#decoding = null;
+    });
+  }
+
+  async #decodeAll(): Promise<void> {
+    while (this.#decodeQueue.length > 0 && !this.#stopping) {
+      const videoId = this.#decodeQueue[0];
+      try {
+        await this.#decodeClip(videoId);
+      } catch (err) {
+        if (this.#stopping) return;
+        const message = (err as Error).message.split("\n")[0];
+        this.#log.error(message, { video: videoId });
+        setVideoStatus(this.db, {
+          videoId,
+          status: "failed",
+          error: message,
+          now: Date.now(),
+        });
+        this.#notify();
+      }
+      this.#decodeQueue.shift();
+    }
+  }
+
+  async #decodeClip(videoId: string): Promise<void> {
+    const video = getVideo(this.db, videoId);
+    if (!video) return;
+    const dir = join(this.config.data_dir, "frames", videoId);
+    await Deno.mkdir(dir, { recursive: true });
+    setVideoStatus(this.db, { videoId, status: "decoding", now: Date.now() });
+    const fps = video.sampling_fps ?? this.config.sampling_fps;
+    const existing = this.db.prepare(
+      `SELECT status FROM tasks
+        WHERE category = 'vehicle_detect' AND video_id = ? AND frame_idx = ?`,
+    );
+    let count = 0;
+    this.#log.info("decoding clip", { video: videoId, path: video.path, fps });
+    for await (
+      const frame of decodeFrames(video.path, {
+        fps,
+        signal: this.#abort.signal,
+      })
+    ) {
+      count++;
+      const ref = frameRef(videoId, frame.index);
+      const path = join(this.config.data_dir, ref);
+      const row = existing.get(videoId, frame.index) as
+        | { status: string }
+        | undefined;
+      if (row && row.status !== "queued") {
+        // Already processed before a restart; drop a stale copy if nobody needs it.
+        if (frameUsers(this.db, { ref, excludeTaskId: -1 }) === 0) {
+          await this.#deleteFrame(path);
+        }
+        continue;
+      }
+      while (
+        this.#framesOnDisk >= this.config.graph.max_frames_on_disk &&
+        !this.#stopping
+      ) {
+        this.#frameFreed = Promise.withResolvers();
+        await this.#frameFreed.promise;
+      }
+      if (this.#stopping) return;
+      const fresh = await writeFrameAtomic(path, frame.ppm);
+      if (fresh) this.#framesOnDisk++;
+      if (!row) {
+        enqueueTasks(this.db, [frameTask(videoId, frame.index)], {
+          now: Date.now(),
+          maxAttempts: this.config.graph.max_attempts,
+        });
+        this.pool.wake();
+      }
+    }
+    if (this.#stopping) return;
+    setVideoStatus(this.db, {
+      videoId,
+      status: "decoded",
+      framesTotal: count,
+      now: Date.now(),
+    });
+    this.#log.info("clip decoded", { video: videoId, frames: count });
+    this.#wake();
+  }
+
+  async #deleteFrame(path: string): Promise<void> {
+    try {
+      await Deno.remove(path);
+      this.#framesOnDisk = Math.max(0, this.#framesOnDisk - 1);
+      this.stats.framesDeleted++;
+      this.#frameFreed.resolve();
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+
+  /** Deletes frames on disk that no task needs (left by a crash). */
+  async #sweepOrphanFrames(): Promise<void> {
+    const root = join(this.config.data_dir, "frames");
+    for await (const dir of Deno.readDir(root)) {
+      if (!dir.isDirectory) continue;
+      const video = getVideo(this.db, dir.name);
+      if (video && (video.status === "queued" || video.status === "decoding")) {
+        continue; // the decoder handles these
+      }
+      for await (const f of Deno.readDir(join(root, dir.name))) {
+        const ref = `frames/${dir.name}/${f.name}`;
+        if (
+          f.name.endsWith(".tmp") ||
+          frameUsers(this.db, { ref, excludeTaskId: -1 }) === 0
+        ) {
+          await this.#deleteFrame(join(root, ref.slice("frames/".length)));
+        }
+      }
+    }
+  }
+
+  #wake(): void {
+    this.#kick?.();
+  }
+
+  #notify(): void {
+    for (const w of this.#waiters) w();
+  }
+
+  async #runLoop(): Promise<void> {
+    while (!this.#stopping) {
+      let busy = false;
+      try {
+        busy = await this.#tick();
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (/database is locked|SQLITE_BUSY/i.test(msg)) {
+          this.stats.busyErrors++;
+        } else {
+          this.#log.error("dispatcher error", { error: msg });
+          this.#fatal.reject(err);
+          return;
+        }
+      }
+      if (busy) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.config.graph.poll_ms);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#kick = () => {
+          this.#kick = null;
+          done();
+        };
+      });
+    }
+  }
+
+  /** One dispatcher round; returns true when it did something. */
+  async #tick(): Promise<boolean> {
+    const now = Date.now();
+    let did = false;
+    const batch = fetchUnhandled(this.db, { limit: 200 });
+    for (const { resultId, task, result } of batch) {
+      const out = result as StageOutput;
+      if (task.category === "summary" && out?.event) {
+        this.#sink.add(out.event);
+      }
+      const inserted = handleResult(this.db, {
+        resultId,
+        children: childrenOf(task, out),
+        now,
+        maxAttempts: this.config.graph.max_attempts,
+      });
+      if (inserted > 0) this.pool.wake();
+      this.stats.resultsHandled++;
+      for (const ref of JSON.parse(task.dependencies ?? "[]") as string[]) {
+        if (frameUsers(this.db, { ref, excludeTaskId: task.id }) === 0) {
+          await this.#deleteFrame(join(this.config.data_dir, ref));
+        }
+      }
+      did = true;
+    }
+    if (failExpiredLeases(this.db, { now }) > 0) did = true;
+    if (this.#advanceVideos(now)) did = true;
+    return did;
+  }
+
+  /** Moves clips whose stages have settled to their next step. */
+  #advanceVideos(now: number): boolean {
+    let did = false;
+    for (const v of listVideos(this.db, { status: ["decoded", "smoothing"] })) {
+      if (v.status === "decoded") {
+        if (
+          pendingWork(this.db, {
+            videoId: v.video_id,
+            categories: FRAME_CATEGORIES,
+          }) > 0
+        ) {
+          continue;
+        }
+        transaction(this.db, () => {
+          enqueueTasks(this.db, [plateSmoothTask(v.video_id)], {
+            now,
+            maxAttempts: this.config.graph.max_attempts,
+          });
+          setVideoStatus(this.db, {
+            videoId: v.video_id,
+            status: "smoothing",
+            now,
+          });
+        });
+        this.pool.wake();
+        did = true;
+        continue;
+      }
+      const cats = ["plate_smooth", "summary"];
+      if (pendingWork(this.db, { videoId: v.video_id, categories: cats }) > 0) {
+        continue;
+      }
+      const frames = taskCounts(this.db, {
+        videoId: v.video_id,
+        categories: FRAME_CATEGORIES,
+      });
+      const late = taskCounts(this.db, {
+        videoId: v.video_id,
+        categories: cats,
+      });
+      const smoothFailed = this.db.prepare(
+        `SELECT last_error FROM tasks
+          WHERE video_id = ? AND category = 'plate_smooth' AND status = 'failed'`,
+      ).get(v.video_id) as { last_error: string } | undefined;
+      const failedCount = frames.failed + late.failed;
+      const error = smoothFailed
+        ? `plate_smooth failed: ${smoothFailed.last_error}`
+        : failedCount > 0
+        ? `${failedCount} task(s) failed`
+        : null;
+      setVideoStatus(this.db, {
+        videoId: v.video_id,
+        status: smoothFailed ? "failed" : "done",
+        error,
+        now,
+      });
+      this.#log.info("clip finished", {
+        video: v.video_id,
+        status: smoothFailed ? "failed" : "done",
+        failed_tasks: failedCount,
+      });
+      if (!this.config.graph.keep_finished) {
+        pruneVideoRows(this.db, { videoId: v.video_id });
+      }
+      this.#cleanVideoDir(v.video_id);
+      did = true;
+      this.#notify();
+    }
+    return did;
+  }
+
+  #cleanVideoDir(videoId: string): void {
+    const dir = join(this.config.data_dir, "frames", videoId);
+    try {
+      for (const f of Deno.readDirSync(dir)) {
+        const ref = `frames/${videoId}/${f.name}`;
+        if (frameUsers(this.db, { ref, excludeTaskId: -1 }) === 0) {
+          Deno.removeSync(join(dir, f.name));
+          this.#framesOnDisk = Math.max(0, this.#framesOnDisk - 1);
+          this.stats.framesDeleted++;
+        }
+      }
+      Deno.removeSync(dir);
+    } catch {
+      // not empty (a failed task keeps its frame for inspection) or gone
+    }
+    // Plate crops were evidence candidates; the chosen ones are saved by now.
+    try {
+      Deno.removeSync(join(this.config.data_dir, "crops", videoId), {
+        recursive: true,
+      });
+    } catch { /* none */ }
+    this.#frameFreed.resolve();
+  }
+
+  /**
+   * Progress over some clips.
+   *
+   * @param videoIds The clips.
+   * @returns Task and clip counts.
+   */
+  progress(videoIds: readonly string[]): Progress {
+    let finished = 0;
+    let total = 0;
+    let clipsDone = 0;
+    for (const id of videoIds) {
+      const v = getVideo(this.db, id);
+      if (!v || v.status === "done" || v.status === "failed") {
+        clipsDone++;
+        continue;
+      }
+      const c = taskCounts(this.db, {
+        videoId: id,
+        categories: [...FRAME_CATEGORIES, "plate_smooth", "summary"],
+      });
+      finished += c.done + c.failed;
+      total += c.done + c.failed + c.queued;
+    }
+    return { finished, total, clipsDone, clips: videoIds.length };
+  }
+
+  /**
+   * Resolves when every clip is done or failed.
+   *
+   * @param videoIds The clips.
+   * @param options Cancellation.
+   * @returns The clips' rows.
+   */
+  async waitFor(
+    videoIds: readonly string[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<VideoRow[]> {
+    const finished = () =>
+      videoIds.every((id) => {
+        const s = getVideo(this.db, id)?.status;
+        return s === undefined || s === "done" || s === "failed";
+      });
+    while (!finished()) {
+      options.signal?.throwIfAborted();
+      const wait = Promise.withResolvers<void>();
+      const onAbort = () => wait.resolve();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.add(wait.resolve);
+      const timer = setTimeout(wait.resolve, 1000);
+      await Promise.race([wait.promise, this.#fatal.promise]);
+      clearTimeout(timer);
+      this.#waiters.delete(wait.resolve);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+    return videoIds.map((id) => getVideo(this.db, id)!).filter(Boolean);
+  }
+
+  /**
+   * Stops: no more decoding or claiming, running tasks get until the
+   * deadline, then everything closes. Leases of tasks cut off are released
+   * on the next start.
+   *
+   * @param options Deadline for running tasks.
+   */
+  async close(options: { deadlineMs?: number } = {}): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#abort.abort();
+    this.#frameFreed.resolve();
+    const left = await this.pool.close({
+      deadlineMs: options.deadlineMs ?? 10_000,
+    });
+    if (left.length) {
+      this.#log.warn("tasks cut off at shutdown; they will be retried", {
+        tasks: left.join(","),
+      });
+    }
+    this.#wake();
+    await this.#loop;
+    await this.#decoding;
+    // Hand back leases of tasks that never finished.
+    this.db.prepare(
+      `UPDATE tasks SET lease_owner = NULL, lease_until = NULL,
+              attempts = MAX(attempts - 1, 0)
+        WHERE status = 'queued' AND lease_owner IS NOT NULL`,
+    ).run();
+    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    this.db.close();
+    this.#lock.close();
+  }
+}
+
+async function takeLock(path: string): Promise<Deno.FsFile> {
+  const file = await Deno.open(path, { create: true, write: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const got = await Promise.race([
+    file.lock(true).then(() => true),
+    new Promise<false>((r) => timer = setTimeout(() => r(false), 2000)),
+  ]);
+  clearTimeout(timer);
+  if (!got) {
+    file.close();
+    throw new Error(
+      `Cannot use data_dir ${
+        path.replace(/\/dashcam\.lock$/, "")
+      }: another dashcam process holds ${path}`,
+    );
+  }
+  return file;
+}
+
+async function countFrames(root: string): Promise<number> {
+  let n = 0;
+  for await (const dir of Deno.readDir(root)) {
+    if (!dir.isDirectory) continue;
+    for await (const f of Deno.readDir(join(root, dir.name))) {
+      if (f.name.endsWith(".ppm")) n++;
+    }
+  }
+  return n;
+}
+
+/** Writes a frame via a temp file and rename; false when the file existed already. */
+async function writeFrameAtomic(
+  path: string,
+  bytes: Uint8Array,
+): Promise<boolean> {
+  let existed = false;
+  try {
+    const st = await Deno.stat(path);
+    if (st.size === bytes.length) return false;
+    existed = true; // truncated by a power cut: write it again
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  const tmp = `${path}.tmp`;
+  await Deno.writeFile(tmp, bytes);
+  await Deno.rename(tmp, path);
+  return !existed;
+}

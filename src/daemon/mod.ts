@@ -1,0 +1,9 @@
+/**
+ * The daemon: engine, worker pool, dispatcher rules.
+ *
+ * @module
+ */
+export * from "./engine.ts";
+export * from "./fanout.ts";
+export * from "./pool.ts";
+export type * from "./protocol.ts";

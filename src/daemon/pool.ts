@@ -1,0 +1,235 @@
+/**
+ * The worker pool: a configurable number of stage workers per category. A
+ * worker that dies is replaced; one stuck on a task past the timeout is
+ * terminated and replaced (its task is retried once its lease expires).
+ *
+ * @module
+ */
+import type { Logger } from "../log/mod.ts";
+import type { StageInit, TaskCategory } from "../shared/mod.ts";
+import type { FromWorker, ToWorker } from "./protocol.ts";
+
+/** Options for {@linkcode WorkerPool}. */
+export interface WorkerPoolOptions {
+  /** Workers per category. */
+  workers: Record<TaskCategory, number>;
+  /** Absolute path of pipeline.db. */
+  dbPath: string;
+  /** URL of the handler module. */
+  handlersModule: string;
+  /** Handler settings. */
+  init: StageInit;
+  /** Lease length in ms. */
+  leaseMs: number;
+  /** Idle poll in ms. */
+  pollMs: number;
+  /** Retry backoff base in ms. */
+  backoffMs: number;
+  /** A task running longer than this gets its worker replaced. */
+  taskTimeoutMs: number;
+  /** Logger. */
+  log: Logger;
+  /** Called after every finished task (the engine wakes its dispatcher). */
+  onFinished?: (
+    category: TaskCategory,
+    msg: Extract<FromWorker, { type: "finished" }>,
+  ) => void;
+  /** Called once when a handler cannot be created: fatal for the engine. */
+  onFatal?: (message: string) => void;
+}
+
+interface Slot {
+  category: TaskCategory;
+  index: number;
+  worker: Worker;
+  ready: boolean;
+  task: { id: number; since: number } | null;
+  stopped: PromiseWithResolvers<void>;
+}
+
+const WORKER_URL = new URL("./stage_worker.ts", import.meta.url);
+
+/** A pool of stage workers. */
+export class WorkerPool {
+  #options: WorkerPoolOptions;
+  #poolId: string;
+  #slots: Slot[] = [];
+  #restarts: number[] = [];
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #closing = false;
+  #ready: PromiseWithResolvers<void> = Promise.withResolvers();
+  #readyCount = 0;
+  /** Tasks finished per outcome, for status and bench. */
+  readonly counters = {
+    done: 0,
+    retry: 0,
+    failed: 0,
+    "lease-lost": 0,
+    restarts: 0,
+  };
+
+  /**
+   * Creates the pool (workers start with {@linkcode start}).
+   *
+   * @param poolId Unique id of this process run; prefixes lease owners.
+   * @param options See {@linkcode WorkerPoolOptions}.
+   */
+  constructor(poolId: string, options: WorkerPoolOptions) {
+    this.#poolId = poolId;
+    this.#options = options;
+  }
+
+  /**
+   * Starts every worker; resolves when all have created their handlers.
+   *
+   * @returns When ready.
+   */
+  start(): Promise<void> {
+    const entries = Object.entries(this.#options.workers) as Array<
+      [TaskCategory, number]
+    >;
+    for (const [category, n] of entries) {
+      for (let i = 0; i < n; i++) this.#slots.push(this.#spawn(category, i));
+    }
+    this.#watchdog = setInterval(() => this.#checkStuck(), 1000);
+    return this.#ready.promise;
+  }
+
+  #spawn(category: TaskCategory, index: number): Slot {
+    const worker = new Worker(WORKER_URL, { type: "module" });
+    const slot: Slot = {
+      category,
+      index,
+      worker,
+      ready: false,
+      task: null,
+      stopped: Promise.withResolvers(),
+    };
+    worker.onmessage = (e: MessageEvent<FromWorker>) =>
+      this.#onMessage(slot, e.data);
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      this.#replace(slot, `worker crashed: ${e.message}`);
+    };
+    const msg: ToWorker = {
+      type: "init",
+      category,
+      owner: `${this.#poolId}:${category}:${index}`,
+      dbPath: this.#options.dbPath,
+      handlersModule: this.#options.handlersModule,
+      init: this.#options.init,
+      leaseMs: this.#options.leaseMs,
+      pollMs: this.#options.pollMs,
+      backoffMs: this.#options.backoffMs,
+      logLevel: this.#options.log.level,
+    };
+    worker.postMessage(msg);
+    return slot;
+  }
+
+  #onMessage(slot: Slot, msg: FromWorker): void {
+    switch (msg.type) {
+      case "ready":
+        if (!slot.ready) {
+          slot.ready = true;
+          if (++this.#readyCount === this.#slots.length) this.#ready.resolve();
+        }
+        break;
+      case "init-failed":
+        this.#ready.reject(new Error(msg.message));
+        this.#options.onFatal?.(msg.message);
+        break;
+      case "claimed":
+        slot.task = { id: msg.taskId, since: performance.now() };
+        break;
+      case "finished":
+        slot.task = null;
+        this.counters[msg.outcome]++;
+        if (msg.outcome === "retry" || msg.outcome === "failed") {
+          this.#options.log.warn(
+            msg.outcome === "failed"
+              ? "task failed for good"
+              : "task attempt failed",
+            { category: slot.category, task: msg.taskId, error: msg.error },
+          );
+        }
+        this.#options.onFinished?.(slot.category, msg);
+        break;
+      case "stopped":
+        slot.stopped.resolve();
+        break;
+    }
+  }
+
+  #replace(slot: Slot, reason: string): void {
+    slot.worker.terminate();
+    slot.stopped.resolve();
+    if (this.#closing) return;
+    const now = performance.now();
+    this.#restarts = this.#restarts.filter((t) => now - t < 60_000);
+    this.#restarts.push(now);
+    this.counters.restarts++;
+    this.#options.log.warn("replacing stage worker", {
+      category: slot.category,
+      worker: slot.index,
+      task: slot.task?.id,
+      reason,
+    });
+    const fresh = this.#spawn(slot.category, slot.index);
+    fresh.ready = false;
+    const i = this.#slots.indexOf(slot);
+    if (i >= 0) this.#slots[i] = fresh;
+  }
+
+  #checkStuck(): void {
+    const now = performance.now();
+    for (const slot of [...this.#slots]) {
+      if (slot.task && now - slot.task.since > this.#options.taskTimeoutMs) {
+        this.#replace(
+          slot,
+          `task ${slot.task.id} ran over ${this.#options.taskTimeoutMs} ms`,
+        );
+      }
+    }
+  }
+
+  /** Tells idle workers that tasks may be ready. */
+  wake(): void {
+    for (const slot of this.#slots) {
+      if (!slot.task) {
+        slot.worker.postMessage({ type: "wake" } satisfies ToWorker);
+      }
+    }
+  }
+
+  /** Ids of tasks running now. */
+  runningTasks(): number[] {
+    return this.#slots.flatMap((s) => (s.task ? [s.task.id] : []));
+  }
+
+  /**
+   * Stops claiming, lets running tasks finish up to `deadlineMs`, then
+   * terminates what is left (those tasks' leases are released by the caller).
+   *
+   * @param options Deadline.
+   * @returns Ids of tasks that were still running at the deadline.
+   */
+  async close(options: { deadlineMs: number }): Promise<number[]> {
+    this.#closing = true;
+    clearInterval(this.#watchdog);
+    for (const slot of this.#slots) {
+      slot.worker.postMessage({ type: "stop" } satisfies ToWorker);
+    }
+    const all = Promise.all(this.#slots.map((s) => s.stopped.promise));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), options.deadlineMs);
+    });
+    const outcome = await Promise.race([all, timeout]);
+    clearTimeout(timer);
+    const left = outcome === "timeout" ? this.runningTasks() : [];
+    for (const slot of this.#slots) slot.worker.terminate();
+    this.#ready.resolve();
+    return left;
+  }
+}

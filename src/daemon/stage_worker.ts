@@ -1,0 +1,165 @@
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+/**
+ * A stage worker: a module Web Worker that claims tasks of one category from
+ * `pipeline.db`, runs the stage handler and writes the result back, fenced
+ * on its lease. It talks to the engine only through `protocol.ts`.
+ *
+ * @module
+ */
+import type { DatabaseSync } from "node:sqlite";
+import {
+  claimTask,
+  completeTask,
+  failTask,
+  LeaseLostError,
+  openGraphDb,
+} from "../graph/mod.ts";
+import { Logger } from "../log/mod.ts";
+import type { CreateStageHandler, StageHandler } from "../shared/mod.ts";
+import type { FromWorker, ToWorker } from "./protocol.ts";
+import { createStageContext, toStageTask } from "./stage_context.ts";
+
+type InitMessage = Extract<ToWorker, { type: "init" }>;
+
+let stopping = false;
+let wake: (() => void) | null = null;
+
+function post(msg: FromWorker): void {
+  self.postMessage(msg);
+}
+
+function idle(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      wake = null;
+      resolve();
+    }, ms);
+    wake = () => {
+      clearTimeout(timer);
+      wake = null;
+      resolve();
+    };
+  });
+}
+
+function errorText(err: unknown): string {
+  const e = err as Error;
+  return (e?.message ?? String(err)).split("\n")[0].slice(0, 500);
+}
+
+async function loop(
+  msg: InitMessage,
+  db: DatabaseSync,
+  handler: StageHandler,
+  log: Logger,
+): Promise<void> {
+  while (!stopping) {
+    const row = claimTask(db, {
+      category: msg.category,
+      owner: msg.owner,
+      now: Date.now(),
+      leaseMs: msg.leaseMs,
+    });
+    if (!row) {
+      await idle(msg.pollMs);
+      continue;
+    }
+    post({ type: "claimed", taskId: row.id });
+    const started = performance.now();
+    const task = toStageTask(row);
+    try {
+      const ctx = createStageContext(db, {
+        dataDir: msg.init.dataDir,
+        task,
+        log,
+      });
+      const output = await handler.run(task, ctx);
+      completeTask(db, {
+        taskId: row.id,
+        owner: msg.owner,
+        result: output ?? {},
+        now: Date.now(),
+      });
+      post({
+        type: "finished",
+        taskId: row.id,
+        outcome: "done",
+        ms: performance.now() - started,
+      });
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        log.warn("task lease lost; result dropped", { task: row.id });
+        post({
+          type: "finished",
+          taskId: row.id,
+          outcome: "lease-lost",
+          ms: performance.now() - started,
+        });
+        continue;
+      }
+      const error = errorText(err);
+      const status = failTask(db, {
+        taskId: row.id,
+        owner: msg.owner,
+        error,
+        now: Date.now(),
+        backoffMs: msg.backoffMs,
+      });
+      post({
+        type: "finished",
+        taskId: row.id,
+        outcome: status === "failed"
+          ? "failed"
+          : status === "queued"
+          ? "retry"
+          : "lease-lost",
+        error,
+        ms: performance.now() - started,
+      });
+    }
+  }
+}
+
+async function start(msg: InitMessage): Promise<void> {
+  const log = new Logger({ level: msg.logLevel }).child({
+    worker: msg.owner.split(":").slice(-2).join(":"),
+  });
+  let db: DatabaseSync;
+  let handler: StageHandler;
+  try {
+    db = openGraphDb(msg.dbPath, { migrate: false });
+    const mod = await import(msg.handlersModule) as {
+      createStageHandler?: CreateStageHandler;
+    };
+    if (typeof mod.createStageHandler !== "function") {
+      throw new Error(
+        `Cannot load stage handlers: ${msg.handlersModule} does not export createStageHandler`,
+      );
+    }
+    handler = await mod.createStageHandler(msg.category, {
+      ...msg.init,
+      log,
+    });
+  } catch (err) {
+    post({ type: "init-failed", message: errorText(err) });
+    return;
+  }
+  post({ type: "ready" });
+  await loop(msg, db, handler, log);
+  await handler.close?.();
+  db.close();
+  post({ type: "stopped" });
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const msg = event.data;
+  if (msg.type === "init") {
+    start(msg);
+  } else if (msg.type === "wake") {
+    wake?.();
+  } else if (msg.type === "stop") {
+    stopping = true;
+    wake?.();
+  }
+};

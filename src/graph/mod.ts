@@ -1,0 +1,9 @@
+/**
+ * The SQLite task graph (`pipeline.db`). Only this folder opens it.
+ *
+ * @module
+ */
+export * from "./db.ts";
+export * from "./migrations.ts";
+export * from "./task_store.ts";
+export * from "./video_store.ts";

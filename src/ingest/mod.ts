@@ -1,0 +1,11 @@
+/**
+ * Ingest: clips in, sampled frames out. Only this folder spawns ffmpeg.
+ *
+ * @module
+ */
+export * from "./ffmpeg_args.ts";
+export * from "./frames.ts";
+export * from "./ppm.ts";
+export * from "./probe.ts";
+export * from "./start_time.ts";
+export * from "./video_id.ts";

@@ -1,0 +1,36 @@
+/**
+ * A clip's stable id: the sha256 of its content, so the same clip seen twice
+ * (renamed, copied from USB again) is processed once.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+
+/**
+ * Hashes a file with sha256, streaming (a 4 GB clip is fine).
+ *
+ * @param path The file.
+ * @returns The hex digest.
+ */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(1 << 20);
+  while (true) {
+    const n = await file.read(buf);
+    if (n === null) break;
+    hash.update(buf.subarray(0, n));
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * The video id used in the graph: the first 16 hex digits of the content
+ * hash (64 bits: collisions are out of reach for one vehicle's clips).
+ *
+ * @param sha256 The clip's full sha256.
+ * @returns The id.
+ */
+export function videoIdFromHash(sha256: string): string {
+  return sha256.slice(0, 16);
+}

@@ -1,0 +1,6 @@
+/**
+ * Leveled, journald-friendly logging.
+ *
+ * @module
+ */
+export * from "./logger.ts";

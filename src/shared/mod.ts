@@ -1,0 +1,7 @@
+/**
+ * Plain data types shared by every part of the flow.
+ *
+ * @module
+ */
+export * from "./types.ts";
+export * from "./stage.ts";

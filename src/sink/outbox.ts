@@ -1,0 +1,685 @@
+/**
+ * The local durable outbox: every final event is written here first (its own
+ * SQLite file, `synchronous=FULL`, so an event survives a power cut), and the
+ * sync loop copies unsent rows to the fleet Postgres. Also keeps the local
+ * copy of the plates of interest and the sync health.
+ *
+ * @module
+ */
+import {
+  DatabaseSync,
+  type SQLInputValue,
+  type StatementSync,
+} from "node:sqlite";
+import type { Box, FinalEvent } from "../shared/mod.ts";
+import {
+  editDistance,
+  hasWildcard,
+  normalizePlate,
+  plateLikePattern,
+} from "./plate_match.ts";
+
+/** One numbered migration of the outbox. */
+export interface OutboxMigration {
+  /** Version number, 1-based and dense. */
+  version: number;
+  /** Short name. */
+  name: string;
+  /** SQL run in one transaction. */
+  sql: string;
+}
+
+/** The outbox's migrations, in order. */
+export const OUTBOX_MIGRATIONS: readonly OutboxMigration[] = [
+  {
+    version: 1,
+    name: "events_alerts_sync_state",
+    sql: `
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_key TEXT NOT NULL UNIQUE,
+    video_id TEXT NOT NULL,
+    track_id INTEGER,
+    frame_idx INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    final_plate TEXT NOT NULL,
+    plate_confidence REAL NOT NULL,
+    car_bbox TEXT NOT NULL,
+    plate_bbox TEXT NOT NULL,
+    evidence TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    sync_attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    rejected_at TEXT,
+    alert_id INTEGER,
+    alert_pushed_id INTEGER
+);
+CREATE INDEX events_pending ON events (id) WHERE sent_at IS NULL AND rejected_at IS NULL;
+CREATE INDEX events_ts ON events (ts);
+CREATE INDEX events_plate ON events (final_plate);
+CREATE INDEX events_alert_unpushed ON events (id)
+    WHERE alert_id IS NOT NULL AND alert_pushed_id IS NOT alert_id;
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    plate TEXT NOT NULL,
+    match TEXT NOT NULL CHECK (match IN ('exact', 'fuzzy1')),
+    note TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE sync_state (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);`,
+  },
+];
+
+/** Options for {@linkcode Outbox.open}. */
+export interface OutboxOptions {
+  /** Milliseconds SQLite waits on a lock before SQLITE_BUSY. @default {5000} */
+  busyTimeoutMs?: number;
+  /** Clock for `created_at` and error times (tests inject one). @default {() => new Date()} */
+  now?: () => Date;
+}
+
+/** An event as the outbox keeps it. */
+export interface OutboxEvent extends FinalEvent {
+  /** Outbox row id (increasing; the sync order). */
+  id: number;
+  /** When the event entered the outbox (ISO). */
+  createdAt: string;
+  /** When Postgres confirmed it (ISO), or null while pending. */
+  sentAt: string | null;
+  /** Failed delivery attempts. */
+  syncAttempts: number;
+  /** Last delivery error, if any. */
+  lastError: string | null;
+  /** When Postgres rejected the row for good (ISO), or null. */
+  rejectedAt: string | null;
+  /** Id of the plate of interest it matched, or null. */
+  alertId: number | null;
+}
+
+/** A plate of interest, as kept locally. */
+export interface AlertRow {
+  /** Id in the fleet's `alerts` table. */
+  id: number;
+  /** Plate text (normalised on store). */
+  plate: string;
+  /** "exact": same text; "fuzzy1": within one edit. */
+  match: "exact" | "fuzzy1";
+  /** Free text shown with a hit. */
+  note: string | null;
+  /** When this copy was stored (ISO). @default {now} */
+  updatedAt?: string;
+}
+
+/** Counts and sync health, for `status`. */
+export interface OutboxStats {
+  /** All events ever stored (minus pruned ones). */
+  total: number;
+  /** Waiting to be sent. */
+  pending: number;
+  /** Confirmed by Postgres. */
+  sent: number;
+  /** Refused by Postgres for good (kept aside). */
+  rejected: number;
+  /** Events that matched a plate of interest. */
+  alerted: number;
+  /** `created_at` of the oldest pending event, or null. */
+  oldestPendingAt: string | null;
+  /** Plates of interest held locally. */
+  alerts: number;
+  /** Last successful sync pass (ISO), or null. */
+  lastSuccessAt: string | null;
+  /** Last sync error (one line), or null. */
+  lastError: string | null;
+  /** When the last sync error happened (ISO), or null. */
+  lastErrorAt: string | null;
+}
+
+/** Filter of {@linkcode Outbox.query}. */
+export interface OutboxQuery {
+  /** Plate pattern: `*`/`?` wildcards (whole plate), else a substring. */
+  plate?: string;
+  /** With `plate` (no wildcards): match plates within this many edits (1 or 2). @default {0} */
+  fuzzy?: number;
+  /** Only events with `ts >=` this ISO time. */
+  since?: string;
+  /** Only events with `ts <` this ISO time. */
+  until?: string;
+  /** Most rows returned, newest first. @default {100} */
+  limit?: number;
+}
+
+/** A matched event whose alert id Postgres has not seen yet. */
+export interface UnpushedAlert {
+  /** Outbox row id. */
+  id: number;
+  /** The event's key. */
+  eventKey: string;
+  /** The alert id to store. */
+  alertId: number;
+}
+
+interface EventRow {
+  id: number;
+  event_key: string;
+  video_id: string;
+  track_id: number | null;
+  frame_idx: number;
+  ts: string;
+  final_plate: string;
+  plate_confidence: number;
+  car_bbox: string;
+  plate_bbox: string;
+  evidence: string | null;
+  created_at: string;
+  sent_at: string | null;
+  sync_attempts: number;
+  last_error: string | null;
+  rejected_at: string | null;
+  alert_id: number | null;
+}
+
+const EVENT_COLUMNS = "id, event_key, video_id, track_id, frame_idx, ts, " +
+  "final_plate, plate_confidence, car_bbox, plate_bbox, evidence, " +
+  "created_at, sent_at, sync_attempts, last_error, rejected_at, alert_id";
+
+function toEvent(row: EventRow): OutboxEvent {
+  const event: OutboxEvent = {
+    id: row.id,
+    eventKey: row.event_key,
+    videoId: row.video_id,
+    trackId: row.track_id as number,
+    frameIdx: row.frame_idx,
+    ts: row.ts,
+    finalPlate: row.final_plate,
+    plateConfidence: row.plate_confidence,
+    carBbox: JSON.parse(row.car_bbox) as Box,
+    plateBbox: JSON.parse(row.plate_bbox) as Box,
+    createdAt: row.created_at,
+    sentAt: row.sent_at,
+    syncAttempts: row.sync_attempts,
+    lastError: row.last_error,
+    rejectedAt: row.rejected_at,
+    alertId: row.alert_id,
+  };
+  if (row.evidence !== null) event.evidence = row.evidence;
+  return event;
+}
+
+function checkPositiveInt(value: number, name: string, action: string): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be an integer >= 1: current value is ${value}`,
+    );
+  }
+}
+
+/**
+ * Runs `fn` inside `BEGIN IMMEDIATE … COMMIT`, rolling back on a throw.
+ */
+function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const out = fn();
+    db.exec("COMMIT");
+    return out;
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw err;
+  }
+}
+
+/**
+ * Applies the outbox migrations not yet recorded in `schema_migrations`, one
+ * transaction each (safe when two processes open the file at once).
+ *
+ * @param db The open outbox database.
+ * @param migrations Migrations to apply, in order.
+ * @returns The versions applied.
+ */
+export function migrateOutbox(
+  db: DatabaseSync,
+  migrations: readonly OutboxMigration[] = OUTBOX_MIGRATIONS,
+): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )`);
+  const applied: number[] = [];
+  for (const m of migrations) {
+    transaction(db, () => {
+      const done = db.prepare(
+        "SELECT 1 AS one FROM schema_migrations WHERE version = ?",
+      ).get(m.version);
+      if (done !== undefined) return;
+      db.exec(m.sql);
+      db.prepare(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+      ).run(m.version, m.name, new Date().toISOString());
+      applied.push(m.version);
+    });
+  }
+  return applied;
+}
+
+/** The local durable outbox (one SQLite file). */
+export class Outbox {
+  /** The underlying database (for tests and `status`). */
+  readonly db: DatabaseSync;
+  #now: () => Date;
+  #statements = new Map<string, StatementSync>();
+
+  private constructor(db: DatabaseSync, now: () => Date) {
+    this.db = db;
+    this.#now = now;
+  }
+
+  /**
+   * Opens (creating if needed) the outbox file and applies its migrations.
+   *
+   * @example Open, add, count
+   * ```ts ignore
+   * const outbox = Outbox.open(`${dataDir}/outbox.db`);
+   * outbox.add(event);
+   * outbox.pendingCount(); // 1
+   * ```
+   * @param path File path, normally `DATA_DIR/outbox.db`.
+   * @param options Busy timeout and clock.
+   * @returns The open outbox.
+   */
+  static open(path: string, options: OutboxOptions = {}): Outbox {
+    const { busyTimeoutMs = 5000, now = () => new Date() } = options;
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+    } catch (err) {
+      throw new Error(
+        `Cannot open the outbox ${path}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    db.exec("PRAGMA journal_mode = WAL");
+    // Final events must survive a power cut: fsync the WAL on every commit.
+    db.exec("PRAGMA synchronous = FULL");
+    db.function("plate_distance", { deterministic: true }, (a, b) => {
+      return editDistance(String(a), String(b));
+    });
+    migrateOutbox(db);
+    return new Outbox(db, now);
+  }
+
+  /**
+   * Stores a final event unless one with the same `eventKey` is there.
+   *
+   * @param event The event.
+   * @returns True when the event is new.
+   */
+  add(event: FinalEvent): boolean {
+    const result = this.#prepare(
+      `INSERT OR IGNORE INTO events (event_key, video_id, track_id, frame_idx,
+         ts, final_plate, plate_confidence, car_bbox, plate_bbox, evidence,
+         created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      event.eventKey,
+      event.videoId,
+      event.trackId ?? null,
+      event.frameIdx,
+      event.ts,
+      event.finalPlate,
+      event.plateConfidence,
+      JSON.stringify(event.carBbox),
+      JSON.stringify(event.plateBbox),
+      event.evidence ?? null,
+      this.#now().toISOString(),
+    );
+    return Number(result.changes) === 1;
+  }
+
+  /** Number of events neither sent nor rejected. */
+  pendingCount(): number {
+    const row = this.#prepare(
+      "SELECT count(*) AS n FROM events WHERE sent_at IS NULL AND rejected_at IS NULL",
+    ).get() as { n: number };
+    return row.n;
+  }
+
+  /**
+   * The next pending events with `id > afterId`, oldest first. Call again
+   * with the last id to walk the backlog without loading it all.
+   *
+   * @param limit Most rows returned.
+   * @param afterId Only rows after this id. @default {0}
+   * @returns Up to `limit` pending events.
+   */
+  nextBatch(limit: number, afterId = 0): OutboxEvent[] {
+    checkPositiveInt(limit, "limit", "read the next outbox batch");
+    const rows = this.#prepare(
+      `SELECT ${EVENT_COLUMNS} FROM events
+       WHERE sent_at IS NULL AND rejected_at IS NULL AND id > ?
+       ORDER BY id LIMIT ?`,
+    ).all(afterId, limit) as unknown as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  /**
+   * Marks events as confirmed by Postgres.
+   *
+   * @param ids Outbox row ids.
+   * @param at Confirmation time (ISO).
+   */
+  markSent(ids: readonly number[], at: string): void {
+    if (ids.length === 0) return;
+    this.#prepare(
+      `UPDATE events SET sent_at = ?, last_error = NULL
+       WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL`,
+    ).run(at, JSON.stringify(ids));
+  }
+
+  /**
+   * Sets an event aside for good: Postgres refused it. It stops blocking the
+   * others and stays for inspection.
+   *
+   * @param id Outbox row id.
+   * @param error The server's message.
+   */
+  markRejected(id: number, error: string): void {
+    this.#prepare(
+      `UPDATE events SET rejected_at = ?, last_error = ?,
+         sync_attempts = sync_attempts + 1
+       WHERE id = ?`,
+    ).run(this.#now().toISOString(), error, id);
+  }
+
+  /**
+   * Records a failed delivery attempt of events that stay pending.
+   *
+   * @param ids Outbox row ids.
+   * @param error One-line reason.
+   */
+  markFailed(ids: readonly number[], error: string): void {
+    if (ids.length === 0) return;
+    this.#prepare(
+      `UPDATE events SET sync_attempts = sync_attempts + 1, last_error = ?
+       WHERE id IN (SELECT value FROM json_each(?))`,
+    ).run(error, JSON.stringify(ids));
+  }
+
+  /**
+   * Records that a sync pass failed.
+   *
+   * @param message One-line reason (no secrets).
+   */
+  recordSyncError(message: string): void {
+    transaction(this.db, () => {
+      this.#setState("last_error", message);
+      this.#setState("last_error_at", this.#now().toISOString());
+    });
+  }
+
+  /**
+   * Records that a sync pass succeeded.
+   *
+   * @param at Time of the pass (ISO).
+   */
+  recordSyncSuccess(at: string): void {
+    this.#setState("last_success_at", at);
+  }
+
+  /** Counts and sync health, for `status`. */
+  stats(): OutboxStats {
+    const counts = this.#prepare(
+      `SELECT count(*) AS total,
+         coalesce(sum(sent_at IS NULL AND rejected_at IS NULL), 0) AS pending,
+         coalesce(sum(sent_at IS NOT NULL), 0) AS sent,
+         coalesce(sum(rejected_at IS NOT NULL), 0) AS rejected,
+         coalesce(sum(alert_id IS NOT NULL), 0) AS alerted
+       FROM events`,
+    ).get() as {
+      total: number;
+      pending: number;
+      sent: number;
+      rejected: number;
+      alerted: number;
+    };
+    const oldest = this.#prepare(
+      `SELECT created_at FROM events
+       WHERE sent_at IS NULL AND rejected_at IS NULL ORDER BY id LIMIT 1`,
+    ).get() as { created_at: string } | undefined;
+    const alerts = this.#prepare("SELECT count(*) AS n FROM alerts")
+      .get() as { n: number };
+    return {
+      total: counts.total,
+      pending: counts.pending,
+      sent: counts.sent,
+      rejected: counts.rejected,
+      alerted: counts.alerted,
+      oldestPendingAt: oldest?.created_at ?? null,
+      alerts: alerts.n,
+      lastSuccessAt: this.#getState("last_success_at"),
+      lastError: this.#getState("last_error"),
+      lastErrorAt: this.#getState("last_error_at"),
+    };
+  }
+
+  /**
+   * Searches stored events (sent or not), newest `ts` first.
+   *
+   * @param filter Plate pattern or fuzzy plate, time range, limit.
+   * @returns Matching events.
+   * @throws {TypeError} When `fuzzy` is combined with a wildcard pattern.
+   */
+  query(filter: OutboxQuery = {}): OutboxEvent[] {
+    const { plate, fuzzy = 0, since, until, limit = 100 } = filter;
+    checkPositiveInt(limit, "limit", "search the outbox");
+    if (![0, 1, 2].includes(fuzzy)) {
+      throw new RangeError(
+        `Cannot search the outbox as 'fuzzy' must be 0, 1 or 2: current value is ${fuzzy}`,
+      );
+    }
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (plate !== undefined) {
+      if (fuzzy > 0) {
+        if (hasWildcard(plate)) {
+          throw new TypeError(
+            `Cannot search the outbox as 'fuzzy' needs a plain plate, not a pattern: current value is ${
+              JSON.stringify(plate)
+            }`,
+          );
+        }
+        const target = normalizePlate(plate);
+        where.push(
+          "length(final_plate) BETWEEN ? AND ?",
+          "plate_distance(final_plate, ?) <= ?",
+        );
+        params.push(target.length - fuzzy, target.length + fuzzy);
+        params.push(target, fuzzy);
+      } else {
+        where.push("final_plate LIKE ?");
+        params.push(plateLikePattern(plate));
+      }
+    }
+    if (since !== undefined) {
+      where.push("julianday(ts) >= julianday(?)");
+      params.push(since);
+    }
+    if (until !== undefined) {
+      where.push("julianday(ts) < julianday(?)");
+      params.push(until);
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+    params.push(limit);
+    const rows = this.#prepare(
+      `SELECT ${EVENT_COLUMNS} FROM events ${clause}
+       ORDER BY julianday(ts) DESC, id DESC LIMIT ?`,
+    ).all(...params) as unknown as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  /**
+   * Replaces the local plates of interest with `rows` (one transaction).
+   *
+   * @param rows The fleet's active alerts.
+   */
+  replaceAlerts(rows: readonly AlertRow[]): void {
+    const at = this.#now().toISOString();
+    transaction(this.db, () => {
+      this.db.exec("DELETE FROM alerts");
+      const insert = this.#prepare(
+        "INSERT INTO alerts (id, plate, match, note, updated_at) VALUES (?, ?, ?, ?, ?)",
+      );
+      for (const row of rows) {
+        insert.run(
+          row.id,
+          normalizePlate(row.plate),
+          row.match,
+          row.note,
+          row.updatedAt ?? at,
+        );
+      }
+    });
+  }
+
+  /** The local plates of interest, by id. */
+  alerts(): AlertRow[] {
+    const rows = this.#prepare(
+      "SELECT id, plate, match, note, updated_at FROM alerts ORDER BY id",
+    ).all() as unknown as Array<
+      {
+        id: number;
+        plate: string;
+        match: "exact" | "fuzzy1";
+        note: string | null;
+        updated_at: string;
+      }
+    >;
+    return rows.map((r) => ({
+      id: r.id,
+      plate: r.plate,
+      match: r.match,
+      note: r.note,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  /**
+   * The plate of interest `plate` matches: an exact alert with the same
+   * normalised text first, else a "fuzzy1" alert within one edit (lowest id
+   * wins a tie).
+   *
+   * @param plate A read plate.
+   * @returns The alert, or null.
+   */
+  matchAlert(plate: string): AlertRow | null {
+    const target = normalizePlate(plate);
+    if (target.length === 0) return null;
+    const alerts = this.alerts();
+    const exact = alerts.find((a) => a.plate === target);
+    if (exact !== undefined) return exact;
+    const near = alerts.find((a) =>
+      a.match === "fuzzy1" && editDistance(a.plate, target) <= 1
+    );
+    return near ?? null;
+  }
+
+  /**
+   * Records that event `eventKey` matched alert `alertId`; the next sync
+   * pushes it to Postgres.
+   *
+   * @param eventKey The event's key.
+   * @param alertId The alert's id.
+   * @returns True when the event exists.
+   */
+  markAlert(eventKey: string, alertId: number): boolean {
+    const result = this.#prepare(
+      "UPDATE events SET alert_id = ? WHERE event_key = ?",
+    ).run(alertId, eventKey);
+    return Number(result.changes) === 1;
+  }
+
+  /**
+   * Sent events whose alert id Postgres has not been given yet.
+   *
+   * @param limit Most rows returned.
+   * @returns Up to `limit` rows, oldest first.
+   */
+  unpushedAlerts(limit: number): UnpushedAlert[] {
+    checkPositiveInt(limit, "limit", "read unpushed alerts");
+    const rows = this.#prepare(
+      `SELECT id, event_key, alert_id FROM events
+       WHERE alert_id IS NOT NULL AND alert_pushed_id IS NOT alert_id
+         AND sent_at IS NOT NULL
+       ORDER BY id LIMIT ?`,
+    ).all(limit) as unknown as Array<
+      { id: number; event_key: string; alert_id: number }
+    >;
+    return rows.map((r) => ({
+      id: r.id,
+      eventKey: r.event_key,
+      alertId: r.alert_id,
+    }));
+  }
+
+  /**
+   * Records that Postgres holds these alert ids.
+   *
+   * @param rows The rows pushed, with the alert id that was pushed.
+   */
+  markAlertsPushed(rows: readonly UnpushedAlert[]): void {
+    const update = this.#prepare(
+      "UPDATE events SET alert_pushed_id = ? WHERE id = ?",
+    );
+    transaction(this.db, () => {
+      for (const row of rows) update.run(row.alertId, row.id);
+    });
+  }
+
+  /**
+   * Deletes events confirmed by Postgres before `before` (the outbox is not
+   * an archive; rejected and pending rows stay).
+   *
+   * @param before ISO time; rows with `sent_at` earlier go.
+   * @returns Rows deleted.
+   */
+  pruneSent(before: string): number {
+    const result = this.#prepare(
+      `DELETE FROM events WHERE sent_at IS NOT NULL
+         AND julianday(sent_at) < julianday(?)
+         AND (alert_id IS NULL OR alert_pushed_id IS alert_id)`,
+    ).run(before);
+    return Number(result.changes);
+  }
+
+  /** Closes the database. */
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #setState(key: string, value: string): void {
+    this.#prepare(
+      `INSERT INTO sync_state (key, value) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    ).run(key, value);
+  }
+
+  #getState(key: string): string | null {
+    const row = this.#prepare("SELECT value FROM sync_state WHERE key = ?")
+      .get(key) as { value: string | null } | undefined;
+    return row?.value ?? null;
+  }
+}

@@ -1,0 +1,409 @@
+/**
+ * Connecting to the fleet Postgres with postgres.js: where the password comes
+ * from, TLS modes, a fast reconnect backoff, a bounded close, and one-line
+ * error messages that name the setting and host:port but never a secret.
+ * Only `sink/` opens Postgres.
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { log as defaultLog, type Logger } from "../log/mod.ts";
+
+/** A postgres.js client, as `connectPg` returns it. */
+export type PgSql = postgres.Sql;
+
+/** TLS modes for the Postgres connection. */
+export type PgTlsMode = "disable" | "prefer" | "require" | "verify-full";
+
+/** Options for {@linkcode connectPg}. */
+export interface ConnectPgOptions {
+  /** Connection URL, e.g. `postgres://dashcam@fleet.example:5432/dashcam_final`. */
+  url: string;
+  /** File holding the password (first line), when the URL has none. @default {$CREDENTIALS_DIRECTORY/pg-password when that file exists} */
+  passwordFile?: string;
+  /** TLS mode. @default {"prefer"} */
+  tls?: PgTlsMode;
+  /** CA bundle (PEM) that signs the server certificate; used with "verify-full". */
+  caFile?: string;
+  /** Seconds to wait for a connection. @default {10} */
+  connectTimeoutS?: number;
+  /** Seconds an idle connection is kept (a roaming vehicle's sockets go stale). @default {30} */
+  idleTimeoutS?: number;
+  /** Most connections in the pool. @default {2} */
+  max?: number;
+  /** Connect to this database instead of the URL's. */
+  database?: string;
+  /** Name of the setting holding the URL, for error messages. @default {"pg.url"} */
+  setting?: string;
+  /** Receives server notices (at debug level). @default {the module `log`} */
+  log?: Logger;
+}
+
+/**
+ * Passwords this module has handed to the driver; `describePgError` scrubs
+ * them from every message, so a driver that echoes one cannot leak it.
+ */
+const knownSecrets = new Set<string>();
+
+function rememberSecret(secret: string): void {
+  if (secret.length > 0) knownSecrets.add(secret);
+}
+
+/**
+ * Reconnect delay in seconds after `attempt` failed connects: 0.1, 0.2, 0.4,
+ * then 0.5 s (the driver's default takes 4-5 s to come back after a restart).
+ *
+ * @param attempt Failed attempts so far.
+ * @returns Seconds to wait.
+ */
+export function pgBackoff(attempt: number): number {
+  return Math.min(0.05 * 2 ** attempt, 0.5);
+}
+
+function parseUrl(url: string, setting: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(
+      `Cannot connect to Postgres as ${setting} is not a URL: current value is ${
+        JSON.stringify(redactUrl(url))
+      }`,
+    );
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    throw new TypeError(
+      `Cannot connect to Postgres as ${setting} must start with postgres://: current value is ${
+        JSON.stringify(redactUrl(url))
+      }`,
+    );
+  }
+  return parsed;
+}
+
+/**
+ * `host:port` of a Postgres URL (port 5432 when absent), for messages.
+ *
+ * @param url Connection URL.
+ * @returns e.g. "fleet.example:5432", or "(invalid url)".
+ */
+export function pgHostPort(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const host = parsed.hostname || "localhost";
+    return `${host}:${parsed.port || "5432"}`;
+  } catch {
+    return "(invalid url)";
+  }
+}
+
+/**
+ * Replaces the password of a Postgres URL with `***` (also in a
+ * `password=` query parameter).
+ *
+ * @example Redacting
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(redactUrl("postgres://u:s3cret@h:5432/db"), "postgres://u:***@h:5432/db");
+ * ```
+ * @param url Connection URL.
+ * @returns The URL without its password.
+ */
+export function redactUrl(url: string): string {
+  let out = url.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, "$1:***@");
+  out = out.replace(/([?&]password=)[^&]*/i, "$1***");
+  return out;
+}
+
+function readPasswordFile(path: string, setting: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    const reason = err instanceof Deno.errors.NotFound
+      ? "no such file"
+      : err instanceof Deno.errors.PermissionDenied ||
+          err instanceof Deno.errors.NotCapable
+      ? "permission denied"
+      : (err as Error).message;
+    throw new Error(
+      `Cannot read the Postgres password file ${path} (${setting}): ${reason}`,
+    );
+  }
+  return text.split(/\r?\n/)[0] ?? "";
+}
+
+function envGet(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds the password: the URL's, else `passwordFile`, else the systemd
+ * credential `$CREDENTIALS_DIRECTORY/pg-password` when it exists, else
+ * `PGPASSWORD`, else none.
+ *
+ * @param url Connection URL.
+ * @param options Password file; setting named in errors.
+ * @returns The password and where it came from (never logged).
+ * @throws {TypeError} When the URL is malformed.
+ * @throws {Error} When `passwordFile` cannot be read.
+ */
+export function resolvePgPassword(
+  url: string,
+  options: { passwordFile?: string; setting?: string } = {},
+): { password: string | null; source: string } {
+  const parsed = parseUrl(url, options.setting ?? "pg.url");
+  if (parsed.password !== "") {
+    return { password: decodeURIComponent(parsed.password), source: "url" };
+  }
+  if (options.passwordFile !== undefined) {
+    return {
+      password: readPasswordFile(options.passwordFile, "pg.password_file"),
+      source: "pg.password_file",
+    };
+  }
+  const credentials = envGet("CREDENTIALS_DIRECTORY");
+  if (credentials !== undefined && credentials !== "") {
+    const path = `${credentials}/pg-password`;
+    let exists = false;
+    try {
+      exists = Deno.statSync(path).isFile;
+    } catch {
+      exists = false;
+    }
+    if (exists) {
+      return {
+        password: readPasswordFile(path, "$CREDENTIALS_DIRECTORY/pg-password"),
+        source: "credential",
+      };
+    }
+  }
+  const env = envGet("PGPASSWORD");
+  if (env !== undefined && env !== "") {
+    return { password: env, source: "PGPASSWORD" };
+  }
+  return { password: null, source: "none" };
+}
+
+function tlsOption(
+  tls: PgTlsMode,
+  caFile: string | undefined,
+): boolean | "prefer" | "require" | "verify-full" | object {
+  if (tls === "disable") return false;
+  if (tls === "prefer") return "prefer";
+  if (tls === "require") return "require";
+  if (caFile === undefined) return "verify-full";
+  let ca: string;
+  try {
+    ca = Deno.readTextFileSync(caFile);
+  } catch (err) {
+    throw new Error(
+      `Cannot read the Postgres CA file ${caFile} (pg.ca_file): ${
+        (err as Error).message
+      }`,
+    );
+  }
+  return { ca, rejectUnauthorized: true };
+}
+
+/**
+ * Creates a postgres.js client. Nothing connects until the first query; the
+ * client reconnects by itself after a server restart (failed queries are not
+ * retried: the caller retries).
+ *
+ * @example Connect and query
+ * ```ts ignore
+ * const sql = connectPg({ url: "postgres://dashcam@127.0.0.1:5432/dashcam_final" });
+ * await sql`SELECT 1`;
+ * await closePg(sql);
+ * ```
+ * @param options URL, password file, TLS, timeouts.
+ * @returns The client.
+ * @throws {TypeError} When the URL is malformed.
+ * @throws {Error} When the password or CA file cannot be read.
+ */
+export function connectPg(options: ConnectPgOptions): PgSql {
+  const {
+    url,
+    passwordFile,
+    tls = "prefer",
+    caFile,
+    connectTimeoutS = 10,
+    idleTimeoutS = 30,
+    max = 2,
+    database,
+    setting = "pg.url",
+    log = defaultLog,
+  } = options;
+  const resolved = passwordFile === undefined
+    ? resolvePgPassword(url, { setting })
+    : resolvePgPassword(url, { passwordFile, setting });
+  if (resolved.password !== null) rememberSecret(resolved.password);
+  const pgOptions: postgres.Options<Record<string, postgres.PostgresType>> = {
+    ssl: tlsOption(tls, caFile),
+    max,
+    connect_timeout: connectTimeoutS,
+    idle_timeout: idleTimeoutS,
+    backoff: pgBackoff,
+    onnotice: (notice) => {
+      log.debug("postgres notice", { message: notice.message });
+    },
+    connection: { application_name: "dashcam" },
+  };
+  if (database !== undefined) pgOptions.database = database;
+  if (resolved.password !== null) pgOptions.password = resolved.password;
+  return postgres(url, pgOptions);
+}
+
+/** Options for {@linkcode describePgError}. */
+export interface DescribePgErrorOptions {
+  /** Setting that holds the URL, named in the message. @default {"pg.url"} */
+  setting?: string;
+  /** The URL used (gives host:port and a password to scrub). */
+  url?: string;
+  /** More strings to scrub from the message. */
+  secrets?: readonly string[];
+}
+
+interface DriverError {
+  code?: unknown;
+  message?: unknown;
+  address?: unknown;
+  port?: unknown;
+  hostname?: unknown;
+}
+
+function scrub(text: string, secrets: Iterable<string>): string {
+  let out = redactUrl(text).replace(
+    /(postgres(?:ql)?:\/\/[^:/@\s]*):[^@\s]*@/gi,
+    "$1:***@",
+  );
+  for (const secret of secrets) {
+    if (secret.length > 0) out = out.replaceAll(secret, "***");
+  }
+  return out;
+}
+
+/**
+ * Turns a driver or server error into ONE line that names the setting and
+ * `host:port` and says what to check, without any password. Also scrubs
+ * known passwords from `err.message` in place, in case the error is logged
+ * elsewhere.
+ *
+ * @example Server down
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const err = Object.assign(new Error("connect ECONNREFUSED 10.0.0.5:5432"), { code: "ECONNREFUSED" });
+ * assert.equal(
+ *   describePgError(err, { url: "postgres://u:pw@10.0.0.5:5432/db" }),
+ *   "Cannot reach Postgres at 10.0.0.5:5432 (pg.url): connection refused, is the server running and listening there?",
+ * );
+ * ```
+ * @param err What the driver threw.
+ * @param options Setting name, URL, extra secrets.
+ * @returns One line, no newline.
+ */
+export function describePgError(
+  err: unknown,
+  options: DescribePgErrorOptions = {},
+): string {
+  const { setting = "pg.url", url, secrets = [] } = options;
+  const all = new Set<string>([...knownSecrets, ...secrets]);
+  const env = envGet("PGPASSWORD");
+  if (env !== undefined) all.add(env);
+  if (url !== undefined) {
+    try {
+      const password = decodeURIComponent(new URL(url).password);
+      if (password !== "") all.add(password);
+    } catch {
+      // Not a URL: nothing to take from it.
+    }
+  }
+  const e = (typeof err === "object" && err !== null ? err : {}) as DriverError;
+  const rawMessage = typeof e.message === "string" ? e.message : String(err);
+  const message = scrub(rawMessage, all).split(/\r?\n/)[0] ?? "";
+  if (err instanceof Error && err.message !== scrub(err.message, all)) {
+    err.message = scrub(err.message, all);
+  }
+  const code = typeof e.code === "string" ? e.code : "";
+  let where = url !== undefined ? pgHostPort(url) : "";
+  if (where === "" && typeof e.address === "string") {
+    where = typeof e.port === "number" || typeof e.port === "string"
+      ? `${e.address}:${e.port}`
+      : e.address;
+  }
+  if (where === "") where = "(unknown host)";
+  const at = `Postgres at ${where} (${setting})`;
+  switch (code) {
+    case "ECONNREFUSED":
+      return `Cannot reach ${at}: connection refused, is the server running and listening there?`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_NONAME":
+      return `Cannot reach ${at}: host name not found (DNS), check the host in the URL`;
+    case "CONNECT_TIMEOUT":
+    case "ETIMEDOUT":
+      return `Cannot reach ${at}: connection timed out, check the network and firewall`;
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return `Cannot reach ${at}: network unreachable`;
+    case "ECONNRESET":
+    case "EPIPE":
+    case "CONNECTION_CLOSED":
+    case "CONNECTION_ENDED":
+    case "CONNECTION_DESTROYED":
+      return `Lost the connection to ${at}: ${code}, will retry`;
+    case "28P01":
+      return `Cannot log in to ${at}: wrong password (${message}), check the password in the URL, pg.password_file or PGPASSWORD`;
+    case "28000":
+      return `Cannot log in to ${at}: not allowed (${message}), check pg_hba.conf and the user name`;
+    case "3D000":
+      return `Cannot open the database at ${where} (${setting}): ${message}, run \`migrate\` to create it`;
+    case "57P03":
+      return `Cannot use ${at}: the server is starting up or shutting down, will retry`;
+    case "57P01":
+    case "57P02":
+      return `Lost the connection to ${at}: the server shut down (${code}), will retry`;
+    case "53300":
+      return `Cannot connect to ${at}: too many connections`;
+    case "42501":
+      return `Cannot use ${at}: permission denied (${message}), check the user's grants`;
+    case "42P01":
+      return `Cannot use ${at}: ${message}, run \`migrate\``;
+    default:
+      if (/certificate|SSL|TLS/i.test(message)) {
+        return `Cannot open a TLS connection to ${at}: ${message}, check pg.tls and pg.ca_file`;
+      }
+      return `Postgres error at ${where} (${setting}): ${
+        code ? `${code} ` : ""
+      }${message}`;
+  }
+}
+
+/**
+ * Closes the client, giving queries `timeoutMs` to finish. `sql.end()` has
+ * been seen to hang after a server restart, so this never waits longer.
+ *
+ * @param sql The client.
+ * @param timeoutMs Most milliseconds to wait. @default {5000}
+ * @returns True when the client closed in time.
+ */
+export async function closePg(sql: PgSql, timeoutMs = 5000): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const ended = sql.end({ timeout: timeoutMs / 1000 }).then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([ended, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * Versioned migrations of the fleet database (`dashcam_final`). Version 1 is
+ * the seed's `vehicles` table exactly as `seed-schema.md` section 3 gives it;
+ * later versions only add nullable columns, indexes and tables, so rows
+ * written by other tools keep their meaning. Each migration runs in its own
+ * transaction under an advisory lock, so several migrators may run at once.
+ *
+ * @module
+ */
+import { log as defaultLog, type Logger } from "../log/mod.ts";
+import {
+  closePg,
+  connectPg,
+  type ConnectPgOptions,
+  type PgSql,
+} from "./pg_client.ts";
+
+/** One migration of the fleet database. */
+export interface PgMigration {
+  /** Version number, 1-based and dense. */
+  version: number;
+  /** Short name. */
+  name: string;
+  /** SQL (may hold several statements) run in one transaction. */
+  sql: string;
+}
+
+/** Default name of the fleet database. */
+export const DEFAULT_DATABASE = "dashcam_final";
+
+/**
+ * Key of the advisory lock held while migrating (any constant works; this is
+ * "dashcam" in ASCII, read as a number).
+ */
+export const MIGRATION_LOCK_KEY = 0x64617368_63616dn;
+
+/** The fleet database's migrations, in order. */
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    name: "seed_vehicles",
+    // seed-schema.md section 3.1, verbatim. IF NOT EXISTS: the seed's own
+    // tools may have created it already.
+    sql: `
+CREATE TABLE IF NOT EXISTS vehicles (
+    id SERIAL PRIMARY KEY,
+    track_id INTEGER,
+    video_id TEXT NOT NULL,
+    frame_idx INTEGER NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    final_plate TEXT NOT NULL,
+    plate_confidence FLOAT NOT NULL,
+    car_bbox JSONB NOT NULL,
+    plate_bbox JSONB NOT NULL,
+    created_at TIMESTAMPTZ DEFAULT now()
+);`,
+  },
+  {
+    version: 2,
+    name: "vehicles_device_and_event_key",
+    // Nullable: rows inserted by other tools have neither. A plain UNIQUE
+    // index allows many NULLs and is what ON CONFLICT (event_key) infers.
+    sql: `
+ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS device_id TEXT;
+ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS event_key TEXT;
+CREATE UNIQUE INDEX IF NOT EXISTS vehicles_event_key_key ON vehicles (event_key);`,
+  },
+  {
+    version: 3,
+    name: "alerts",
+    // No foreign key from vehicles.alert_id: deleting a plate of interest
+    // must not make a vehicle's event undeliverable.
+    sql: `
+CREATE TABLE IF NOT EXISTS alerts (
+    id SERIAL PRIMARY KEY,
+    plate TEXT NOT NULL,
+    match TEXT NOT NULL DEFAULT 'exact' CHECK (match IN ('exact', 'fuzzy1')),
+    note TEXT,
+    active BOOLEAN NOT NULL DEFAULT true,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS alert_id INTEGER;
+CREATE INDEX IF NOT EXISTS vehicles_alert_id_idx ON vehicles (alert_id)
+    WHERE alert_id IS NOT NULL;`,
+  },
+  {
+    version: 4,
+    name: "search_indexes",
+    sql: `
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX IF NOT EXISTS vehicles_ts_idx ON vehicles (ts);
+CREATE INDEX IF NOT EXISTS vehicles_final_plate_trgm_idx
+    ON vehicles USING gin (final_plate gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS vehicles_car_bbox_idx
+    ON vehicles USING gin (car_bbox jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS vehicles_plate_bbox_idx
+    ON vehicles USING gin (plate_bbox jsonb_path_ops);`,
+  },
+];
+
+/** Options for {@linkcode migratePg}. */
+export interface MigratePgOptions {
+  /** Migrations to apply, in order. @default {PG_MIGRATIONS} */
+  migrations?: readonly PgMigration[];
+  /** Where "applied migration" lines go. @default {the module `log`} */
+  log?: Logger;
+}
+
+/** What {@linkcode migratePg} did. */
+export interface MigratePgResult {
+  /** Versions this call applied. */
+  applied: number[];
+  /** Highest version recorded afterwards. */
+  current: number;
+}
+
+/**
+ * Applies the migrations not yet recorded in `schema_migrations`. Each runs
+ * in its own transaction that first takes a transaction-scoped advisory lock
+ * and re-reads `schema_migrations`, so concurrent migrators serialise and all
+ * succeed.
+ *
+ * @example Migrate
+ * ```ts ignore
+ * const { applied, current } = await migratePg(sql);
+ * ```
+ * @param sql Client connected to the fleet database.
+ * @param options Migrations and logger.
+ * @returns Versions applied and the current version.
+ */
+export async function migratePg(
+  sql: PgSql,
+  options: MigratePgOptions = {},
+): Promise<MigratePgResult> {
+  const { migrations = PG_MIGRATIONS, log = defaultLog } = options;
+  const applied: number[] = [];
+  for (const m of migrations) {
+    const did = await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+      await tx.unsafe(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      )`);
+      const done = await tx`
+        SELECT 1 FROM schema_migrations WHERE version = ${m.version}`;
+      if (done.length > 0) return false;
+      await tx.unsafe(m.sql);
+      await tx`
+        INSERT INTO schema_migrations (version, name)
+        VALUES (${m.version}, ${m.name})`;
+      return true;
+    });
+    if (did) {
+      applied.push(m.version);
+      log.info("applied postgres migration", {
+        version: m.version,
+        name: m.name,
+      });
+    }
+  }
+  const [row] = await sql<{ current: number | null }[]>`
+    SELECT max(version) AS current FROM schema_migrations`;
+  return { applied, current: row?.current ?? 0 };
+}
+
+/**
+ * The version recorded in `schema_migrations`, or 0 when the table is
+ * missing (for `status`).
+ *
+ * @param sql Client connected to the fleet database.
+ * @returns The highest applied version.
+ */
+export async function pgSchemaVersion(sql: PgSql): Promise<number> {
+  const [exists] = await sql<{ t: string | null }[]>`
+    SELECT to_regclass('schema_migrations')::text AS t`;
+  if (exists?.t === null || exists?.t === undefined) return 0;
+  const [row] = await sql<{ current: number | null }[]>`
+    SELECT max(version) AS current FROM schema_migrations`;
+  return row?.current ?? 0;
+}
+
+/**
+ * Returns `url` pointing at database `name` instead of its own.
+ *
+ * @example Switching database
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(withDatabase("postgres://u@h:5432/postgres", "dashcam_final"), "postgres://u@h:5432/dashcam_final");
+ * ```
+ * @param url Connection URL.
+ * @param name Database name.
+ * @returns The new URL.
+ */
+export function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(name)}`;
+  return parsed.href;
+}
+
+/** Options for {@linkcode ensureDatabase}. */
+export type EnsureDatabaseOptions = Omit<ConnectPgOptions, "url" | "database">;
+
+/**
+ * Creates database `name` when it does not exist. CREATE DATABASE cannot run
+ * in a transaction, so this uses its own short-lived client on `adminUrl`
+ * (any database the user may connect to, usually `postgres`). A concurrent
+ * creator winning the race is not an error.
+ *
+ * @example Ensure the fleet database
+ * ```ts ignore
+ * await ensureDatabase("postgres://admin@db:5432/postgres", "dashcam_final");
+ * ```
+ * @param adminUrl URL of a database to connect to for the check.
+ * @param name Database to create. @default {"dashcam_final"}
+ * @param options Password file, TLS, timeouts, logger.
+ * @returns True when this call created it.
+ */
+export async function ensureDatabase(
+  adminUrl: string,
+  name: string = DEFAULT_DATABASE,
+  options: EnsureDatabaseOptions = {},
+): Promise<boolean> {
+  if (name.length === 0 || name.length > 63) {
+    throw new RangeError(
+      `Cannot create the database as its name must be 1-63 characters: current value is ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  const log = options.log ?? defaultLog;
+  const sql = connectPg({ ...options, url: adminUrl, max: 1 });
+  try {
+    const found = await sql`SELECT 1 FROM pg_database WHERE datname = ${name}`;
+    if (found.length > 0) return false;
+    try {
+      await sql.unsafe(`CREATE DATABASE ${quoteIdent(name)}`);
+    } catch (err) {
+      // 42P04 duplicate_database; 23505 when two creators race on the catalog.
+      const code = (err as { code?: string }).code;
+      if (code === "42P04" || code === "23505") return false;
+      throw err;
+    }
+    log.info("created postgres database", { database: name });
+    return true;
+  } finally {
+    await closePg(sql, 2000);
+  }
+}
+
+/** Quotes a SQL identifier ("my""db"). */
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

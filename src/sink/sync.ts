@@ -1,0 +1,590 @@
+/**
+ * Exactly-once delivery of the outbox to the fleet Postgres. Each batch of
+ * unsent rows is one multi-row `INSERT … ON CONFLICT (event_key) DO NOTHING`
+ * in a transaction; only after COMMIT are the rows marked sent locally. A
+ * crash between the two re-sends the batch, and the unique `event_key` turns
+ * the re-send into a no-op, so every event lands once. `SyncLoop` runs passes
+ * forever with jittered exponential backoff.
+ *
+ * @module
+ */
+import { log as defaultLog, type Logger } from "../log/mod.ts";
+import type { AlertRow, Outbox, OutboxEvent, UnpushedAlert } from "./outbox.ts";
+import { describePgError, type PgSql } from "./pg_client.ts";
+
+/** Columns written to `vehicles`, in order. */
+const VEHICLE_COLUMNS = [
+  "event_key",
+  "device_id",
+  "video_id",
+  "track_id",
+  "frame_idx",
+  "ts",
+  "final_plate",
+  "plate_confidence",
+  "car_bbox",
+  "plate_bbox",
+  "alert_id",
+] as const;
+
+/** Most rows per batch: 11 parameters a row under the protocol's 65534. */
+export const MAX_BATCH_SIZE = 5000;
+
+/** Hooks for tests (crash points). */
+export interface SyncHooks {
+  /** Called after each COMMIT, before the rows are marked sent locally. */
+  afterCommit?: (ids: number[]) => void | Promise<void>;
+}
+
+/** Options for {@linkcode syncOnce}. */
+export interface SyncOnceOptions {
+  /** This vehicle's id, stored with every row. */
+  deviceId: string;
+  /** Rows per INSERT. @default {500} */
+  batchSize?: number;
+  /** Where per-pass lines go. @default {the module `log`} */
+  log?: Logger;
+  /** Stops the pass between batches. */
+  signal?: AbortSignal;
+  /** Test hooks. */
+  hooks?: SyncHooks;
+  /** Also refresh the local plates of interest after the events. @default {true} */
+  pullAlerts?: boolean;
+  /** Clock for `sent_at`. @default {() => new Date()} */
+  now?: () => Date;
+  /** Setting named in error messages. @default {"pg.url"} */
+  setting?: string;
+}
+
+/** What one pass did. */
+export interface SyncResult {
+  /** Rows inserted into Postgres by this pass. */
+  sent: number;
+  /** Rows Postgres already had (a re-send after a crash). */
+  duplicates: number;
+  /** Rows Postgres refused, now set aside. */
+  rejected: number;
+  /** Alert ids pushed onto already-sent rows. */
+  alertsPushed: number;
+  /** Plates of interest now held locally, or null when not pulled. */
+  alerts: number | null;
+}
+
+interface VehicleRow {
+  event_key: string;
+  device_id: string;
+  video_id: string;
+  track_id: number | null;
+  frame_idx: number;
+  ts: string;
+  final_plate: string;
+  plate_confidence: number;
+  car_bbox: unknown;
+  plate_bbox: unknown;
+  alert_id: number | null;
+}
+
+/**
+ * Returns true for a server error about the data of a row (SQLSTATE class
+ * 22 "data exception" or 23 "integrity constraint violation"): re-sending
+ * the same row will fail the same way.
+ *
+ * @param err What the driver threw.
+ * @returns Whether the row itself is at fault.
+ */
+export function isDataError(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  const e = err as { name?: unknown; code?: unknown };
+  if (e.name !== "PostgresError" || typeof e.code !== "string") return false;
+  return e.code.startsWith("22") || e.code.startsWith("23");
+}
+
+function toRow(sql: PgSql, event: OutboxEvent, deviceId: string): VehicleRow {
+  return {
+    event_key: event.eventKey,
+    device_id: deviceId,
+    video_id: event.videoId,
+    track_id: event.trackId ?? null,
+    frame_idx: event.frameIdx,
+    ts: event.ts,
+    final_plate: event.finalPlate,
+    plate_confidence: event.plateConfidence,
+    car_bbox: sql.json(event.carBbox),
+    plate_bbox: sql.json(event.plateBbox),
+    alert_id: event.alertId,
+  };
+}
+
+/** Inserts rows in one transaction; returns how many were new. */
+async function insertRows(sql: PgSql, rows: VehicleRow[]): Promise<number> {
+  return await sql.begin(async (tx) => {
+    const result = await tx`
+      INSERT INTO vehicles ${tx(rows, VEHICLE_COLUMNS)}
+      ON CONFLICT (event_key) DO NOTHING`;
+    return result.count;
+  });
+}
+
+function serverMessage(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown; detail?: unknown };
+  const parts = [
+    typeof e.code === "string" ? e.code : "",
+    typeof e.message === "string" ? e.message : String(err),
+  ].filter((p) => p !== "");
+  if (typeof e.detail === "string") parts.push(`(${e.detail})`);
+  return parts.join(" ");
+}
+
+/**
+ * Pushes alert ids matched locally onto rows already in Postgres (an alert
+ * can match after the row was sent, or the row was sent by a pass that
+ * crashed before its alert was recorded).
+ *
+ * @param outbox The outbox.
+ * @param sql Client of the fleet database.
+ * @returns Rows updated.
+ */
+export async function pushAlertIds(
+  outbox: Outbox,
+  sql: PgSql,
+): Promise<number> {
+  let pushed = 0;
+  while (true) {
+    const rows: UnpushedAlert[] = outbox.unpushedAlerts(500);
+    if (rows.length === 0) return pushed;
+    const values = rows.map((r) => [r.eventKey, String(r.alertId)]);
+    await sql`
+      UPDATE vehicles SET alert_id = v.alert_id::integer
+      FROM (VALUES ${sql(values)}) AS v (event_key, alert_id)
+      WHERE vehicles.event_key = v.event_key`;
+    outbox.markAlertsPushed(rows);
+    pushed += rows.length;
+  }
+}
+
+/**
+ * Copies the fleet's active plates of interest into the outbox's `alerts`.
+ *
+ * @param outbox The outbox.
+ * @param sql Client of the fleet database.
+ * @returns Number of alerts now held locally.
+ */
+export async function pullAlerts(outbox: Outbox, sql: PgSql): Promise<number> {
+  const rows = await sql<
+    { id: number; plate: string; match: string; note: string | null }[]
+  >`SELECT id, plate, match, note FROM alerts WHERE active ORDER BY id`;
+  const alerts: AlertRow[] = rows.map((r) => ({
+    id: r.id,
+    plate: r.plate,
+    match: r.match === "fuzzy1" ? "fuzzy1" : "exact",
+    note: r.note,
+  }));
+  outbox.replaceAlerts(alerts);
+  return alerts.length;
+}
+
+/**
+ * One sync pass: sends every pending outbox row, oldest first, in batches.
+ * A batch the server refuses for data reasons (SQLSTATE 22xxx/23xxx) is
+ * retried row by row and only the bad rows are set aside (`markRejected`).
+ * Any other error (connection lost, server down, missing table) ends the
+ * pass with a throw; the rows stay pending and the next pass resends them.
+ *
+ * @example One pass
+ * ```ts ignore
+ * const { sent, duplicates, rejected } = await syncOnce(outbox, sql, { deviceId: "van-7" });
+ * ```
+ * @param outbox The outbox.
+ * @param sql Client of the fleet database (migrated).
+ * @param options Device id, batch size, logger, signal, hooks.
+ * @returns Counts of this pass.
+ * @throws {Error} The driver's error when the pass cannot go on.
+ */
+export async function syncOnce(
+  outbox: Outbox,
+  sql: PgSql,
+  options: SyncOnceOptions,
+): Promise<SyncResult> {
+  const {
+    deviceId,
+    batchSize = 500,
+    log = defaultLog,
+    signal,
+    hooks = {},
+    pullAlerts: doPullAlerts = true,
+    now = () => new Date(),
+    setting = "pg.url",
+  } = options;
+  if (
+    !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE
+  ) {
+    throw new RangeError(
+      `Cannot sync as 'batchSize' must be an integer in 1..${MAX_BATCH_SIZE}: current value is ${batchSize}`,
+    );
+  }
+  if (typeof deviceId !== "string" || deviceId.length === 0) {
+    throw new TypeError(
+      `Cannot sync as 'deviceId' must be a non-empty string: current value is ${
+        JSON.stringify(deviceId)
+      }`,
+    );
+  }
+  signal?.throwIfAborted();
+  const result: SyncResult = {
+    sent: 0,
+    duplicates: 0,
+    rejected: 0,
+    alertsPushed: 0,
+    alerts: null,
+  };
+  let afterId = 0;
+  while (!signal?.aborted) {
+    const batch = outbox.nextBatch(batchSize, afterId);
+    if (batch.length === 0) break;
+    afterId = batch[batch.length - 1]!.id;
+    const ids = batch.map((e) => e.id);
+    const rows = batch.map((e) => toRow(sql, e, deviceId));
+    let inserted: number;
+    try {
+      inserted = await insertRows(sql, rows);
+    } catch (err) {
+      if (!isDataError(err)) {
+        outbox.markFailed(ids, describePgError(err, { setting }));
+        throw err;
+      }
+      log.warn("postgres refused a batch; retrying it row by row", {
+        rows: batch.length,
+        error: serverMessage(err),
+      });
+      await sendRowByRow(outbox, sql, batch, rows, {
+        result,
+        hooks,
+        now,
+        log,
+        setting,
+      });
+      continue;
+    }
+    await hooks.afterCommit?.(ids);
+    outbox.markSent(ids, now().toISOString());
+    result.sent += inserted;
+    result.duplicates += batch.length - inserted;
+  }
+  if (!signal?.aborted) {
+    result.alertsPushed = await pushAlertIds(outbox, sql);
+    if (doPullAlerts) result.alerts = await pullAlerts(outbox, sql);
+  }
+  log.debug("sync pass done", {
+    sent: result.sent,
+    duplicates: result.duplicates,
+    rejected: result.rejected,
+  });
+  return result;
+}
+
+async function sendRowByRow(
+  outbox: Outbox,
+  sql: PgSql,
+  batch: OutboxEvent[],
+  rows: VehicleRow[],
+  context: {
+    result: SyncResult;
+    hooks: SyncHooks;
+    now: () => Date;
+    log: Logger;
+    setting: string;
+  },
+): Promise<void> {
+  for (let i = 0; i < batch.length; i++) {
+    const event = batch[i]!;
+    let inserted: number;
+    try {
+      inserted = await insertRows(sql, [rows[i]!]);
+    } catch (err) {
+      if (!isDataError(err)) {
+        outbox.markFailed(
+          [event.id],
+          describePgError(err, { setting: context.setting }),
+        );
+        throw err;
+      }
+      const message = serverMessage(err);
+      outbox.markRejected(event.id, message);
+      context.result.rejected += 1;
+      context.log.error("postgres rejected an event; set aside", {
+        event_key: event.eventKey,
+        error: message,
+      });
+      continue;
+    }
+    await context.hooks.afterCommit?.([event.id]);
+    outbox.markSent([event.id], context.now().toISOString());
+    context.result.sent += inserted;
+    context.result.duplicates += 1 - inserted;
+  }
+}
+
+/**
+ * Delay before retry number `failures` (1-based): exponential backoff with
+ * full jitter, never below `minDelayMs` (no busy loop), never above
+ * `maxDelayMs`: `min + random() * (min(max, min * 2^failures) - min)`.
+ *
+ * @example Third failure, random() = 0.5
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(backoffDelay(3, { minDelayMs: 100, maxDelayMs: 1000, random: () => 0.5 }), 450);
+ * ```
+ * @param failures Consecutive failed passes, >= 1.
+ * @param options Bounds and random source.
+ * @returns Milliseconds to wait.
+ */
+export function backoffDelay(
+  failures: number,
+  options: { minDelayMs: number; maxDelayMs: number; random?: () => number },
+): number {
+  const { minDelayMs, maxDelayMs, random = Math.random } = options;
+  const cap = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(failures, 30));
+  return minDelayMs + random() * Math.max(0, cap - minDelayMs);
+}
+
+/** Sleeps `ms`, resolving early when `signal` aborts. */
+export type SleepFn = (ms: number, signal: AbortSignal) => Promise<void>;
+
+/** The default {@linkcode SleepFn}: a timer that an abort clears. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Outcome of one pass of {@linkcode SyncLoop}, for status and tests. */
+export type SyncPassOutcome =
+  | { ok: true; result: SyncResult; at: string }
+  | { ok: false; error: string; failures: number; delayMs: number; at: string };
+
+/** Options for {@linkcode SyncLoop}. */
+export interface SyncLoopOptions {
+  /** This vehicle's id, stored with every row. */
+  deviceId: string;
+  /** Rows per INSERT. @default {500} */
+  batchSize?: number;
+  /** Milliseconds between passes while healthy (a `kick()` cuts it short). @default {30000} */
+  intervalMs?: number;
+  /** Smallest delay after a failed pass. @default {1000} */
+  minDelayMs?: number;
+  /** Largest delay after failed passes. @default {300000} */
+  maxDelayMs?: number;
+  /** Logger. @default {the module `log`} */
+  log?: Logger;
+  /** Stops the loop when aborted. */
+  signal?: AbortSignal;
+  /** Sleep (tests inject one). @default {abortableSleep} */
+  sleep?: SleepFn;
+  /** Random source in [0, 1) for jitter. @default {Math.random} */
+  random?: () => number;
+  /** Clock. @default {() => new Date()} */
+  now?: () => Date;
+  /** Called after every pass. */
+  onPass?: (outcome: SyncPassOutcome) => void;
+  /** Setting named in error messages. @default {"pg.url"} */
+  setting?: string;
+  /** Test hooks passed to each pass. */
+  hooks?: SyncHooks;
+}
+
+/**
+ * Runs {@linkcode syncOnce} until stopped: after a good pass it waits
+ * `intervalMs` (or a `kick()`), after a failed one a jittered exponential
+ * backoff (also cut short by `kick()`, e.g. when the network comes back).
+ * Errors are logged as one line and recorded in the outbox, never thrown.
+ */
+export class SyncLoop {
+  #outbox: Outbox;
+  #sql: PgSql;
+  #options: Required<
+    Omit<SyncLoopOptions, "signal" | "onPass" | "hooks">
+  >;
+  #onPass: ((outcome: SyncPassOutcome) => void) | undefined;
+  #hooks: SyncHooks;
+  #external: AbortSignal | undefined;
+  #stop = new AbortController();
+  #wake = new AbortController();
+  #kicked = false;
+  #failures = 0;
+  #running: Promise<void> | null = null;
+
+  /**
+   * @param outbox The outbox.
+   * @param sql Client of the fleet database (migrated).
+   * @param options Device id, timing, injected sleep/random/clock.
+   */
+  constructor(outbox: Outbox, sql: PgSql, options: SyncLoopOptions) {
+    const {
+      deviceId,
+      batchSize = 500,
+      intervalMs = 30_000,
+      minDelayMs = 1000,
+      maxDelayMs = 300_000,
+      log = defaultLog,
+      sleep = abortableSleep,
+      random = Math.random,
+      now = () => new Date(),
+      setting = "pg.url",
+    } = options;
+    for (
+      const [name, value] of [
+        ["intervalMs", intervalMs],
+        ["minDelayMs", minDelayMs],
+      ] as const
+    ) {
+      if (!(value > 0)) {
+        throw new RangeError(
+          `Cannot create the sync loop as '${name}' must be > 0: current value is ${value}`,
+        );
+      }
+    }
+    if (!(maxDelayMs >= minDelayMs)) {
+      throw new RangeError(
+        `Cannot create the sync loop as 'maxDelayMs' must be >= 'minDelayMs' (${minDelayMs}): current value is ${maxDelayMs}`,
+      );
+    }
+    this.#outbox = outbox;
+    this.#sql = sql;
+    this.#options = {
+      deviceId,
+      batchSize,
+      intervalMs,
+      minDelayMs,
+      maxDelayMs,
+      log,
+      sleep,
+      random,
+      now,
+      setting,
+    };
+    this.#onPass = options.onPass;
+    this.#hooks = options.hooks ?? {};
+    this.#external = options.signal;
+  }
+
+  /** Consecutive failed passes (0 while healthy). */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** True between `start()` and the end of `stop()`. */
+  get running(): boolean {
+    return this.#running !== null;
+  }
+
+  /** Starts the loop (a second call does nothing). */
+  start(): void {
+    if (this.#running !== null || this.#stop.signal.aborted) return;
+    if (this.#external !== undefined) {
+      if (this.#external.aborted) return;
+      this.#external.addEventListener("abort", () => this.#halt(), {
+        once: true,
+      });
+    }
+    this.#running = this.#run();
+  }
+
+  /** Runs the next pass now instead of waiting out the delay. */
+  kick(): void {
+    this.#kicked = true;
+    this.#wake.abort();
+  }
+
+  /**
+   * Stops the loop: the current batch finishes (never abandoned mid-commit),
+   * then the loop ends.
+   */
+  async stop(): Promise<void> {
+    this.#halt();
+    const running = this.#running;
+    if (running !== null) await running;
+    this.#running = null;
+  }
+
+  #halt(): void {
+    this.#stop.abort();
+    this.#wake.abort();
+  }
+
+  async #run(): Promise<void> {
+    const o = this.#options;
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      this.#kicked = false;
+      let delayMs: number;
+      let outcome: SyncPassOutcome;
+      try {
+        const result = await syncOnce(this.#outbox, this.#sql, {
+          deviceId: o.deviceId,
+          batchSize: o.batchSize,
+          log: o.log,
+          signal: stop,
+          hooks: this.#hooks,
+          now: o.now,
+          setting: o.setting,
+        });
+        const at = o.now().toISOString();
+        if (!stop.aborted) this.#outbox.recordSyncSuccess(at);
+        if (this.#failures > 0) {
+          o.log.info("postgres sync recovered", { failures: this.#failures });
+        }
+        this.#failures = 0;
+        delayMs = o.intervalMs;
+        outcome = { ok: true, result, at };
+        if (result.sent + result.rejected > 0) {
+          o.log.info("synced events to postgres", {
+            sent: result.sent,
+            duplicates: result.duplicates,
+            rejected: result.rejected,
+          });
+        }
+      } catch (err) {
+        if (stop.aborted && isAbortError(err)) break;
+        this.#failures += 1;
+        const message = describePgError(err, { setting: o.setting });
+        delayMs = backoffDelay(this.#failures, o);
+        this.#outbox.recordSyncError(message);
+        o.log.warn(message, {
+          failures: this.#failures,
+          retry_in_ms: Math.round(delayMs),
+        });
+        outcome = {
+          ok: false,
+          error: message,
+          failures: this.#failures,
+          delayMs,
+          at: o.now().toISOString(),
+        };
+      }
+      this.#onPass?.(outcome);
+      if (stop.aborted) break;
+      if (this.#kicked) continue;
+      if (this.#wake.signal.aborted) this.#wake = new AbortController();
+      await o.sleep(delayMs, this.#wake.signal);
+      if (this.#wake.signal.aborted && !stop.aborted) {
+        this.#wake = new AbortController();
+      }
+    }
+  }
+}
+
+function isAbortError(err: unknown): boolean {
+  return err instanceof DOMException && err.name === "AbortError";
+}

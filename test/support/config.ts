@@ -1,0 +1,34 @@
+/**
+ * A test configuration on temp dirs.
+ *
+ * @module
+ */
+import { type Config, DEFAULTS, validateConfig } from "../../src/config/mod.ts";
+
+/** Handler module of the trivial test stages. */
+export const TRIVIAL_HANDLERS = new URL(
+  "../testdata/trivial_handlers.ts",
+  import.meta.url,
+).href;
+
+/**
+ * A validated config rooted at `dataDir`, with overrides.
+ *
+ * @param dataDir Data dir.
+ * @param overrides Sections to change (merged one level deep).
+ * @returns The config.
+ */
+export function testConfig(
+  dataDir: string,
+  overrides: Record<string, unknown> = {},
+): Config {
+  const raw: Record<string, unknown> = structuredClone(DEFAULTS);
+  raw.data_dir = dataDir;
+  raw.graph = { ...DEFAULTS.graph, poll_ms: 20, retry_backoff_ms: 10 };
+  for (const [k, v] of Object.entries(overrides)) {
+    raw[k] = typeof v === "object" && v !== null && !Array.isArray(v)
+      ? { ...(raw[k] as object), ...v }
+      : v;
+  }
+  return validateConfig(raw, Deno.cwd());
+}

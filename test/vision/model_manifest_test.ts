@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import {
+  findModel,
+  type Manifest,
+  parseManifest,
+  selectModels,
+} from "../../src/vision/model_manifest.ts";
+
+const MANIFEST_JSON: unknown = JSON.parse(
+  await Deno.readTextFile(new URL("../../models/models.json", import.meta.url)),
+);
+
+/** A small valid manifest: one OCR model, built fresh for each test. */
+function ocrManifest(): Record<string, unknown> {
+  return {
+    version: 1,
+    models: [{
+      file: "ocr.onnx",
+      sha256: "a".repeat(64),
+      bytes: 10,
+      task: "ocr",
+      default: true,
+      decoder: "plate_slots",
+      input: {
+        name: "input",
+        type: "uint8",
+        dims: ["batch", 64, 128, 3],
+        layout: "NHWC",
+        color: "RGB",
+        scale: 1,
+        letterbox: "none",
+      },
+      outputs: [{ name: "plate", dims: ["batch", 9, 37] }],
+      ocr: {
+        slots: 9,
+        alphabet: "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_",
+        padChar: "_",
+        plateOutput: "plate",
+      },
+      licence: "MIT",
+      source: "owner/repo@0000000:ocr.onnx",
+      extraFiles: [],
+    }],
+  };
+}
+
+// deno-lint-ignore no-explicit-any
+function firstModel(json: Record<string, unknown>): any {
+  return (json.models as unknown[])[0];
+}
+
+Deno.test("`parseManifest()` accepts models/models.json with one default per task", () => {
+  const manifest = parseManifest(MANIFEST_JSON);
+  assert.equal(manifest.models.length, 7);
+  const defaults = selectModels(manifest, "default").map((m) => m.file);
+  assert.deepEqual(defaults, [
+    "yolox_nano.onnx",
+    "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
+    "cct_xs_v2_global.onnx",
+  ]);
+  assert.equal(selectModels(manifest, "all").length, 7);
+});
+
+Deno.test("`parseManifest()` keeps the OCR spec and sha256 of the default OCR model", () => {
+  const manifest = parseManifest(MANIFEST_JSON);
+  const ocr = findModel(manifest, "ocr");
+  assert.equal(ocr.file, "cct_xs_v2_global.onnx");
+  assert.equal(
+    ocr.sha256,
+    "8031afb5fdc6b4d80462c9d542f1284ebd2cfddf5dbacd62609848d7e2855f44",
+  );
+  assert.equal(ocr.bytes, 3344292);
+  assert.equal(ocr.ocr?.slots, 10);
+  assert.equal(ocr.ocr?.regions?.length, 66);
+  assert.equal(ocr.ocr?.regions?.[61], "United States");
+  assert.deepEqual(ocr.extraFiles.map((f) => f.file), [
+    "cct_xs_v2_global_plate_config.yaml",
+  ]);
+  assert.deepEqual(ocr.input.dims, ["batch", 64, 128, 3]);
+});
+
+Deno.test("`parseManifest()` keeps the letterbox of each default detector", () => {
+  const manifest = parseManifest(MANIFEST_JSON);
+  const vehicle = findModel(manifest, "vehicle_detect");
+  assert.equal(vehicle.decoder, "yolox");
+  assert.equal(vehicle.input.color, "BGR");
+  assert.equal(vehicle.input.scale, 1);
+  assert.equal(vehicle.input.letterbox, "top-left");
+  assert.equal(vehicle.input.pad, 114);
+  const plate = findModel(manifest, "plate_detect");
+  assert.equal(plate.decoder, "yolo_v9_e2e");
+  assert.equal(plate.input.color, "RGB");
+  assert.equal(plate.input.scale, 255);
+  assert.equal(plate.input.letterbox, "center");
+  const alt = findModel(manifest, "plate_detect", {
+    file: "plate_detection_yolo26_e2e_640.onnx",
+  });
+  assert.deepEqual(alt.input.dims, [1, 3, 640, 640]);
+});
+
+Deno.test("`findModel()` names the task and the known files when the file is not listed", () => {
+  const manifest: Manifest = parseManifest(ocrManifest());
+  assert.throws(
+    () => findModel(manifest, "ocr", { file: "nope.onnx" }),
+    {
+      message:
+        "Cannot find ocr model nope.onnx in the manifest: known ones are ocr.onnx",
+    },
+  );
+  assert.throws(
+    () => findModel(manifest, "plate_detect"),
+    { message: "Cannot find a default plate_detect model in the manifest" },
+  );
+});
+
+Deno.test("`parseManifest()` names the bad key in one line when a value is wrong", () => {
+  const cases: Array<[(json: Record<string, unknown>) => void, string]> = [
+    [
+      (j) => firstModel(j).sha256 = "abc",
+      `Cannot parse model manifest: 'models[0].sha256' must be 64 lower-case hex digits: current value is "abc"`,
+    ],
+    [
+      (j) => firstModel(j).bytes = 0,
+      "Cannot parse model manifest: 'models[0].bytes' must be an integer >= 1: current value is 0",
+    ],
+    [
+      (j) => firstModel(j).task = "lpr",
+      `Cannot parse model manifest: 'models[0].task' must be one of vehicle_detect, plate_detect, ocr: current value is "lpr"`,
+    ],
+    [
+      (j) => firstModel(j).file = "../etc/passwd",
+      `Cannot parse model manifest: 'models[0].file' must be a plain file name (letters, digits, . _ -): current value is "../etc/passwd"`,
+    ],
+    [
+      (j) => firstModel(j).input.layout = "CHW",
+      `Cannot parse model manifest: 'models[0].input.layout' must be one of NCHW, NHWC: current value is "CHW"`,
+    ],
+    [
+      (j) => firstModel(j).input.dims[1] = -1,
+      "Cannot parse model manifest: 'models[0].input.dims[1]' must be an integer >= 0 or a dimension name: current value is -1",
+    ],
+    [
+      (j) => firstModel(j).ocr.plateOutput = "logits",
+      `Cannot parse model manifest: 'models[0].ocr.plateOutput' must name one of the outputs: current value is "logits"`,
+    ],
+    [
+      (j) => firstModel(j).decoder = "yolox",
+      `Cannot parse model manifest: 'models[0].decoder' does not fit task ocr (plate_slots is the OCR decoder): current value is "yolox"`,
+    ],
+    [
+      (j) => firstModel(j).colour = "RGB",
+      "Cannot parse model manifest: 'models[0].colour' is not a known key",
+    ],
+    [
+      (j) => delete firstModel(j).licence,
+      "Cannot parse model manifest: 'models[0].licence' must be a non-empty string: current value is undefined",
+    ],
+    [
+      (j) => j.version = 2,
+      "Cannot parse model manifest: 'version' must be 1: current value is 2",
+    ],
+    [
+      (j) => j.models = {},
+      "Cannot parse model manifest: 'models' must be an array: current value is {}",
+    ],
+  ];
+  for (const [change, message] of cases) {
+    const json = ocrManifest();
+    change(json);
+    assert.throws(() => parseManifest(json), (error: unknown) => {
+      assert.ok(error instanceof TypeError);
+      assert.equal(error.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("`parseManifest()` rejects two defaults for one task and a file listed twice", () => {
+  const twoDefaults = ocrManifest();
+  const second = structuredClone(firstModel(twoDefaults));
+  second.file = "ocr2.onnx";
+  (twoDefaults.models as unknown[]).push(second);
+  assert.throws(() => parseManifest(twoDefaults), {
+    message:
+      "Cannot parse model manifest: 'default' is true for more than one ocr model: ocr.onnx, ocr2.onnx",
+  });
+
+  const twice = ocrManifest();
+  const copy = structuredClone(firstModel(twice));
+  copy.default = false;
+  (twice.models as unknown[]).push(copy);
+  assert.throws(() => parseManifest(twice), {
+    message:
+      `Cannot parse model manifest: 'models[1].file' is listed twice: current value is "ocr.onnx"`,
+  });
+});
+
+Deno.test("`parseManifest()` requires a pad value only with a letterbox", () => {
+  const json = ocrManifest();
+  firstModel(json).input.letterbox = "center";
+  assert.throws(() => parseManifest(json), {
+    message:
+      "Cannot parse model manifest: 'models[0].input.pad' must be an integer in 0..255: current value is undefined",
+  });
+  firstModel(json).input.pad = 114;
+  assert.equal(parseManifest(json).models[0].input.pad, 114);
+});

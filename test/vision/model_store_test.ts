@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { Manifest } from "../../src/vision/model_manifest.ts";
+import {
+  assertModelsReady,
+  checkModels,
+  installModels,
+  loadManifest,
+} from "../../src/vision/model_store.ts";
+
+const SHARED_MODELS = "/work/shared/models";
+const V2 = "cct_xs_v2_global.onnx";
+const V2_YAML = "cct_xs_v2_global_plate_config.yaml";
+const V1 = "cct_xs_v1_global.onnx";
+const V1_YAML = "default_latin_plate_config.yaml";
+
+/** The real manifest cut down to the two small OCR models. */
+async function ocrOnlyManifest(): Promise<Manifest> {
+  const manifest = await loadManifest();
+  return {
+    version: manifest.version,
+    models: manifest.models.filter((model) => model.task === "ocr"),
+  };
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names.sort();
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "model_store_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("`installModels()` copies the default OCR model and its config, then skips them", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = await ocrOnlyManifest();
+    const to = join(dir, "models");
+    const first = await installModels(manifest, { from: SHARED_MODELS, to });
+    assert.deepEqual(first, {
+      installed: [V2, V2_YAML],
+      skipped: [],
+      missing: [],
+      corrupt: [],
+    });
+    assert.deepEqual(await listDir(to), [V2, V2_YAML]);
+    const original = await Deno.readFile(join(SHARED_MODELS, V2_YAML));
+    assert.deepEqual(await Deno.readFile(join(to, V2_YAML)), original);
+    assert.equal((await Deno.stat(join(to, V2))).size, 3344292);
+
+    const second = await installModels(manifest, { from: SHARED_MODELS, to });
+    assert.deepEqual(second.installed, []);
+    assert.deepEqual(second.skipped, [V2, V2_YAML]);
+
+    const all = await installModels(manifest, {
+      from: SHARED_MODELS,
+      to,
+      only: "all",
+    });
+    assert.deepEqual(all.installed, [V1, V1_YAML]);
+    assert.deepEqual(all.skipped, [V2, V2_YAML]);
+    assert.deepEqual(
+      await checkModels(manifest, { dir: to, only: "all" }),
+      { ok: [V2, V2_YAML, V1, V1_YAML], missing: [], corrupt: [] },
+    );
+  });
+});
+
+Deno.test("`checkModels()` finds a corrupted copy and `installModels()` replaces it", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = await ocrOnlyManifest();
+    await installModels(manifest, { from: SHARED_MODELS, to: dir });
+    const path = join(dir, V2);
+    const bytes = await Deno.readFile(path);
+    bytes[1000] ^= 0xff; // same size, different content
+    await Deno.writeFile(path, bytes);
+
+    const report = await checkModels(manifest, { dir });
+    assert.deepEqual(report.ok, [V2_YAML]);
+    assert.deepEqual(report.missing, []);
+    assert.equal(report.corrupt.length, 1);
+    assert.equal(report.corrupt[0].file, V2);
+    assert.match(
+      report.corrupt[0].reason,
+      /^sha256 [0-9a-f]{64}, expected 8031afb5fdc6b4d80462c9d542f1284ebd2cfddf5dbacd62609848d7e2855f44$/,
+    );
+    await assert.rejects(
+      assertModelsReady(manifest, { dir }),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          new RegExp(
+            `^Cannot use models: ${path} is corrupt: sha256 [0-9a-f]{64}, expected 8031afb5.* \\(install with: deno task dashcam models install --from DIR\\)$`,
+          ),
+        );
+        return true;
+      },
+    );
+
+    const fixed = await installModels(manifest, {
+      from: SHARED_MODELS,
+      to: dir,
+    });
+    assert.deepEqual(fixed.installed, [V2]);
+    assert.deepEqual(fixed.skipped, [V2_YAML]);
+    await assertModelsReady(manifest, { dir });
+  });
+});
+
+Deno.test("`checkModels()` reports a truncated file by its size and a missing one by name", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = await ocrOnlyManifest();
+    await installModels(manifest, { from: SHARED_MODELS, to: dir });
+    await Deno.truncate(join(dir, V2), 100);
+    await Deno.remove(join(dir, V2_YAML));
+    const report = await checkModels(manifest, { dir });
+    assert.deepEqual(report, {
+      ok: [],
+      missing: [V2_YAML],
+      corrupt: [{ file: V2, reason: "size 100 bytes, expected 3344292" }],
+    });
+    await assert.rejects(assertModelsReady(manifest, { dir }), {
+      message: `Cannot use models: ${
+        join(dir, V2_YAML)
+      } not found (install with: deno task dashcam models install --from DIR)`,
+    });
+  });
+});
+
+Deno.test("`installModels()` refuses a corrupt source file and leaves nothing behind", async () => {
+  await withTempDir(async (dir) => {
+    const from = join(dir, "usb");
+    const to = join(dir, "models");
+    await Deno.mkdir(from);
+    const yaml = await Deno.readFile(join(SHARED_MODELS, V2_YAML));
+    yaml[0] ^= 0x01;
+    await Deno.writeFile(join(from, V2_YAML), yaml);
+    const manifest = await ocrOnlyManifest();
+    const report = await installModels(manifest, { from, to });
+    assert.deepEqual(report.installed, []);
+    assert.deepEqual(report.missing, [V2]);
+    assert.equal(report.corrupt.length, 1);
+    assert.equal(report.corrupt[0].file, V2_YAML);
+    assert.match(
+      report.corrupt[0].reason,
+      /^sha256 [0-9a-f]{64}, expected 0335c74a/,
+    );
+    assert.deepEqual(await listDir(to), []);
+  });
+});
+
+Deno.test("`loadManifest()` names the file when it is not valid JSON or not a manifest", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "models.json");
+    await Deno.writeTextFile(path, "{ not json");
+    await assert.rejects(loadManifest({ path }), (error: Error) => {
+      assert.ok(error instanceof SyntaxError);
+      assert.ok(
+        error.message.startsWith(`Cannot parse model manifest ${path}: `),
+      );
+      assert.ok(!error.message.includes("\n"));
+      return true;
+    });
+    await Deno.writeTextFile(path, JSON.stringify({ version: 1, models: 3 }));
+    await assert.rejects(loadManifest({ path }), {
+      message:
+        `Cannot parse model manifest: 'models' must be an array: current value is 3 (in ${path})`,
+    });
+    await assert.rejects(loadManifest({ path: join(dir, "absent.json") }), (
+      error: Error,
+    ) => {
+      assert.ok(
+        error.message.startsWith(
+          `Cannot read model manifest ${join(dir, "absent.json")}: `,
+        ),
+      );
+      return true;
+    });
+  });
+});
+
+Deno.test("`checkModels()` finds every file of models/models.json intact in shared/models", async () => {
+  const manifest = await loadManifest();
+  const report = await checkModels(manifest, {
+    dir: SHARED_MODELS,
+    only: "all",
+  });
+  assert.deepEqual(report.missing, []);
+  assert.deepEqual(report.corrupt, []);
+  assert.deepEqual(report.ok, [
+    "yolox_nano.onnx",
+    "coco_classes.txt",
+    "yolox_nano_dynamic.onnx",
+    "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
+    "plate_detection_yolo26_e2e_640.onnx",
+    "license_plate_detector_yolov8n_int8_320.onnx",
+    V2,
+    V2_YAML,
+    V1,
+    V1_YAML,
+  ]);
+});
