@@ -14,6 +14,8 @@ const COMMANDS: Record<
 > = {
   process: async () => (await import("./process.ts")).runProcess,
   status: async () => (await import("./status.ts")).runStatus,
+  read: async () => (await import("./read.ts")).runRead,
+  models: async () => (await import("./models.ts")).runModels,
 };
 
 /** Top-level usage. */
@@ -24,6 +26,9 @@ Usage: deno task dashcam <command> [options]
 Commands:
   process CLIP… [--json]   run the pipeline on clips and print their final events
   status [--json]          tasks, results, frames, clips, failures and outbox
+  read FILE… [--json]      read plates from photos (jpg/png) and clips
+  models install --from DIR [--all]   copy the model files and verify their sha256
+  models check [--all]     verify the installed model files
 
 Options (every command):
   --config FILE            config file (default config/dashcam.json; env DASHCAM_CONFIG)

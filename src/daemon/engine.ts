@@ -209,6 +209,16 @@ export class Engine {
     return engine;
   }
 
+  /**
+   * A clip's row.
+   *
+   * @param videoId The clip.
+   * @returns The row, or null.
+   */
+  videoRow(videoId: string): VideoRow | null {
+    return getVideo(this.db, videoId);
+  }
+
   /** Frames currently on disk. */
   get framesOnDisk(): number {
     return this.#framesOnDisk;

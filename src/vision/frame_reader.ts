@@ -1,0 +1,137 @@
+/**
+ * Reads the plates of one image in-process: vehicles and plates detected
+ * side by side, every plate read in one OCR batch, format rules applied.
+ * `read` uses it for photos; the stage handlers use the same models one
+ * stage at a time.
+ *
+ * @module
+ */
+import type { Box, RgbImage } from "../shared/mod.ts";
+import { assignPlates, VEHICLE_CLASS_IDS } from "./assign.ts";
+import { type BackendChoice } from "./inference.ts";
+import { findModel, type Manifest } from "./model_manifest.ts";
+import { assertModelsReady, loadManifest } from "./model_store.ts";
+import { Detector, PlateOcr } from "./models.ts";
+import { applyFormatRules } from "./plate_format.ts";
+
+/** One plate read in an image. */
+export interface ImagePlate {
+  /** Plate text. */
+  text: string;
+  /** Confidence 0..1. */
+  confidence: number;
+  /** Plate box in image pixels. */
+  plate_bbox: Box;
+  /** Vehicle box in image pixels (the whole image when no vehicle holds the plate). */
+  car_bbox: Box;
+  /** Region hint of the OCR, when it has one. */
+  region?: string;
+}
+
+/** Options for {@linkcode FrameReader.open}. */
+export interface FrameReaderOptions {
+  /** Folder with the models. */
+  modelsDir: string;
+  /** Backend choice. */
+  backend: BackendChoice;
+  /** Threads per session. @default {1} */
+  threads?: number;
+  /** Log line receiver. */
+  log?: (msg: string) => void;
+  /** Manifest. @default {models/models.json} */
+  manifest?: Manifest;
+  /**
+   * Plates whose confidence is below this are not reported (unreadable,
+   * far or blurred plates give spread-out character probabilities).
+   * @default {0.6}
+   */
+  minConfidence?: number;
+}
+
+function round1(b: Box): Box {
+  return b.map((v) => Math.round(v * 10) / 10) as Box;
+}
+
+/** The three models of the pipeline, loaded once. */
+export class FrameReader {
+  readonly vehicles: Detector;
+  readonly plates: Detector;
+  readonly ocr: PlateOcr;
+  #minConfidence: number;
+
+  private constructor(
+    v: Detector,
+    p: Detector,
+    o: PlateOcr,
+    minConfidence: number,
+  ) {
+    this.vehicles = v;
+    this.plates = p;
+    this.ocr = o;
+    this.#minConfidence = minConfidence;
+  }
+
+  /**
+   * Checks and loads the default models.
+   *
+   * @param options Models dir, backend, threads.
+   * @returns The reader.
+   * @throws {Error} One line naming a missing or corrupt model file.
+   */
+  static async open(options: FrameReaderOptions): Promise<FrameReader> {
+    const manifest = options.manifest ?? await loadManifest();
+    await assertModelsReady(manifest, {
+      dir: options.modelsDir,
+      only: "default",
+    });
+    const load = {
+      modelsDir: options.modelsDir,
+      backend: options.backend,
+      threads: options.threads ?? 1,
+      log: options.log,
+    };
+    const [v, p, o] = await Promise.all([
+      Detector.load(findModel(manifest, "vehicle_detect"), load),
+      Detector.load(findModel(manifest, "plate_detect"), load),
+      PlateOcr.load(findModel(manifest, "ocr"), load),
+    ]);
+    return new FrameReader(v, p, o, options.minConfidence ?? 0.6);
+  }
+
+  /**
+   * Reads an image's plates, most confident first.
+   *
+   * @param img The image.
+   * @returns The plates.
+   */
+  async read(img: RgbImage): Promise<ImagePlate[]> {
+    const [vehicles, plates] = await Promise.all([
+      this.vehicles.detect(img, { classIds: [...VEHICLE_CLASS_IDS] }),
+      this.plates.detect(img),
+    ]);
+    const assigned = assignPlates(plates, vehicles, img);
+    const reads = await this.ocr.read(img, assigned.map((a) => a.plateBox));
+    const out: ImagePlate[] = [];
+    reads.forEach((r, i) => {
+      const read = applyFormatRules(r.read);
+      if (read.text.length < 3 || read.confidence < this.#minConfidence) return;
+      out.push({
+        text: read.text,
+        confidence: Math.round(read.confidence * 10000) / 10000,
+        plate_bbox: round1(assigned[i].plateBox),
+        car_bbox: round1(assigned[i].carBox),
+        ...(read.region ? { region: read.region } : {}),
+      });
+    });
+    return out.sort((a, b) => b.confidence - a.confidence);
+  }
+
+  /** Frees the models. */
+  async close(): Promise<void> {
+    await Promise.all([
+      this.vehicles.close(),
+      this.plates.close(),
+      this.ocr.close(),
+    ]);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Spawning the real CLI (`main.ts`) with the dashcam task's permission flags.
+ *
+ * @module
+ */
+
+/** The dashcam task's permission flags (kept equal to deno.json's). */
+export const DASHCAM_FLAGS = [
+  "--no-prompt",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run=ffmpeg,ffprobe",
+  "--allow-env",
+  "--allow-net",
+  "--allow-ffi",
+  "--allow-sys",
+];
+
+/** Path of main.ts. */
+export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/**
+ * A `Deno.Command` running `main.ts` with `args`.
+ *
+ * @param args CLI arguments.
+ * @param options Extra environment.
+ * @returns The command (not started).
+ */
+export function dashcamCommand(
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...DASHCAM_FLAGS, MAIN, ...args],
+    env: { XDG_RUNTIME_DIR: "/tmp", ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  });
+}
+
+/**
+ * Runs the CLI to completion.
+ *
+ * @param args CLI arguments.
+ * @param options Extra environment.
+ * @returns Exit code, stdout and stderr.
+ */
+export async function runDashcam(
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await dashcamCommand(args, options).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
