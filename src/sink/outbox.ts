@@ -341,6 +341,21 @@ export class Outbox {
     return Number(result.changes) === 1;
   }
 
+  /**
+   * Stores several events in one transaction (one fsync), skipping keys
+   * already stored.
+   *
+   * @param events The events.
+   * @returns How many were new.
+   */
+  addMany(events: Iterable<FinalEvent>): number {
+    return transaction(this.db, () => {
+      let added = 0;
+      for (const event of events) if (this.add(event)) added += 1;
+      return added;
+    });
+  }
+
   /** Number of events neither sent nor rejected. */
   pendingCount(): number {
     const row = this.#prepare(
@@ -520,6 +535,21 @@ export class Outbox {
        ORDER BY julianday(ts) DESC, id DESC LIMIT ?`,
     ).all(...params) as unknown as EventRow[];
     return rows.map(toEvent);
+  }
+
+  /**
+   * The events of some clips, by clip then track.
+   *
+   * @param videoIds The clips.
+   * @returns Their events.
+   */
+  eventsForVideos(videoIds: readonly string[]): OutboxEvent[] {
+    const stmt = this.#prepare(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE video_id = ? ORDER BY track_id, id`,
+    );
+    return videoIds.flatMap((id) =>
+      (stmt.all(id) as unknown as EventRow[]).map(toEvent)
+    );
   }
 
   /**

@@ -1,0 +1,56 @@
+/**
+ * Real models on real footage: `process --json` on every media clip reports
+ * each ground-truth plate exactly, once per vehicle, and nothing on the clip
+ * whose plates nobody can read.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runDashcam } from "../support/cli.ts";
+import {
+  loadGroundTruth,
+  SHARED_MEDIA,
+  SHARED_MODELS,
+} from "../support/shared.ts";
+
+Deno.test("process --json reads each clip's ground-truth plates exactly once per vehicle, and no false plate", async () => {
+  const truth = (await loadGroundTruth()).filter((t) =>
+    t.file.startsWith("clips/")
+  );
+  assert.equal(truth.length, 7);
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const out = await runDashcam([
+      "process",
+      "--json",
+      "--models-dir",
+      SHARED_MODELS,
+      "--data-dir",
+      dataDir,
+      "--log-level",
+      "warn",
+      ...truth.map((t) => `${SHARED_MEDIA}/${t.file}`),
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    const events = out.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    // video_id is the content hash; map it back through the outbox's video_id order.
+    const byVideo = new Map<string, string[]>();
+    for (const e of events) {
+      byVideo.set(e.videoId, [...(byVideo.get(e.videoId) ?? []), e.finalPlate]);
+      assert.ok(e.plateConfidence > 0 && e.plateConfidence <= 1);
+      assert.ok(!Number.isNaN(Date.parse(e.ts)));
+      assert.ok(e.evidence?.endsWith(".png"), "evidence crop saved");
+      const png = await Deno.readFile(join(dataDir, e.evidence));
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+    }
+    const expected = truth.flatMap((t) => t.plates.map((p) => p.text)).sort();
+    assert.deepEqual(events.map((e) => e.finalPlate).sort(), expected);
+    // One event per vehicle: no text twice within a clip.
+    for (const [video, plates] of byVideo) {
+      assert.equal(new Set(plates).size, plates.length, `${video}: ${plates}`);
+    }
+    // Frames and crops are cleaned up once the clips are done.
+    assert.deepEqual([...Deno.readDirSync(join(dataDir, "frames"))], []);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
