@@ -365,7 +365,7 @@ export class Engine {
           now: Date.now(),
           maxAttempts: this.config.graph.max_attempts,
         });
-        this.pool.wake();
+        this.pool.wake("vehicle_detect");
       }
     }
     if (this.#stopping) return;
@@ -459,13 +459,14 @@ export class Engine {
       if (task.category === "summary" && out?.event) {
         this.#sink.add(out.event);
       }
+      const children = childrenOf(task, out);
       const inserted = handleResult(this.db, {
         resultId,
-        children: childrenOf(task, out),
+        children,
         now,
         maxAttempts: this.config.graph.max_attempts,
       });
-      if (inserted > 0) this.pool.wake();
+      if (inserted > 0) this.pool.wake(children[0].category);
       this.stats.resultsHandled++;
       for (const ref of JSON.parse(task.dependencies ?? "[]") as string[]) {
         if (frameUsers(this.db, { ref, excludeTaskId: task.id }) === 0) {
@@ -503,7 +504,7 @@ export class Engine {
             now,
           });
         });
-        this.pool.wake();
+        this.pool.wake("plate_smooth");
         did = true;
         continue;
       }

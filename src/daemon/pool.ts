@@ -67,6 +67,8 @@ export class WorkerPool {
     "lease-lost": 0,
     restarts: 0,
   };
+  /** Milliseconds spent running tasks, per category (for metrics and bench). */
+  readonly busyMs: Partial<Record<TaskCategory, number>> = {};
 
   /**
    * Creates the pool (workers start with {@linkcode start}).
@@ -145,6 +147,7 @@ export class WorkerPool {
       case "finished":
         slot.task = null;
         this.counters[msg.outcome]++;
+        this.busyMs[slot.category] = (this.busyMs[slot.category] ?? 0) + msg.ms;
         if (msg.outcome === "retry" || msg.outcome === "failed") {
           this.#options.log.warn(
             msg.outcome === "failed"
@@ -193,10 +196,16 @@ export class WorkerPool {
     }
   }
 
-  /** Tells idle workers that tasks may be ready. */
-  wake(): void {
+  /**
+   * Tells idle workers that tasks may be ready.
+   *
+   * @param category Only this stage's workers. @default {all}
+   */
+  wake(category?: TaskCategory): void {
     for (const slot of this.#slots) {
-      if (!slot.task) {
+      if (
+        !slot.task && (category === undefined || slot.category === category)
+      ) {
         slot.worker.postMessage({ type: "wake" } satisfies ToWorker);
       }
     }
