@@ -71,18 +71,22 @@ Deno.test("`applyFormatRules()` corrects 0 to O in a letter slot of a UK plate",
 });
 
 Deno.test("`applyFormatRules()` corrects I to 1 in a digit slot of a Romanian plate", () => {
-  const read = readOf([
-    [["B", 0.9]],
-    [["1", 0.85], ["I", 0.1]],
-    [["2", 0.9]],
-    [["I", 0.5], ["1", 0.45], ["L", 0.03]],
-    [["P", 0.9]],
-    [["H", 0.9]],
-    [["D", 0.7], ["0", 0.2]],
-    PAD,
-    PAD,
-    PAD,
-  ], "Romania", 0.8);
+  const read = readOf(
+    [
+      [["B", 0.9]],
+      [["1", 0.85], ["I", 0.1]],
+      [["2", 0.9]],
+      [["I", 0.5], ["1", 0.45], ["L", 0.03]],
+      [["P", 0.9]],
+      [["H", 0.9]],
+      [["D", 0.7], ["0", 0.2]],
+      PAD,
+      PAD,
+      PAD,
+    ],
+    "Romania",
+    0.8,
+  );
   assert.equal(read.text, "B12IPHD");
   const out = applyFormatRules(read);
   // L DDD LLL wins (ratio 0.45/0.5 = 0.9) over LL DD LLL (needs I at 0.10
@@ -95,18 +99,22 @@ Deno.test("`applyFormatRules()` corrects I to 1 in a digit slot of a Romanian pl
 });
 
 Deno.test("`applyFormatRules()` corrects 8 to B in a letter slot of a Mercosur plate", () => {
-  const read = readOf([
-    [["A", 0.95]],
-    [["8", 0.6], ["B", 0.38]],
-    [["C", 0.9]],
-    [["1", 0.9]],
-    [["D", 0.85], ["0", 0.1]],
-    [["2", 0.9]],
-    [["3", 0.9]],
-    PAD,
-    PAD,
-    PAD,
-  ], "Brazil", 0.9);
+  const read = readOf(
+    [
+      [["A", 0.95]],
+      [["8", 0.6], ["B", 0.38]],
+      [["C", 0.9]],
+      [["1", 0.9]],
+      [["D", 0.85], ["0", 0.1]],
+      [["2", 0.9]],
+      [["3", 0.9]],
+      PAD,
+      PAD,
+      PAD,
+    ],
+    "Brazil",
+    0.9,
+  );
   assert.equal(read.text, "A8C1D23");
   const out = applyFormatRules(read);
   // LLLDLDD: ratio 0.38/0.6; LLL-DDDD would also need 0 for D (0.10/0.85).
@@ -118,18 +126,22 @@ Deno.test("`applyFormatRules()` corrects 8 to B in a letter slot of a Mercosur p
 });
 
 Deno.test("`applyFormatRules()` corrects a 10-character Indian plate when the region is Unknown", () => {
-  const read = readOf([
-    [["U", 0.95]],
-    [["P", 0.95]],
-    [["1", 0.95]],
-    [["6", 0.9], ["G", 0.05]],
-    [["C", 0.9]],
-    [["U", 0.9]],
-    [["0", 0.9]],
-    [["0", 0.8], ["O", 0.15]],
-    [["O", 0.5], ["0", 0.45], ["D", 0.02]],
-    [["6", 0.9]],
-  ], "Unknown", 0.7);
+  const read = readOf(
+    [
+      [["U", 0.95]],
+      [["P", 0.95]],
+      [["1", 0.95]],
+      [["6", 0.9], ["G", 0.05]],
+      [["C", 0.9]],
+      [["U", 0.9]],
+      [["0", 0.9]],
+      [["0", 0.8], ["O", 0.15]],
+      [["O", 0.5], ["0", 0.45], ["D", 0.02]],
+      [["6", 0.9]],
+    ],
+    "Unknown",
+    0.7,
+  );
   assert.equal(read.text, "UP16CU00O6");
   const out = applyFormatRules(read);
   // Only India has a 10-slot pattern (no slot has a pad for shorter ones).
@@ -152,18 +164,22 @@ Deno.test("`applyFormatRules()` corrects a 10-character Indian plate when the re
 });
 
 Deno.test("`applyFormatRules()` leaves a free-form US read alone", () => {
-  const read = readOf([
-    [["L", 0.9]],
-    [["U", 0.9], ["V", 0.05]],
-    [["V", 0.9]],
-    [["P", 0.9]],
-    [["0", 0.6], ["O", 0.39]],
-    [["K", 0.9]],
-    [["R", 0.9]],
-    PAD,
-    PAD,
-    PAD,
-  ], "United States", 0.95);
+  const read = readOf(
+    [
+      [["L", 0.9]],
+      [["U", 0.9], ["V", 0.05]],
+      [["V", 0.9]],
+      [["P", 0.9]],
+      [["0", 0.6], ["O", 0.39]],
+      [["K", 0.9]],
+      [["R", 0.9]],
+      PAD,
+      PAD,
+      PAD,
+    ],
+    "United States",
+    0.95,
+  );
   assert.deepEqual(applyFormatRules(read), read);
   assert.deepEqual(
     applyFormatRules(read, { region: "United States" }),
@@ -183,18 +199,22 @@ Deno.test("`applyFormatRules()` refuses a correction whose likelihood ratio is b
 });
 
 Deno.test("`applyFormatRules()` keeps a raw text that already fits a format of the region", () => {
-  const read = readOf([
-    [["2", 0.9]],
-    [["4", 0.9], ["A", 0.08]],
-    [["L", 0.9]],
-    [["S", 0.6], ["5", 0.39]],
-    [["B", 0.7], ["8", 0.29]],
-    [["1", 0.9], ["I", 0.08]],
-    PAD,
-    PAD,
-    PAD,
-    PAD,
-  ], "Netherlands", 0.9);
+  const read = readOf(
+    [
+      [["2", 0.9]],
+      [["4", 0.9], ["A", 0.08]],
+      [["L", 0.9]],
+      [["S", 0.6], ["5", 0.39]],
+      [["B", 0.7], ["8", 0.29]],
+      [["1", 0.9], ["I", 0.08]],
+      PAD,
+      PAD,
+      PAD,
+      PAD,
+    ],
+    "Netherlands",
+    0.9,
+  );
   const out = applyFormatRules(read);
   assert.equal(out.text, "24LSB1");
   assert.equal(out.formatted, "24-LSB-1"); // sidecode 7
@@ -211,18 +231,22 @@ Deno.test("`applyFormatRules()` never invents a character outside the slot's can
 });
 
 Deno.test("`applyFormatRules()` refuses a correction when a weak region hint leaves two formats that fit", () => {
-  const read = readOf([
-    [["A", 0.9]],
-    [["B", 0.9]],
-    [["1", 0.9]],
-    [["2", 0.9]],
-    [["C", 0.6], ["0", 0.35]],
-    [["D", 0.9]],
-    [["8", 0.55], ["B", 0.4]],
-    PAD,
-    PAD,
-    PAD,
-  ], "United Kingdom", 0.3);
+  const read = readOf(
+    [
+      [["A", 0.9]],
+      [["B", 0.9]],
+      [["1", 0.9]],
+      [["2", 0.9]],
+      [["C", 0.6], ["0", 0.35]],
+      [["D", 0.9]],
+      [["8", 0.55], ["B", 0.4]],
+      PAD,
+      PAD,
+      PAD,
+    ],
+    "United Kingdom",
+    0.3,
+  );
   assert.equal(read.text, "AB12CD8");
   // Weak hint: every region is tried. UK/Romania give AB12CDB (ratio 0.73),
   // France/Italy give AB120DB (ratio 0.42): two texts pass, so no change.
