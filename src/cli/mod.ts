@@ -16,6 +16,9 @@ const COMMANDS: Record<
   status: async () => (await import("./status.ts")).runStatus,
   read: async () => (await import("./read.ts")).runRead,
   models: async () => (await import("./models.ts")).runModels,
+  migrate: async () => (await import("./migrate.ts")).runMigrate,
+  sync: async () => (await import("./sync.ts")).runSync,
+  vehicles: async () => (await import("./vehicles.ts")).runVehicles,
 };
 
 /** Top-level usage. */
@@ -29,6 +32,10 @@ Commands:
   read FILE… [--json]      read plates from photos (jpg/png) and clips
   models install --from DIR [--all]   copy the model files and verify their sha256
   models check [--all]     verify the installed model files
+  migrate                  create/upgrade the fleet Postgres schema (needs pg.url)
+  sync --once [--json]     send the outbox backlog to the fleet Postgres and exit
+  vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--limit N] [--remote] [--json]
+                           search final events in the outbox (or Postgres with --remote)
 
 Options (every command):
   --config FILE            config file (default config/dashcam.json; env DASHCAM_CONFIG)

@@ -5,9 +5,9 @@
  * @module
  */
 import { join } from "node:path";
-import { Engine, type Progress } from "../daemon/mod.ts";
+import { Engine, outboxSink, type Progress } from "../daemon/mod.ts";
 import { log } from "../log/mod.ts";
-import { Outbox } from "../sink/outbox.ts";
+import { Outbox } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { formatEvent } from "./format.ts";
 
@@ -44,7 +44,10 @@ export async function runProcess(args: string[]): Promise<number> {
   const config = await configFromFlags(values);
   await Deno.mkdir(config.data_dir, { recursive: true });
   const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
-  const engine = await Engine.open(config, { log, sink: outbox });
+  const engine = await Engine.open(config, {
+    log,
+    sink: outboxSink(outbox, { log }),
+  });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);

@@ -8,10 +8,10 @@
  * @module
  */
 import { extname, join } from "node:path";
-import { Engine } from "../daemon/mod.ts";
+import { Engine, outboxSink } from "../daemon/mod.ts";
 import { decodeImageFile } from "../ingest/image_decode.ts";
 import { log } from "../log/mod.ts";
-import { Outbox } from "../sink/outbox.ts";
+import { Outbox } from "../sink/mod.ts";
 import { FrameReader, type ImagePlate } from "../vision/frame_reader.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 
@@ -98,7 +98,10 @@ export async function runRead(args: string[]): Promise<number> {
   if (clips.length) {
     await Deno.mkdir(config.data_dir, { recursive: true });
     const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
-    const engine = await Engine.open(config, { log, sink: outbox });
+    const engine = await Engine.open(config, {
+      log,
+      sink: outboxSink(outbox, { log }),
+    });
     try {
       const subs = [];
       for (const file of clips) {

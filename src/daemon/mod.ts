@@ -7,3 +7,4 @@ export * from "./engine.ts";
 export * from "./fanout.ts";
 export * from "./pool.ts";
 export type * from "./protocol.ts";
+export * from "./event_sink.ts";

@@ -412,6 +412,19 @@ export class Outbox {
   }
 
   /**
+   * Puts rejected events back in the queue (after the server or the data was
+   * fixed).
+   *
+   * @returns How many were re-queued.
+   */
+  retryRejected(): number {
+    const result = this.#prepare(
+      "UPDATE events SET rejected_at = NULL WHERE rejected_at IS NOT NULL AND sent_at IS NULL",
+    ).run();
+    return Number(result.changes);
+  }
+
+  /**
    * Records a failed delivery attempt of events that stay pending.
    *
    * @param ids Outbox row ids.

@@ -331,10 +331,17 @@ export function describePgError(
   }
   const code = typeof e.code === "string" ? e.code : "";
   let where = url !== undefined ? pgHostPort(url) : "";
-  if (where === "" && typeof e.address === "string") {
-    where = typeof e.port === "number" || typeof e.port === "string"
-      ? `${e.address}:${e.port}`
-      : e.address;
+  if (where === "") {
+    // postgres.js gives strings, or arrays (one per host) once the socket is gone.
+    const address = [e.address].flat().filter((a) => typeof a === "string");
+    const port = [e.port].flat().filter((p) =>
+      typeof p === "number" || typeof p === "string"
+    );
+    if (address.length > 0) {
+      where = port.length > 0
+        ? `${address.join(",")}:${port.join(",")}`
+        : address.join(",");
+    }
   }
   if (where === "") where = "(unknown host)";
   const at = `Postgres at ${where} (${setting})`;
@@ -348,6 +355,8 @@ export function describePgError(
     case "CONNECT_TIMEOUT":
     case "ETIMEDOUT":
       return `Cannot reach ${at}: connection timed out, check the network and firewall`;
+    case "QUERY_TIMEOUT":
+      return `No answer from ${at}: ${message}, will retry`;
     case "EHOSTUNREACH":
     case "ENETUNREACH":
       return `Cannot reach ${at}: network unreachable`;

@@ -114,11 +114,30 @@ export interface MigratePgResult {
   current: number;
 }
 
+/** SQL of `schema_migrations`. */
+const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)`;
+
+async function appliedVersions(sql: PgSql): Promise<Set<number>> {
+  const [exists] = await sql<{ t: string | null }[]>`
+    SELECT to_regclass('schema_migrations')::text AS t`;
+  if (exists?.t === null || exists?.t === undefined) return new Set();
+  const rows = await sql<{ version: number }[]>`
+    SELECT version FROM schema_migrations`;
+  return new Set(rows.map((r) => r.version));
+}
+
 /**
- * Applies the migrations not yet recorded in `schema_migrations`. Each runs
- * in its own transaction that first takes a transaction-scoped advisory lock
- * and re-reads `schema_migrations`, so concurrent migrators serialise and all
- * succeed.
+ * Applies the migrations not yet recorded in `schema_migrations`. Each one
+ * is ONE multi-statement query, which Postgres runs as one transaction:
+ * take a transaction-scoped advisory lock, claim the version by inserting
+ * its `schema_migrations` row, run the migration. When another migrator got
+ * there first the claim fails with a unique violation, the transaction rolls
+ * back, and this call moves on: concurrent migrators all succeed.
+ * (`sql.begin()` is avoided: see `insertRows` in sync.ts.)
  *
  * @example Migrate
  * ```ts ignore
@@ -126,7 +145,7 @@ export interface MigratePgResult {
  * ```
  * @param sql Client connected to the fleet database.
  * @param options Migrations and logger.
- * @returns Versions applied and the current version.
+ * @returns Versions applied by this call and the current version.
  */
 export async function migratePg(
   sql: PgSql,
@@ -134,30 +153,38 @@ export async function migratePg(
 ): Promise<MigratePgResult> {
   const { migrations = PG_MIGRATIONS, log = defaultLog } = options;
   const applied: number[] = [];
+  const done = await appliedVersions(sql);
   for (const m of migrations) {
-    const did = await sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
-      await tx.unsafe(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version INTEGER PRIMARY KEY,
-        name TEXT NOT NULL,
-        applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-      )`);
-      const done = await tx`
-        SELECT 1 FROM schema_migrations WHERE version = ${m.version}`;
-      if (done.length > 0) return false;
-      await tx.unsafe(m.sql);
-      await tx`
-        INSERT INTO schema_migrations (version, name)
-        VALUES (${m.version}, ${m.name})`;
-      return true;
-    });
-    if (did) {
-      applied.push(m.version);
-      log.info("applied postgres migration", {
-        version: m.version,
-        name: m.name,
-      });
+    if (!Number.isInteger(m.version) || m.version < 1) {
+      throw new RangeError(
+        `Cannot migrate as a migration version must be an integer >= 1: current value is ${m.version}`,
+      );
     }
+    if (done.has(m.version)) continue;
+    const script = [
+      `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
+      SCHEMA_MIGRATIONS_DDL,
+      `INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${
+        quoteLiteral(m.name)
+      })`,
+      m.sql,
+    ].join(";\n");
+    try {
+      await sql.unsafe(script);
+    } catch (err) {
+      const e = err as { code?: string; constraint_name?: string };
+      if (
+        e.code === "23505" && e.constraint_name === "schema_migrations_pkey"
+      ) {
+        continue; // another migrator applied it while we waited for the lock
+      }
+      throw err;
+    }
+    applied.push(m.version);
+    log.info("applied postgres migration", {
+      version: m.version,
+      name: m.name,
+    });
   }
   const [row] = await sql<{ current: number | null }[]>`
     SELECT max(version) AS current FROM schema_migrations`;
@@ -172,12 +199,8 @@ export async function migratePg(
  * @returns The highest applied version.
  */
 export async function pgSchemaVersion(sql: PgSql): Promise<number> {
-  const [exists] = await sql<{ t: string | null }[]>`
-    SELECT to_regclass('schema_migrations')::text AS t`;
-  if (exists?.t === null || exists?.t === undefined) return 0;
-  const [row] = await sql<{ current: number | null }[]>`
-    SELECT max(version) AS current FROM schema_migrations`;
-  return row?.current ?? 0;
+  const versions = await appliedVersions(sql);
+  return versions.size === 0 ? 0 : Math.max(...versions);
 }
 
 /**
@@ -246,6 +269,11 @@ export async function ensureDatabase(
   } finally {
     await closePg(sql, 2000);
   }
+}
+
+/** Quotes a SQL string literal ('it''s'). */
+function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
 }
 
 /** Quotes a SQL identifier ("my""db"). */

@@ -54,6 +54,13 @@ export interface SyncOnceOptions {
   now?: () => Date;
   /** Setting named in error messages. @default {"pg.url"} */
   setting?: string;
+  /**
+   * Milliseconds to wait for each statement's answer before giving up on the
+   * pass (a dead mobile link can leave a socket silent for minutes). The
+   * abandoned statement may still commit; the next pass's ON CONFLICT makes
+   * that harmless. @default {60000}
+   */
+  queryTimeoutMs?: number;
 }
 
 /** What one pass did. */
@@ -115,14 +122,54 @@ function toRow(sql: PgSql, event: OutboxEvent, deviceId: string): VehicleRow {
   };
 }
 
-/** Inserts rows in one transaction; returns how many were new. */
-async function insertRows(sql: PgSql, rows: VehicleRow[]): Promise<number> {
-  return await sql.begin(async (tx) => {
-    const result = await tx`
-      INSERT INTO vehicles ${tx(rows, VEHICLE_COLUMNS)}
-      ON CONFLICT (event_key) DO NOTHING`;
-    return result.count;
+/**
+ * Waits for `query` at most `ms`; then rejects with code "QUERY_TIMEOUT".
+ * The query itself is left to finish or fail on its own.
+ */
+async function withTimeout<T>(
+  query: PromiseLike<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  const running = Promise.resolve(query);
+  running.catch(() => {}); // once abandoned, nobody waits for its outcome
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(Object.assign(
+        new Error(`query timed out after ${ms / 1000} s (${what})`),
+        { code: "QUERY_TIMEOUT" },
+      ));
+    }, ms);
   });
+  try {
+    return await Promise.race([running, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Inserts rows with ONE statement, which Postgres runs as one transaction
+ * (autocommit): all rows commit or none do. Not `sql.begin()`: in
+ * postgres.js 3.4.9 a connection that dies inside `begin()`/`reserve()` makes
+ * its ROLLBACK write to a null socket from a timer, an uncatchable crash
+ * (porsager/postgres#1208, #1154); a pooled single statement just rejects.
+ * Returns how many rows were new.
+ */
+async function insertRows(
+  sql: PgSql,
+  rows: VehicleRow[],
+  timeoutMs: number,
+): Promise<number> {
+  const result = await withTimeout(
+    sql`
+      INSERT INTO vehicles ${sql(rows, VEHICLE_COLUMNS)}
+      ON CONFLICT (event_key) DO NOTHING`,
+    timeoutMs,
+    `inserting ${rows.length} rows`,
+  );
+  return result.count;
 }
 
 function serverMessage(err: unknown): string {
@@ -214,12 +261,18 @@ export async function syncOnce(
     pullAlerts: doPullAlerts = true,
     now = () => new Date(),
     setting = "pg.url",
+    queryTimeoutMs = 60_000,
   } = options;
   if (
     !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE
   ) {
     throw new RangeError(
       `Cannot sync as 'batchSize' must be an integer in 1..${MAX_BATCH_SIZE}: current value is ${batchSize}`,
+    );
+  }
+  if (!(queryTimeoutMs > 0)) {
+    throw new RangeError(
+      `Cannot sync as 'queryTimeoutMs' must be > 0: current value is ${queryTimeoutMs}`,
     );
   }
   if (typeof deviceId !== "string" || deviceId.length === 0) {
@@ -246,7 +299,7 @@ export async function syncOnce(
     const rows = batch.map((e) => toRow(sql, e, deviceId));
     let inserted: number;
     try {
-      inserted = await insertRows(sql, rows);
+      inserted = await insertRows(sql, rows, queryTimeoutMs);
     } catch (err) {
       if (!isDataError(err)) {
         outbox.markFailed(ids, describePgError(err, { setting }));
@@ -262,6 +315,7 @@ export async function syncOnce(
         now,
         log,
         setting,
+        queryTimeoutMs,
       });
       continue;
     }
@@ -271,8 +325,18 @@ export async function syncOnce(
     result.duplicates += batch.length - inserted;
   }
   if (!signal?.aborted) {
-    result.alertsPushed = await pushAlertIds(outbox, sql);
-    if (doPullAlerts) result.alerts = await pullAlerts(outbox, sql);
+    result.alertsPushed = await withTimeout(
+      pushAlertIds(outbox, sql),
+      queryTimeoutMs,
+      "pushing alert ids",
+    );
+    if (doPullAlerts) {
+      result.alerts = await withTimeout(
+        pullAlerts(outbox, sql),
+        queryTimeoutMs,
+        "pulling alerts",
+      );
+    }
   }
   log.debug("sync pass done", {
     sent: result.sent,
@@ -293,13 +357,14 @@ async function sendRowByRow(
     now: () => Date;
     log: Logger;
     setting: string;
+    queryTimeoutMs: number;
   },
 ): Promise<void> {
   for (let i = 0; i < batch.length; i++) {
     const event = batch[i]!;
     let inserted: number;
     try {
-      inserted = await insertRows(sql, [rows[i]!]);
+      inserted = await insertRows(sql, [rows[i]!], context.queryTimeoutMs);
     } catch (err) {
       if (!isDataError(err)) {
         outbox.markFailed(
@@ -402,6 +467,8 @@ export interface SyncLoopOptions {
   setting?: string;
   /** Test hooks passed to each pass. */
   hooks?: SyncHooks;
+  /** Per-statement answer timeout of each pass (see {@linkcode SyncOnceOptions}). @default {60000} */
+  queryTimeoutMs?: number;
 }
 
 /**
@@ -442,11 +509,13 @@ export class SyncLoop {
       random = Math.random,
       now = () => new Date(),
       setting = "pg.url",
+      queryTimeoutMs = 60_000,
     } = options;
     for (
       const [name, value] of [
         ["intervalMs", intervalMs],
         ["minDelayMs", minDelayMs],
+        ["queryTimeoutMs", queryTimeoutMs],
       ] as const
     ) {
       if (!(value > 0)) {
@@ -473,6 +542,7 @@ export class SyncLoop {
       random,
       now,
       setting,
+      queryTimeoutMs,
     };
     this.#onPass = options.onPass;
     this.#hooks = options.hooks ?? {};
@@ -484,7 +554,7 @@ export class SyncLoop {
     return this.#failures;
   }
 
-  /** True between `start()` and the end of `stop()`. */
+  /** True from `start()` until the loop has ended (after `stop()` or an abort). */
   get running(): boolean {
     return this.#running !== null;
   }
@@ -492,13 +562,14 @@ export class SyncLoop {
   /** Starts the loop (a second call does nothing). */
   start(): void {
     if (this.#running !== null || this.#stop.signal.aborted) return;
-    if (this.#external !== undefined) {
-      if (this.#external.aborted) return;
-      this.#external.addEventListener("abort", () => this.#halt(), {
-        once: true,
-      });
-    }
-    this.#running = this.#run();
+    const external = this.#external;
+    if (external?.aborted) return;
+    const onAbort = () => this.#halt();
+    external?.addEventListener("abort", onAbort, { once: true });
+    this.#running = this.#run().finally(() => {
+      external?.removeEventListener("abort", onAbort);
+      this.#running = null;
+    });
   }
 
   /** Runs the next pass now instead of waiting out the delay. */
@@ -539,6 +610,7 @@ export class SyncLoop {
           hooks: this.#hooks,
           now: o.now,
           setting: o.setting,
+          queryTimeoutMs: o.queryTimeoutMs,
         });
         const at = o.now().toISOString();
         if (!stop.aborted) this.#outbox.recordSyncSuccess(at);

@@ -87,6 +87,20 @@ Deno.test("`Outbox.add()` ignores an event whose key is already stored", async (
   });
 });
 
+Deno.test("`Outbox.addMany()` stores a batch and counts only new keys", async () => {
+  await withOutbox((outbox) => {
+    outbox.add(event(2, "OLD"));
+    const withEvidence = { ...event(3, "EV1"), evidence: "crops/a.jpg" };
+    assert.equal(
+      outbox.addMany([event(1, "A"), event(2, "B"), withEvidence]),
+      2,
+    );
+    assert.equal(outbox.pendingCount(), 3);
+    assert.equal(outbox.query({ plate: "EV1" })[0]?.evidence, "crops/a.jpg");
+    assert.equal(outbox.query({ plate: "OLD" }).length, 1);
+  });
+});
+
 Deno.test("`Outbox.nextBatch()` walks the backlog in id order without repeats", async () => {
   await withOutbox((outbox) => {
     for (let i = 0; i < 25; i++) outbox.add(event(i, `P${i}`));
@@ -131,6 +145,14 @@ Deno.test("`Outbox.markSent()` and `markRejected()` take rows out of the pending
     assert.equal(stats.sent, 2);
     assert.equal(stats.rejected, 1);
     assert.equal(stats.oldestPendingAt, "2025-02-03T04:05:06.000Z");
+    // An operator re-queues the rejected row once the cause is fixed.
+    assert.equal(outbox.retryRejected(), 1);
+    assert.deepEqual(outbox.nextBatch(10).map((e) => e.id), [
+      ids[2],
+      ids[3],
+      ids[4],
+    ]);
+    assert.equal(outbox.retryRejected(), 0);
   }, now);
 });
 

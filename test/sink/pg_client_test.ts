@@ -272,6 +272,16 @@ Deno.test("`describePgError()` words timeouts, DNS and startup and scrubs echoes
     "Postgres error at fleet.example:6432 (pg.url): bad thing with postgres://dash:***@fleet.example:6432/dashcam_final and ***",
   );
   assert.equal(echo.message.includes("Tr0ub4dor"), false);
+  // Without a URL: postgres.js's own address fields (arrays once the socket is gone).
+  const closed = Object.assign(new Error("write CONNECTION_CLOSED"), {
+    code: "CONNECTION_CLOSED",
+    address: ["10.1.2.3"],
+    port: [5433],
+  });
+  assert.equal(
+    describePgError(closed),
+    "Lost the connection to Postgres at 10.1.2.3:5433 (pg.url): CONNECTION_CLOSED, will retry",
+  );
   const extra = describePgError(new Error("token XYZSECRET"), {
     secrets: ["XYZSECRET"],
   });

@@ -41,6 +41,8 @@ export interface StartPgClusterOptions {
   user?: string;
   /** Password of the test user. @default {a random string starting with "pw-"} */
   password?: string;
+  /** Keep fsync on (for benches that should resemble a real server). @default {false} */
+  durable?: boolean;
 }
 
 function binary(name: string): string {
@@ -147,8 +149,9 @@ export async function startPgCluster(
       "-l",
       `${root}/server.log`,
       "-o",
-      `-k ${root} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off ` +
-      "-c full_page_writes=off -c max_connections=50",
+      `-k ${root} -p ${port} -c listen_addresses=127.0.0.1 ` +
+      "-c max_connections=50" +
+      (options.durable ? "" : " -c fsync=off -c full_page_writes=off"),
       "-w",
       "start",
     ], root);

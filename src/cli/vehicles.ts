@@ -1,0 +1,126 @@
+/**
+ * `vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--remote] [--json]`:
+ * searches final events in the local outbox, or in the fleet Postgres with
+ * `--remote` (fuzzy search uses trigram similarity there).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { log } from "../log/mod.ts";
+import { closePg, connectFleet, Outbox, searchVehicles } from "../sink/mod.ts";
+import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
+
+/** Usage text. */
+export const USAGE =
+  "vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--limit N] [--remote] [--json]  search final events";
+
+function isoOrThrow(
+  flag: string,
+  value: string | undefined,
+): string | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) {
+    throw new UsageError(
+      `--${flag} needs a date/time such as 2026-11-24T08:00:00Z, got '${value}'`,
+    );
+  }
+  return new Date(t).toISOString();
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args Arguments after `vehicles`.
+ * @returns The exit code.
+ */
+export async function runVehicles(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(args, {
+    plate: { type: "string" },
+    fuzzy: { type: "boolean" },
+    since: { type: "string" },
+    until: { type: "string" },
+    limit: { type: "string" },
+    remote: { type: "boolean" },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = await configFromFlags(values);
+  const limit = values.limit === undefined ? 100 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new UsageError(
+      `--limit needs a positive integer, got '${values.limit}'`,
+    );
+  }
+  const filter = {
+    plate: values.plate,
+    fuzzy: values.fuzzy ? 1 : 0,
+    since: isoOrThrow("since", values.since),
+    until: isoOrThrow("until", values.until),
+    limit,
+  };
+  if (filter.fuzzy && !filter.plate) {
+    throw new UsageError("--fuzzy needs --plate");
+  }
+  let rows: Array<
+    {
+      ts: string;
+      plate: string;
+      confidence: number;
+      videoId: string;
+      trackId: number | null;
+      extra: string;
+    }
+  >;
+  let raw: unknown[];
+  if (values.remote) {
+    const sql = connectFleet(config.pg, { log });
+    try {
+      const found = await searchVehicles(sql, filter);
+      raw = found;
+      rows = found.map((v) => ({
+        ts: v.ts.toISOString(),
+        plate: v.finalPlate,
+        confidence: v.plateConfidence,
+        videoId: v.videoId,
+        trackId: v.trackId,
+        extra: v.deviceId ? `device=${v.deviceId}` : "",
+      }));
+    } finally {
+      await closePg(sql);
+    }
+  } else {
+    const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
+    try {
+      const found = outbox.query(filter);
+      raw = found;
+      rows = found.map((e) => ({
+        ts: e.ts,
+        plate: e.finalPlate,
+        confidence: e.plateConfidence,
+        videoId: e.videoId,
+        trackId: e.trackId,
+        extra: `${e.sentAt ? "synced" : "pending"}${
+          e.alertId !== null ? " ALERT" : ""
+        }`,
+      }));
+    } finally {
+      outbox.close();
+    }
+  }
+  if (values.json) {
+    for (const r of raw) console.log(JSON.stringify(r));
+  } else {
+    for (const r of rows) {
+      console.log(
+        `${r.ts}  ${r.plate.padEnd(10)}  ${
+          (r.confidence * 100).toFixed(1).padStart(5)
+        }%  video=${r.videoId} track=${r.trackId} ${r.extra}`,
+      );
+    }
+    if (rows.length === 0) console.log("no matching vehicles");
+  }
+  return 0;
+}

@@ -1,0 +1,43 @@
+/**
+ * The engine's event sink: the outbox, plus the plates-of-interest check on
+ * every new event (matching works offline against the local copy).
+ *
+ * @module
+ */
+import type { Logger } from "../log/mod.ts";
+import type { Outbox } from "../sink/mod.ts";
+import type { FinalEvent } from "../shared/mod.ts";
+import type { EventSink } from "./engine.ts";
+
+/**
+ * Wraps the outbox as the engine's sink.
+ *
+ * @param outbox The local outbox.
+ * @param options Logger, and a callback for each new event (the daemon kicks its sync loop).
+ * @returns The sink.
+ */
+export function outboxSink(
+  outbox: Outbox,
+  options: { log: Logger; onEvent?: (event: FinalEvent) => void },
+): EventSink {
+  return {
+    add(event: FinalEvent): boolean {
+      const added = outbox.add(event);
+      if (!added) return false;
+      const alert = outbox.matchAlert(event.finalPlate);
+      if (alert) {
+        outbox.markAlert(event.eventKey, alert.id);
+        options.log.warn("plate of interest seen", {
+          plate: event.finalPlate,
+          listed: alert.plate,
+          match: alert.match,
+          note: alert.note ?? undefined,
+          video: event.videoId,
+          ts: event.ts,
+        });
+      }
+      options.onEvent?.(event);
+      return true;
+    },
+  };
+}

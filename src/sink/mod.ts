@@ -1,0 +1,13 @@
+/**
+ * Sinks for final events: the local durable outbox and the fleet Postgres.
+ * Only this folder opens Postgres.
+ *
+ * @module
+ */
+export * from "./outbox.ts";
+export * from "./pg_client.ts";
+export * from "./pg_schema.ts";
+export * from "./pg_search.ts";
+export * from "./plate_match.ts";
+export * from "./sync.ts";
+export * from "./fleet.ts";
