@@ -19,6 +19,7 @@ const COMMANDS: Record<
   migrate: async () => (await import("./migrate.ts")).runMigrate,
   sync: async () => (await import("./sync.ts")).runSync,
   vehicles: async () => (await import("./vehicles.ts")).runVehicles,
+  run: async () => (await import("./run.ts")).runRun,
 };
 
 /** Top-level usage. */
@@ -27,6 +28,7 @@ export const HELP = `dashcam: edge licence-plate pipeline
 Usage: deno task dashcam <command> [options]
 
 Commands:
+  run [--inbox DIR]…       the daemon: watch inbox folders, process clips, sync events
   process CLIP… [--json]   run the pipeline on clips and print their final events
   status [--json]          tasks, results, frames, clips, failures and outbox
   read FILE… [--json]      read plates from photos (jpg/png) and clips

@@ -213,6 +213,12 @@ export function validateConfig(raw: Json, baseDir: string): Config {
       integer: true,
     });
   }
+  const inboxRaw = section(raw, "inbox");
+  const prefixes = inboxRaw.removable_prefixes;
+  if (!Array.isArray(prefixes) || prefixes.some((d) => typeof d !== "string")) {
+    fail("inbox.removable_prefixes", "a list of path prefixes", prefixes);
+  }
+  const daemonRaw = section(raw, "daemon");
   const inf = section(raw, "inference");
   const graph = section(raw, "graph");
   const pg = section(raw, "pg");
@@ -221,6 +227,56 @@ export function validateConfig(raw: Json, baseDir: string): Config {
     data_dir: resolve(baseDir, str(raw, "data_dir", "data_dir")),
     models_dir: resolve(baseDir, str(raw, "models_dir", "models_dir")),
     inbox_dirs: (inbox as string[]).map((d) => resolve(baseDir, d)),
+    inbox: {
+      settle_s: num(inboxRaw, "settle_s", "inbox.settle_s", {
+        min: 0,
+        max: 3600,
+      }),
+      rescan_s: num(inboxRaw, "rescan_s", "inbox.rescan_s", {
+        min: 0.1,
+        max: 86400,
+      }),
+      removable_prefixes: prefixes as string[],
+      min_free_mb: num(inboxRaw, "min_free_mb", "inbox.min_free_mb", {
+        min: 0,
+        max: 1e9,
+      }),
+      delete_originals: bool(
+        inboxRaw,
+        "delete_originals",
+        "inbox.delete_originals",
+      ),
+    },
+    daemon: {
+      shutdown_deadline_s: num(
+        daemonRaw,
+        "shutdown_deadline_s",
+        "daemon.shutdown_deadline_s",
+        {
+          min: 0,
+          max: 3600,
+        },
+      ),
+      max_queued_tasks: num(
+        daemonRaw,
+        "max_queued_tasks",
+        "daemon.max_queued_tasks",
+        {
+          min: 1,
+          max: 10_000_000,
+          integer: true,
+        },
+      ),
+      sync_interval_s: num(
+        daemonRaw,
+        "sync_interval_s",
+        "daemon.sync_interval_s",
+        {
+          min: 0.05,
+          max: 86400,
+        },
+      ),
+    },
     sampling_fps: num(raw, "sampling_fps", "sampling_fps", {
       min: 0.1,
       max: 60,

@@ -27,6 +27,28 @@ export interface Config {
   models_dir: string;
   /** Folders watched for new clips by `run` (SD card folder, USB mount points). */
   inbox_dirs: string[];
+  /** How `run` takes clips from the inbox folders. */
+  inbox: {
+    /** Seconds a clip's size and mtime must stay unchanged before it is taken. */
+    settle_s: number;
+    /** Seconds between full rescans (watch events get lost across remounts). */
+    rescan_s: number;
+    /** Path prefixes of removable media: clips there are first copied to the local spool. */
+    removable_prefixes: string[];
+    /** No new clip is spooled while the data dir's file system has less free space than this (MiB). */
+    min_free_mb: number;
+    /** Delete a clip from the inbox once its events are in the outbox (off: originals are never touched). */
+    delete_originals: boolean;
+  };
+  /** Daemon settings. */
+  daemon: {
+    /** Seconds running tasks get to finish at shutdown before they are released. */
+    shutdown_deadline_s: number;
+    /** Clips are not taken while more tasks than this are queued. */
+    max_queued_tasks: number;
+    /** Seconds between sync passes while Postgres is healthy. */
+    sync_interval_s: number;
+  };
   /** Frames sampled per second of video. */
   sampling_fps: number;
   /** Log level. */
@@ -79,6 +101,18 @@ export const DEFAULTS = {
   data_dir: "./data",
   models_dir: "./models",
   inbox_dirs: [],
+  inbox: {
+    settle_s: 3,
+    rescan_s: 10,
+    removable_prefixes: ["/media", "/run/media", "/mnt"],
+    min_free_mb: 512,
+    delete_originals: false,
+  },
+  daemon: {
+    shutdown_deadline_s: 20,
+    max_queued_tasks: 2000,
+    sync_interval_s: 30,
+  },
   sampling_fps: 5,
   log_level: "info",
   workers: {

@@ -13,6 +13,7 @@ import {
   enqueueTasks,
   failExpiredLeases,
   fetchUnhandled,
+  findVideoBySource,
   frameUsers,
   getVideo,
   handleResult,
@@ -244,6 +245,22 @@ export class Engine {
       });
       if (!st.isFile) throw new BadClipError(path, "not a regular file");
       if (st.size === 0) throw new BadClipError(path, "file is empty");
+      const mtimeMs = st.mtime?.getTime() ?? null;
+      if (mtimeMs !== null) {
+        const seen = findVideoBySource(this.db, {
+          path: abs,
+          size: st.size,
+          mtimeMs,
+        });
+        if (seen && seen.status !== "failed") {
+          return {
+            path,
+            videoId: seen.video_id,
+            state: "known",
+            status: seen.status,
+          };
+        }
+      }
       const sha = await sha256File(abs).catch((err) => {
         throw new BadClipError(path, err.message);
       });
@@ -265,6 +282,7 @@ export class Engine {
         height: info.height,
         start_time: start.startTime,
         sampling_fps: this.config.sampling_fps,
+        mtime_ms: mtimeMs,
       }, { now: Date.now() });
       this.#enqueueDecode(videoId);
       return { path, videoId, state: "new", status: "queued" };

@@ -88,4 +88,13 @@ CREATE TABLE video_metadata (
 );
 CREATE INDEX video_metadata_status ON video_metadata (status);`,
   },
+  {
+    version: 4,
+    name: "video_source_identity",
+    // A clip already seen at the same path, size and mtime is known without
+    // hashing it again (an SD card is rescanned on every start).
+    sql: `
+ALTER TABLE video_metadata ADD COLUMN mtime_ms INTEGER;
+CREATE INDEX video_metadata_source ON video_metadata (path, size, mtime_ms);`,
+  },
 ];

@@ -49,6 +49,8 @@ export interface VideoRow {
   updated_at: number | null;
   /** Epoch ms. */
   finished_at: number | null;
+  /** The source file's mtime (epoch ms) when it was registered. */
+  mtime_ms: number | null;
 }
 
 /** Fields for a new clip. */
@@ -72,8 +74,8 @@ export function registerVideo(
   const r = db.prepare(
     `INSERT OR IGNORE INTO video_metadata
        (video_id, path, size, sha256, duration_s, fps, width, height,
-        start_time, sampling_fps, status, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+        start_time, sampling_fps, mtime_ms, status, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
   ).run(
     video.video_id,
     video.path,
@@ -85,6 +87,7 @@ export function registerVideo(
     video.height ?? null,
     video.start_time ?? null,
     video.sampling_fps ?? null,
+    video.mtime_ms ?? null,
     options.now,
     options.now,
   );
@@ -104,6 +107,24 @@ export function registerVideo(
 export function getVideo(db: DatabaseSync, videoId: string): VideoRow | null {
   const row = db.prepare("SELECT * FROM video_metadata WHERE video_id = ?")
     .get(videoId);
+  return (row as unknown as VideoRow | undefined) ?? null;
+}
+
+/**
+ * Finds a clip registered from the same file: same path, size and mtime.
+ *
+ * @param db The database.
+ * @param source The file's path, size and mtime.
+ * @returns The row, or null.
+ */
+export function findVideoBySource(
+  db: DatabaseSync,
+  source: { path: string; size: number; mtimeMs: number },
+): VideoRow | null {
+  const row = db.prepare(
+    `SELECT * FROM video_metadata WHERE path = ? AND size = ? AND mtime_ms = ?
+      ORDER BY created_at DESC LIMIT 1`,
+  ).get(source.path, source.size, source.mtimeMs);
   return (row as unknown as VideoRow | undefined) ?? null;
 }
 

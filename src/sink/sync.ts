@@ -469,6 +469,12 @@ export interface SyncLoopOptions {
   hooks?: SyncHooks;
   /** Per-statement answer timeout of each pass (see {@linkcode SyncOnceOptions}). @default {60000} */
   queryTimeoutMs?: number;
+  /**
+   * Runs before the first pass and again until it succeeds (the daemon
+   * applies the schema migrations on first connect); a throw counts as a
+   * failed pass. @default {nothing}
+   */
+  prepare?: () => Promise<void>;
 }
 
 /**
@@ -481,8 +487,9 @@ export class SyncLoop {
   #outbox: Outbox;
   #sql: PgSql;
   #options: Required<
-    Omit<SyncLoopOptions, "signal" | "onPass" | "hooks">
+    Omit<SyncLoopOptions, "signal" | "onPass" | "hooks" | "prepare">
   >;
+  #prepare: (() => Promise<void>) | undefined;
   #onPass: ((outcome: SyncPassOutcome) => void) | undefined;
   #hooks: SyncHooks;
   #external: AbortSignal | undefined;
@@ -545,6 +552,7 @@ export class SyncLoop {
       queryTimeoutMs,
     };
     this.#onPass = options.onPass;
+    this.#prepare = options.prepare;
     this.#hooks = options.hooks ?? {};
     this.#external = options.signal;
   }
@@ -602,6 +610,10 @@ export class SyncLoop {
       let delayMs: number;
       let outcome: SyncPassOutcome;
       try {
+        if (this.#prepare) {
+          await this.#prepare();
+          this.#prepare = undefined;
+        }
         const result = await syncOnce(this.#outbox, this.#sql, {
           deviceId: o.deviceId,
           batchSize: o.batchSize,

@@ -59,9 +59,10 @@ export interface CreateInferenceSessionOptions {
   /**
    * CPU threads for one `run`: `intraOpNumThreads` for `native`,
    * `ort.env.wasm.numThreads` for `wasm` (fixed by the first wasm session of
-   * the thread or worker). `webgpu` always starts its CPU part with 1
-   * thread (Deno cannot start its thread pool).
-   * @default {navigator.hardwareConcurrency}
+   * the thread or worker). `webgpu` always starts its CPU part with 1 thread
+   * (Deno cannot start its thread pool). The wasm default is 1 because with
+   * 2 threads a run sometimes never returns (seen about once in 30-100 runs).
+   * @default {navigator.hardwareConcurrency for native, 1 for wasm}
    */
   threads?: number;
   /** Receives one line for each fallback or notable choice. @default {no logging} */
@@ -124,8 +125,8 @@ export async function createInferenceSession(
   modelPath: string,
   options: CreateInferenceSessionOptions,
 ): Promise<InferenceSession> {
-  const { backend, threads = defaultThreads(), log = () => {} } = options;
-  if (!Number.isInteger(threads) || threads < 1) {
+  const { backend, threads, log = () => {} } = options;
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     throw new RangeError(
       `Cannot create inference session as 'threads' must be an integer >= 1: current value is ${threads}`,
     );
@@ -181,14 +182,14 @@ export async function createInferenceSession(
         );
       }
       log(`onnxruntime-node cannot load (${reason}): using wasm instead`);
-      return await createWebSession(modelPath, "wasm", threads, log);
+      return await createWebSession(modelPath, "wasm", threads ?? 1, log);
     }
-    return await createNativeSession(ort, modelPath, threads);
+    return await createNativeSession(ort, modelPath, threads ?? cpuCount());
   }
-  return await createWebSession(modelPath, chosen, threads, log);
+  return await createWebSession(modelPath, chosen, threads ?? 1, log);
 }
 
-function defaultThreads(): number {
+function cpuCount(): number {
   return Math.max(1, navigator.hardwareConcurrency ?? 1);
 }
 
@@ -219,7 +220,15 @@ interface GpuAdapterLookup {
   reason: string;
 }
 
-async function findGpuAdapter(): Promise<GpuAdapterLookup> {
+let gpuLookup: Promise<GpuAdapterLookup> | undefined;
+
+/** Looks for a WebGPU adapter once per thread or worker. */
+function findGpuAdapter(): Promise<GpuAdapterLookup> {
+  gpuLookup ??= lookUpGpuAdapter();
+  return gpuLookup;
+}
+
+async function lookUpGpuAdapter(): Promise<GpuAdapterLookup> {
   const gpu = (navigator as { gpu?: GPU }).gpu;
   if (gpu === undefined) {
     return {
@@ -287,9 +296,31 @@ async function createWebSession(
   threads: number,
   log: (msg: string) => void,
 ): Promise<InferenceSession> {
-  const ort: WebOrt = backend === "webgpu"
-    ? await import("onnxruntime-web/webgpu")
-    : await import("onnxruntime-web");
+  const restoreLocation = backend === "webgpu" ? hideOpaqueLocation() : noop;
+  // Starting the WebAssembly runtime replaces globalThis.Worker with Node's
+  // worker_threads Worker (Emscripten's Node glue), after which
+  // `new Worker(url, { type: "module" })` starts a worker without `self`.
+  // Its thread pool is created while the first session starts (no worker is
+  // created later), so the web Worker is put back afterwards.
+  const webWorker = globalThis.Worker;
+  try {
+    const ort: WebOrt = backend === "webgpu"
+      ? await import("onnxruntime-web/webgpu")
+      : await import("onnxruntime-web");
+    return await startWebSession(ort, modelPath, backend, threads, log);
+  } finally {
+    restoreLocation();
+    if (globalThis.Worker !== webWorker) globalThis.Worker = webWorker;
+  }
+}
+
+async function startWebSession(
+  ort: WebOrt,
+  modelPath: string,
+  backend: "wasm" | "webgpu",
+  threads: number,
+  log: (msg: string) => void,
+): Promise<InferenceSession> {
   // numThreads takes effect when the WebAssembly module starts, i.e. at the
   // first session of this thread or worker; later values are ignored. The
   // webgpu bundle only starts single-threaded in Deno: its thread pool loads
@@ -316,6 +347,31 @@ async function createWebSession(
     throw new Error(`Cannot load model: ${modelPath}: ${oneLine(error)}`);
   }
   return wrapSession(session, ort.Tensor as unknown as OrtTensorCtor, backend);
+}
+
+function noop(): void {}
+
+/**
+ * Inside a Deno worker started from a file: URL, `location.origin` is the
+ * string "null", and the webgpu bundle computes
+ * `new URL(itsOwnUrl, location.origin)`, which throws "Invalid URL ... with
+ * base 'null'". While the bundle loads and starts its first session, the
+ * global `location` is replaced by undefined (as on Deno's main thread, which
+ * has none); the returned function puts the worker's `location` back.
+ */
+function hideOpaqueLocation(): () => void {
+  const scope = globalThis as { location?: { origin?: string } };
+  if (scope.location?.origin !== "null") return noop;
+  const saved = Object.getOwnPropertyDescriptor(globalThis, "location");
+  if (saved === undefined || !saved.configurable) return noop;
+  Object.defineProperty(globalThis, "location", {
+    value: undefined,
+    configurable: true,
+    writable: true,
+  });
+  return () => {
+    Object.defineProperty(globalThis, "location", saved);
+  };
 }
 
 function wrapSession(

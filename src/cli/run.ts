@@ -1,0 +1,44 @@
+/**
+ * `run`: the daemon. Watches the inbox folders, processes clips as they
+ * arrive, syncs events, and stops cleanly on SIGTERM/SIGINT.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { runDaemon } from "../daemon/app.ts";
+import { log } from "../log/mod.ts";
+import { configFromFlags, parseCommandArgs } from "./common.ts";
+
+/** Usage text. */
+export const USAGE =
+  "run [--inbox DIR]…       the daemon: watch inbox folders, process, sync";
+
+/**
+ * Runs the command.
+ *
+ * @param args Arguments after `run`.
+ * @returns The exit code.
+ */
+export async function runRun(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(args, {
+    inbox: { type: "string", multiple: true },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = await configFromFlags(values);
+  if (values.inbox?.length) {
+    config.inbox_dirs = values.inbox.map((d) => resolve(d));
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    return await runDaemon(config, { log, signal: stop.signal });
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The appliance daemon (`run`). Start order: data dir and outbox, engine
+ * (lock, crash recovery, models, workers), fleet sync, inbox watcher, then
+ * `READY=1`. On SIGTERM/SIGINT the order reverses: stop taking clips, stop
+ * claiming tasks (running ones get `daemon.shutdown_deadline_s`, then are
+ * released), one last sync, WAL checkpoint, exit 0.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Config } from "../config/mod.ts";
+import { InboxWatcher } from "../ingest/watch.ts";
+import {
+  isRemovablePath,
+  removeSpoolTemps,
+  spoolClip,
+} from "../ingest/spool.ts";
+import type { Logger } from "../log/mod.ts";
+import {
+  closePg,
+  connectFleet,
+  Outbox,
+  prepareFleet,
+  SyncLoop,
+  syncOnce,
+} from "../sink/mod.ts";
+import { Engine } from "./engine.ts";
+import { outboxSink } from "./event_sink.ts";
+import { notify, watchdogIntervalMs } from "./sd_notify.ts";
+
+/** Options for {@linkcode runDaemon}. */
+export interface RunDaemonOptions {
+  /** Logger. */
+  log: Logger;
+  /** Ends the daemon (the CLI wires SIGTERM and SIGINT to it). */
+  signal: AbortSignal;
+}
+
+/**
+ * Counts queued tasks (back-pressure on clip intake).
+ *
+ * @param engine The engine.
+ * @returns Tasks not finished.
+ */
+function queuedTasks(engine: Engine): number {
+  const row = engine.db.prepare(
+    "SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued'",
+  ).get() as {
+    n: number;
+  };
+  return Number(row.n);
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
+/**
+ * Runs the daemon until `signal` aborts.
+ *
+ * @param config The configuration.
+ * @param options Logger and stop signal.
+ * @returns The exit code (0 after a clean stop).
+ */
+export async function runDaemon(
+  config: Config,
+  options: RunDaemonOptions,
+): Promise<number> {
+  const { log, signal } = options;
+  await Deno.mkdir(config.data_dir, { recursive: true });
+  const spoolDir = join(config.data_dir, "spool");
+  await Deno.mkdir(spoolDir, { recursive: true });
+  await removeSpoolTemps(spoolDir);
+  const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
+  let sync: SyncLoop | null = null;
+  const engine = await Engine.open(config, {
+    log,
+    sink: outboxSink(outbox, { log, onEvent: () => sync?.kick() }),
+  });
+  const sql = config.pg.url ? connectFleet(config.pg, { log }) : null;
+  if (sql) {
+    sync = new SyncLoop(outbox, sql, {
+      deviceId: config.pg.device_id,
+      batchSize: config.pg.batch_size,
+      intervalMs: config.daemon.sync_interval_s * 1000,
+      log,
+      prepare: async () => {
+        await prepareFleet(sql, { pg: config.pg, log });
+      },
+    });
+    sync.start();
+  } else {
+    log.info("pg.url not set: events stay in the local outbox");
+  }
+
+  const intake = new AbortController();
+  const stopIntake = () => intake.abort();
+  signal.addEventListener("abort", stopIntake, { once: true });
+  let lowDiskWarned = false;
+  const watcher = new InboxWatcher({
+    dirs: config.inbox_dirs,
+    settleMs: config.inbox.settle_s * 1000,
+    rescanMs: config.inbox.rescan_s * 1000,
+    log,
+    onClip: async (path) => {
+      // Back-pressure: hold intake while the task queue is over its bound.
+      while (
+        !intake.signal.aborted &&
+        queuedTasks(engine) > config.daemon.max_queued_tasks
+      ) {
+        await abortableDelay(500, intake.signal);
+      }
+      if (intake.signal.aborted) throw new Error("shutting down");
+      const spooled = await spoolClip(path, {
+        spoolDir,
+        removable: isRemovablePath(path, config.inbox.removable_prefixes),
+        minFreeBytes: config.inbox.min_free_mb * 2 ** 20,
+        signal: intake.signal,
+      });
+      if (spooled.kind === "refused") {
+        if (!lowDiskWarned) log.warn(spooled.reason);
+        lowDiskWarned = true;
+        throw new Error(spooled.reason); // offered again on a later rescan
+      }
+      lowDiskWarned = false;
+      const sub = await engine.addClip(spooled.path);
+      if (sub.state === "new") {
+        log.info("clip taken", { path, video: sub.videoId });
+      } else if (sub.state === "known") {
+        log.debug("clip seen before", { path, video: sub.videoId });
+      }
+      if (sub.videoId && sub.state !== "failed") {
+        // Once its events are in the outbox, the spooled copy goes, and the
+        // original too when the config asks for it (never before).
+        engine.waitFor([sub.videoId], { signal: intake.signal }).then(
+          async ([video]) => {
+            if (video?.status !== "done") return;
+            if (spooled.kind === "spooled") {
+              await Deno.remove(spooled.path).catch(() => {});
+            }
+            if (config.inbox.delete_originals) {
+              await Deno.remove(path).then(
+                () => log.info("original clip deleted", { path }),
+                (err) =>
+                  log.warn("cannot delete original clip", {
+                    path,
+                    error: err.message,
+                  }),
+              );
+            }
+          },
+        ).catch(() => {/* shutting down */});
+      }
+    },
+  });
+  watcher.start();
+
+  await notify("READY=1\nSTATUS=processing clips");
+  log.info("dashcam running", {
+    data_dir: config.data_dir,
+    inbox: config.inbox_dirs.join(",") || "none",
+    sync: sql ? "on" : "off",
+  });
+  const keepAliveMs = watchdogIntervalMs();
+  const keepAlive = keepAliveMs
+    ? setInterval(() => {
+      // Only a live event loop gets here; a wedged dispatcher is noticed by
+      // its own error path (the engine rejects waiters and logs).
+      notify("WATCHDOG=1");
+    }, keepAliveMs)
+    : undefined;
+
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+
+  log.info("stopping");
+  await notify("STOPPING=1");
+  clearInterval(keepAlive);
+  await watcher.close();
+  await engine.close({ deadlineMs: config.daemon.shutdown_deadline_s * 1000 });
+  if (sync && sql) {
+    await sync.stop();
+    try {
+      const last = await Promise.race([
+        syncOnce(outbox, sql, {
+          deviceId: config.pg.device_id,
+          batchSize: config.pg.batch_size,
+          log,
+          pullAlerts: false,
+        }),
+        abortableDelay(5000, AbortSignal.timeout(5000)).then(() => null),
+      ]);
+      if (last && last.sent > 0) {
+        log.info("last sync before stop", { sent: last.sent });
+      }
+    } catch (err) {
+      log.info("last sync skipped; events stay in the outbox", {
+        error: (err as Error).message.split("\n")[0],
+      });
+    }
+    await closePg(sql, 2000);
+  }
+  outbox.close();
+  log.info("stopped");
+  return 0;
+}
