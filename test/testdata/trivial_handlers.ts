@@ -10,7 +10,8 @@
  *
  * Behaviour switches come from env vars so subprocess tests can use them:
  * `TRIVIAL_THROW_FRAME=n` makes vehicle_detect throw on frame n;
- * `TRIVIAL_CRASH_FRAME=n` makes the worker die on frame n on the first attempt.
+ * `TRIVIAL_CRASH_FRAME=n` makes the worker die on frame n on the first attempt;
+ * `TRIVIAL_DELAY_MS=n` makes every frame task take n ms longer (slow models).
  *
  * @module
  */
@@ -31,6 +32,10 @@ export const createStageHandler: CreateStageHandler = (
   category: TaskCategory,
 ): StageHandler => ({
   async run(task, ctx): Promise<StageOutput> {
+    const delay = envInt("TRIVIAL_DELAY_MS");
+    if (delay && task.frameIdx !== null) {
+      await new Promise((r) => setTimeout(r, delay));
+    }
     switch (category) {
       case "vehicle_detect": {
         if (task.frameIdx === envInt("TRIVIAL_THROW_FRAME")) {
