@@ -7,6 +7,7 @@
 import { ConfigError } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
 import { UsageError } from "./common.ts";
+import { installSignalHandlers } from "./signals.ts";
 
 const COMMANDS: Record<
   string,
@@ -63,6 +64,10 @@ export async function main(args: string[]): Promise<number> {
   ) {
     console.log(HELP);
     return command ? 0 : 2;
+  }
+  // Long-running commands own SIGTERM/SIGINT from the first moment.
+  if (command === "run" || command === "process" || command === "read") {
+    installSignalHandlers();
   }
   const load = COMMANDS[command];
   if (!load) {

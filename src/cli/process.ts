@@ -9,6 +9,7 @@ import { Engine, outboxSink, type Progress } from "../daemon/mod.ts";
 import { log } from "../log/mod.ts";
 import { Outbox } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
+import { shutdownSignal } from "./signals.ts";
 import { formatEvent } from "./format.ts";
 
 /** Usage text. */
@@ -48,10 +49,7 @@ export async function runProcess(args: string[]): Promise<number> {
     log,
     sink: outboxSink(outbox, { log }),
   });
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  const stop = { signal: shutdownSignal };
   let timer: ReturnType<typeof setInterval> | undefined;
   try {
     const subs = [];
@@ -95,8 +93,6 @@ export async function runProcess(args: string[]): Promise<number> {
     return ok ? 0 : 1;
   } finally {
     clearInterval(timer);
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
     await engine.close({ deadlineMs: 5000 });
     outbox.close();
   }

@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { runDaemon } from "../daemon/app.ts";
 import { log } from "../log/mod.ts";
 import { configFromFlags, parseCommandArgs } from "./common.ts";
+import { shutdownSignal } from "./signals.ts";
 
 /** Usage text. */
 export const USAGE =
@@ -31,14 +32,5 @@ export async function runRun(args: string[]): Promise<number> {
   if (values.inbox?.length) {
     config.inbox_dirs = values.inbox.map((d) => resolve(d));
   }
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGTERM", onSignal);
-  Deno.addSignalListener("SIGINT", onSignal);
-  try {
-    return await runDaemon(config, { log, signal: stop.signal });
-  } finally {
-    Deno.removeSignalListener("SIGTERM", onSignal);
-    Deno.removeSignalListener("SIGINT", onSignal);
-  }
+  return await runDaemon(config, { log, signal: shutdownSignal });
 }

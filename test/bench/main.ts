@@ -6,12 +6,42 @@
  * @module
  */
 import { engineBench } from "./engine_bench.ts";
+import { powerCutBench } from "./power_cut_bench.ts";
+import { fmt, table } from "./_util.ts";
 import { frameFormatBench } from "./frame_format_bench.ts";
 import { visionBench } from "./vision_bench.ts";
+
+/** The sync bench runs as its own process (it starts a throwaway Postgres). */
+async function syncBench(): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("./sync_bench.ts", import.meta.url).pathname,
+      "100000",
+      "500",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  const r = JSON.parse(text.slice(text.lastIndexOf("\n{") + 1));
+  table(
+    "Sync of a 100,000-row outbox backlog to PostgreSQL 15 (batches of 500)",
+    [
+      Object.keys(r),
+      Object.values(r).map((v) =>
+        typeof v === "number" ? fmt(v, 1) : String(v)
+      ),
+    ],
+  );
+}
 
 const sections: Record<string, () => Promise<void>> = {
   engine: engineBench,
   frames: frameFormatBench,
+  sync: syncBench,
+  "power-cuts": () => powerCutBench(100),
   vision: () =>
     visionBench({
       backend: (Deno.env.get("BENCH_BACKEND") as "native") ?? "native",

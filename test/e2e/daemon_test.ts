@@ -5,122 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { sha256File } from "../../src/ingest/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
-import { dashcamCommand } from "../support/cli.ts";
-import { TRIVIAL_HANDLERS } from "../support/config.ts";
-
-interface Setup {
-  root: string;
-  inbox: string;
-  dataDir: string;
-  config: string;
-}
-
-async function setup(extra: Record<string, unknown> = {}): Promise<Setup> {
-  const root = await Deno.makeTempDir();
-  const inbox = join(root, "inbox");
-  await Deno.mkdir(inbox);
-  const dataDir = join(root, "data");
-  const config = join(root, "dashcam.json");
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      data_dir: dataDir,
-      inbox_dirs: [inbox],
-      handlers_module: new URL(TRIVIAL_HANDLERS).pathname,
-      log_level: "info",
-      inbox: { settle_s: 0.5, rescan_s: 0.5 },
-      graph: { poll_ms: 10, retry_backoff_ms: 10, keep_finished: true },
-      ...extra,
-    }),
-  );
-  return { root, inbox, dataDir, config };
-}
-
-function query<T>(dataDir: string, sql: string): T[] {
-  try {
-    const db = new DatabaseSync(join(dataDir, "pipeline.db"), {
-      readOnly: true,
-    });
-    try {
-      return db.prepare(sql).all() as T[];
-    } finally {
-      db.close();
-    }
-  } catch {
-    return []; // not created yet
-  }
-}
-
-function doneCount(dataDir: string): number {
-  return query<{ n: number }>(
-    dataDir,
-    "SELECT COUNT(*) AS n FROM video_metadata WHERE status = 'done'",
-  )[0]?.n ?? 0;
-}
-
-function resultCount(dataDir: string): number {
-  return query<{ n: number }>(dataDir, "SELECT COUNT(*) AS n FROM results")[0]
-    ?.n ?? 0;
-}
-
-function events(dataDir: string): string[] {
-  const db = new DatabaseSync(join(dataDir, "outbox.db"), { readOnly: true });
-  try {
-    return db.prepare(
-      "SELECT event_key, final_plate, frame_idx, ts FROM events",
-    ).all()
-      .map((r) => JSON.stringify(Object.values(r))).sort();
-  } finally {
-    db.close();
-  }
-}
-
-/** Polls `cond` until true; fails when the daemon exits first or after `limitMs`. */
-async function until(
-  cond: () => boolean,
-  child: Deno.ChildProcess,
-  limitMs = 90_000,
-): Promise<boolean> {
-  let exited = false;
-  child.status.then(() => exited = true);
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline && !exited) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
-}
-
-async function stopWithSigterm(
-  child: Deno.ChildProcess,
-  limitMs: number,
-): Promise<Deno.CommandStatus> {
-  child.kill("SIGTERM");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const status = await Promise.race([
-    child.status,
-    new Promise<null>((r) => timer = setTimeout(() => r(null), limitMs)),
-  ]);
-  clearTimeout(timer);
-  if (status === null) {
-    child.kill("SIGKILL");
-    await child.status;
-    assert.fail(`daemon did not exit within ${limitMs} ms of SIGTERM`);
-  }
-  return status;
-}
-
-function startDaemon(
-  s: Setup,
-  env: Record<string, string> = {},
-): { child: Deno.ChildProcess; stderr: Promise<string> } {
-  const child = dashcamCommand(["run", "--config", s.config], { env }).spawn();
-  child.stdout.cancel();
-  return { child, stderr: new Response(child.stderr).text() };
-}
+import {
+  doneCount,
+  events,
+  query,
+  resultCount,
+  setup,
+  startDaemon,
+  stopWithSigterm,
+  until,
+} from "../support/daemon.ts";
 
 Deno.test("run takes clips written slowly in chunks and moved in by rename, each once, only when complete", async () => {
   const s = await setup();
@@ -136,7 +32,8 @@ Deno.test("run takes clips written slowly in chunks and moved in by rename, each
         source: "smptebars",
       }),
     ];
-    const { child, stderr } = startDaemon(s);
+    const daemon = startDaemon(s);
+    const { child, stderr } = daemon;
     // 1: written in 16 KiB chunks with pauses, the file held open throughout.
     const bytes = await Deno.readFile(sources[0]);
     const file = await Deno.open(join(s.inbox, "slow copy.mp4"), {
@@ -164,7 +61,7 @@ Deno.test("run takes clips written slowly in chunks and moved in by rename, each
       await until(() => doneCount(s.dataDir) === 3, child),
       "three clips done",
     );
-    const status = await stopWithSigterm(child, 30_000);
+    const status = await stopWithSigterm(daemon, 30_000);
     assert.equal(status.code, 0, await stderr);
     const rows = query<{ sha256: string; path: string; status: string }>(
       s.dataDir,
@@ -187,12 +84,13 @@ Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task 
   const s = await setup({ daemon: { shutdown_deadline_s: 3 } });
   try {
     await makeTestClip(s.inbox, "long.mp4", { durationS: 8 });
-    const { child, stderr } = startDaemon(s, { TRIVIAL_DELAY_MS: "100" });
+    const daemon = startDaemon(s, { TRIVIAL_DELAY_MS: "100" });
+    const { child, stderr } = daemon;
     assert.ok(
       await until(() => resultCount(s.dataDir) >= 5, child),
       "processing started",
     );
-    const status = await stopWithSigterm(child, 3000 + 15_000);
+    const status = await stopWithSigterm(daemon, 3000 + 15_000);
     const log = await stderr;
     assert.equal(status.code, 0, log);
     assert.match(log, /stopping/);
@@ -213,7 +111,7 @@ Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task 
       await until(() => doneCount(s.dataDir) === 1, again.child),
       "clip finished after restart",
     );
-    assert.equal((await stopWithSigterm(again.child, 30_000)).code, 0);
+    assert.equal((await stopWithSigterm(again, 30_000)).code, 0);
     await again.stderr;
     assert.equal(events(s.dataDir).length, 8); // 40 frames, 5 per "plate"
   } finally {
@@ -232,10 +130,14 @@ Deno.test("20 power cuts (SIGKILL at random moments) end with the same events as
       });
       await Deno.copyFile(clip, join(ref.inbox, `c${i}.mp4`));
       await Deno.copyFile(clip, join(cut.inbox, `c${i}.mp4`));
+      // Same mtime on both copies: it is the clips' start time (no creation_time tag).
+      const t = new Date(Date.UTC(2026, 0, 2, 3, 4, 5 + i));
+      await Deno.utime(join(ref.inbox, `c${i}.mp4`), t, t);
+      await Deno.utime(join(cut.inbox, `c${i}.mp4`), t, t);
     }
     const r = startDaemon(ref);
     assert.ok(await until(() => doneCount(ref.dataDir) === 3, r.child));
-    assert.equal((await stopWithSigterm(r.child, 30_000)).code, 0);
+    assert.equal((await stopWithSigterm(r, 30_000)).code, 0);
     await r.stderr;
     const expected = events(ref.dataDir);
     assert.equal(expected.length, 9);
@@ -264,7 +166,7 @@ Deno.test("20 power cuts (SIGKILL at random moments) end with the same events as
       await until(() => doneCount(cut.dataDir) === 3, last.child),
       `finished (seed ${seed})`,
     );
-    assert.equal((await stopWithSigterm(last.child, 30_000)).code, 0);
+    assert.equal((await stopWithSigterm(last, 30_000)).code, 0);
     await last.stderr;
     assert.equal(kills, 20);
     assert.deepEqual(events(cut.dataDir), expected, `seed ${seed}`);

@@ -1,0 +1,105 @@
+/**
+ * Power cuts: the daemon is killed with SIGKILL at random moments while
+ * three clips are in flight, N times, then allowed to finish; its events are
+ * compared with an uninterrupted run's.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { makeTestClip } from "../support/clips.ts";
+import {
+  doneCount,
+  events,
+  query,
+  resultCount,
+  setup,
+  startDaemon,
+  stopWithSigterm,
+  until,
+} from "../support/daemon.ts";
+import { fmt, table } from "./_util.ts";
+
+/** Runs `rounds` power cuts and prints the outcome. */
+export async function powerCutBench(rounds = 100): Promise<void> {
+  const ref = await setup();
+  const cut = await setup();
+  try {
+    for (const [i, src] of ["testsrc", "testsrc2", "smptebars"].entries()) {
+      const clip = await makeTestClip(ref.root, `c${i}.mp4`, {
+        durationS: 4,
+        source: src,
+      });
+      await Deno.copyFile(clip, join(ref.inbox, `c${i}.mp4`));
+      await Deno.copyFile(clip, join(cut.inbox, `c${i}.mp4`));
+      // Same mtime on both copies: it is the clips' start time (no creation_time tag).
+      const t = new Date(Date.UTC(2026, 0, 2, 3, 4, 5 + i));
+      await Deno.utime(join(ref.inbox, `c${i}.mp4`), t, t);
+      await Deno.utime(join(cut.inbox, `c${i}.mp4`), t, t);
+    }
+    const r = startDaemon(ref);
+    await until(() => doneCount(ref.dataDir) === 3, r.child);
+    await stopWithSigterm(r, 30_000);
+    await r.stderr;
+    const expected = events(ref.dataDir);
+    const total = resultCount(ref.dataDir);
+    const t0 = performance.now();
+    let kills = 0;
+    for (let round = 0; round < rounds; round++) {
+      const d = startDaemon(cut, { TRIVIAL_DELAY_MS: "5" });
+      const target = Math.floor(Math.random() * total);
+      await until(
+        () =>
+          resultCount(cut.dataDir) >= target || doneCount(cut.dataDir) === 3,
+        d.child,
+      );
+      d.child.kill("SIGKILL");
+      if ((await d.child.status).signal === "SIGKILL") kills++;
+      await d.stderr;
+    }
+    const last = startDaemon(cut);
+    await until(() => doneCount(cut.dataDir) === 3, last.child);
+    await stopWithSigterm(last, 30_000);
+    await last.stderr;
+    const got = events(cut.dataDir);
+    const missing = expected.filter((e) => !got.includes(e)).length;
+    const extra = got.filter((e) => !expected.includes(e)).length;
+    const dups = query<{ n: number }>(
+      cut.dataDir,
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks
+         GROUP BY category, video_id, frame_idx, track_id HAVING COUNT(*) > 1)`,
+    )[0].n;
+    table(
+      `Power cuts: SIGKILL of run at random moments, 3 clips in flight (${
+        fmt((performance.now() - t0) / 1000, 0)
+      } s)`,
+      [
+        [
+          "rounds",
+          "kills",
+          "expected events",
+          "final events",
+          "missing",
+          "extra",
+          "duplicate tasks",
+          "same as uninterrupted",
+        ],
+        [
+          String(rounds),
+          String(kills),
+          String(expected.length),
+          String(got.length),
+          String(missing),
+          String(extra),
+          String(dups),
+          missing === 0 && extra === 0 && got.length === expected.length &&
+            dups === 0
+            ? "yes"
+            : "NO",
+        ],
+      ],
+    );
+  } finally {
+    await Deno.remove(ref.root, { recursive: true });
+    await Deno.remove(cut.root, { recursive: true });
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Driving the daemon (`run`) as a subprocess on temp dirs, for tests and the
+ * power-cut bench.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { dashcamCommand } from "./cli.ts";
+import { TRIVIAL_HANDLERS } from "./config.ts";
+
+/** Temp dirs and config of one daemon. */
+export interface Setup {
+  root: string;
+  inbox: string;
+  dataDir: string;
+  config: string;
+}
+
+/** Makes an inbox, a data dir and a config using the trivial handlers. */
+export async function setup(
+  extra: Record<string, unknown> = {},
+): Promise<Setup> {
+  const root = await Deno.makeTempDir();
+  const inbox = join(root, "inbox");
+  await Deno.mkdir(inbox);
+  const dataDir = join(root, "data");
+  const config = join(root, "dashcam.json");
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      data_dir: dataDir,
+      inbox_dirs: [inbox],
+      handlers_module: new URL(TRIVIAL_HANDLERS).pathname,
+      log_level: "info",
+      inbox: { settle_s: 0.5, rescan_s: 0.5 },
+      graph: { poll_ms: 10, retry_backoff_ms: 10, keep_finished: true },
+      ...extra,
+    }),
+  );
+  return { root, inbox, dataDir, config };
+}
+
+/** Runs a read-only query on pipeline.db ([] before it exists). */
+export function query<T>(dataDir: string, sql: string): T[] {
+  try {
+    const db = new DatabaseSync(join(dataDir, "pipeline.db"), {
+      readOnly: true,
+    });
+    try {
+      return db.prepare(sql).all() as T[];
+    } finally {
+      db.close();
+    }
+  } catch {
+    return []; // not created yet
+  }
+}
+
+/** Clips done. */
+export function doneCount(dataDir: string): number {
+  return query<{ n: number }>(
+    dataDir,
+    "SELECT COUNT(*) AS n FROM video_metadata WHERE status = 'done'",
+  )[0]?.n ?? 0;
+}
+
+/** Results written. */
+export function resultCount(dataDir: string): number {
+  return query<{ n: number }>(dataDir, "SELECT COUNT(*) AS n FROM results")[0]
+    ?.n ?? 0;
+}
+
+/** The outbox's events as sorted JSON rows. */
+export function events(dataDir: string): string[] {
+  const db = new DatabaseSync(join(dataDir, "outbox.db"), { readOnly: true });
+  try {
+    return db.prepare(
+      "SELECT event_key, final_plate, frame_idx, ts FROM events",
+    ).all()
+      .map((r) => JSON.stringify(Object.values(r))).sort();
+  } finally {
+    db.close();
+  }
+}
+
+/** Polls `cond` until true; fails when the daemon exits first or after `limitMs`. */
+export async function until(
+  cond: () => boolean,
+  child: Deno.ChildProcess,
+  limitMs = 90_000,
+): Promise<boolean> {
+  let exited = false;
+  child.status.then(() => exited = true);
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline && !exited) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return cond();
+}
+
+/** Sends SIGTERM and waits up to `limitMs` for the exit. */
+export async function stopWithSigterm(
+  daemon: Daemon,
+  limitMs: number,
+): Promise<Deno.CommandStatus> {
+  const child = daemon.child;
+  assert.ok(await daemon.ready, "daemon started");
+  child.kill("SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const status = await Promise.race([
+    child.status,
+    new Promise<null>((r) => timer = setTimeout(() => r(null), limitMs)),
+  ]);
+  clearTimeout(timer);
+  if (status === null) {
+    child.kill("SIGKILL");
+    await child.status;
+    assert.fail(`daemon did not exit within ${limitMs} ms of SIGTERM`);
+  }
+  return status;
+}
+
+/** Starts `run` with the setup's config. */
+export function startDaemon(
+  s: Setup,
+  env: Record<string, string> = {},
+): Daemon {
+  const child = dashcamCommand(["run", "--config", s.config], { env }).spawn();
+  child.stdout.cancel();
+  const ready = Promise.withResolvers<boolean>();
+  const stderr = (async () => {
+    let text = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      text += decoder.decode(chunk, { stream: true });
+      if (text.includes("dashcam running")) ready.resolve(true);
+    }
+    ready.resolve(false);
+    return text;
+  })();
+  return { child, stderr, ready: ready.promise };
+}
+
+/** A running daemon. */
+export interface Daemon {
+  /** The process. */
+  child: Deno.ChildProcess;
+  /** All of stderr, once it closes. */
+  stderr: Promise<string>;
+  /** Resolves when the daemon logged that it is running (false if it exited first). */
+  ready: Promise<boolean>;
+}
