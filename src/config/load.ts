@@ -44,7 +44,7 @@ export interface ConfigFlags {
 
 /** Options for {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
-  /** Environment to read. @default {Deno.env.toObject()} */
+  /** Environment to read. @default {the process's DASHCAM_* variables} */
   env?: Record<string, string | undefined>;
   /** Config file used when neither flag nor env names one; missing is fine. @default {"config/dashcam.json"} */
   defaultFile?: string;
@@ -338,6 +338,28 @@ export function validateConfig(raw: Json, baseDir: string): Config {
   };
 }
 
+/** The environment variables the configuration reads. */
+export const CONFIG_ENV_VARS = [
+  "DASHCAM_CONFIG",
+  "DASHCAM_DATA_DIR",
+  "DASHCAM_MODELS_DIR",
+  "DASHCAM_PG_URL",
+  "DASHCAM_LOG_LEVEL",
+] as const;
+
+/** Reads only our own variables, so `--allow-env` can be narrowed to them. */
+function readOwnEnv(): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const name of CONFIG_ENV_VARS) {
+    try {
+      out[name] = Deno.env.get(name);
+    } catch {
+      out[name] = undefined; // not permitted: treated as unset
+    }
+  }
+  return out;
+}
+
 /**
  * Loads the configuration: flags > env (`DASHCAM_DATA_DIR`,
  * `DASHCAM_MODELS_DIR`, `DASHCAM_PG_URL`, `DASHCAM_CONFIG`,
@@ -352,7 +374,7 @@ export async function loadConfig(
   flags: ConfigFlags,
   options: LoadConfigOptions = {},
 ): Promise<{ config: Config; file: string | null }> {
-  const env = options.env ?? Deno.env.toObject();
+  const env = options.env ?? readOwnEnv();
   const named = flags.config ?? env.DASHCAM_CONFIG;
   const path = named ?? options.defaultFile ?? "config/dashcam.json";
   let raw: Json = structuredClone(DEFAULTS) as unknown as Json;
