@@ -132,7 +132,7 @@ export async function runDaemon(
         throw new Error(spooled.reason); // offered again on a later rescan
       }
       lowDiskWarned = false;
-      const sub = await engine.addClip(spooled.path);
+      const sub = await engine.addClip(spooled.path, { originalName: path });
       if (sub.state === "new") {
         log.info("clip taken", { path, video: sub.videoId });
       } else if (sub.state === "known") {

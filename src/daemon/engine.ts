@@ -231,9 +231,13 @@ export class Engine {
    * else is affected.
    *
    * @param path The clip.
+   * @param options The camera's file name when `path` is a spooled copy (its time stamp is the start time).
    * @returns What happened.
    */
-  async addClip(path: string): Promise<ClipSubmission> {
+  async addClip(
+    path: string,
+    options: { originalName?: string } = {},
+  ): Promise<ClipSubmission> {
     const abs = resolve(path);
     let videoId: string | null = null;
     try {
@@ -270,7 +274,7 @@ export class Engine {
         return { path, videoId, state: "known", status: known.status };
       }
       const info = await probeClip(abs);
-      const start = await clipStartTime(abs, info);
+      const start = await clipStartTime(abs, info, options);
       registerVideo(this.db, {
         video_id: videoId,
         path: abs,

@@ -49,7 +49,7 @@ export interface NotifyResult {
   sent: boolean;
   /** Transport used; `none` when `NOTIFY_SOCKET` is unset. */
   via: "none" | "datagram" | "systemd-notify";
-  /** Why it was not sent (or why the datagram transport was skipped). */
+  /** Why it was not sent. */
   error?: string;
 }
 
@@ -198,11 +198,7 @@ export async function notify(
       return { sent: false, via: "datagram", error: datagramError };
     }
   }
-  const result = await runSystemdNotify(state, raw, { command, timeoutMs });
-  if (datagramError !== undefined && result.error === undefined) {
-    return { ...result, error: `datagram skipped: ${datagramError}` };
-  }
-  return result;
+  return await runSystemdNotify(state, raw, { command, timeoutMs });
 }
 
 type ListenDatagram = (options: {

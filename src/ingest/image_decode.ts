@@ -387,8 +387,20 @@ async function importSharp(): Promise<SharpLoad> {
     module.default.cache(false);
     return { sharp: module.default, reason: "" };
   } catch (error) {
-    return { reason: firstLine(error) };
+    return { reason: sharpLoadError(error) };
   }
+}
+
+/**
+ * sharp's load error in one line: its summary and the causes it lists
+ * (such as a missing --allow-ffi), without its "Possible solutions" advice.
+ */
+function sharpLoadError(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const lines = text.split("\n").map((line) => line.trim());
+  const end = lines.indexOf("Possible solutions:");
+  return lines.slice(0, end === -1 ? 1 : end).filter((line) => line !== "")
+    .join("; ");
 }
 
 /** Decodes with sharp: alpha dropped, gray and palette to sRGB, 8 bits. */

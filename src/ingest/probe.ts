@@ -109,16 +109,18 @@ export async function probeClip(path: string): Promise<ClipInfo> {
  *
  * @param path The clip.
  * @param info Its probe.
+ * @param options The name the camera gave the file, when `path` is a spooled copy.
  * @returns ISO start time and where it came from.
  */
 export async function clipStartTime(
   path: string,
   info: ClipInfo,
+  options: { originalName?: string } = {},
 ): Promise<{ startTime: string; source: "container" | "name" | "mtime" }> {
   if (info.creationTime) {
     return { startTime: info.creationTime, source: "container" };
   }
-  const fromName = startTimeFromName(path);
+  const fromName = startTimeFromName(options.originalName ?? path);
   if (fromName) return { startTime: fromName, source: "name" };
   const st = await Deno.stat(path);
   // mtime is when the camera closed the file, i.e. the clip's end.

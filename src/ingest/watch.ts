@@ -20,9 +20,15 @@
  *   (they come back with U+FFFD); such files are skipped with a warning.
  * - Symlinks are never followed, hidden files (names starting with `.`, e.g.
  *   macOS `._clip.mp4` resource forks) are skipped.
+ * - Deno (since 1.43) reads `/proc` only under `--allow-all`, whatever
+ *   `--allow-read` says. With scoped permissions the check is skipped, with
+ *   one warning, and the settle time alone decides. Under the systemd unit
+ *   (`User=dashcam`, `ProtectProc=invisible`) only the daemon's own processes
+ *   would be visible anyway, so the check matters for runs as root or by the
+ *   writer's own user (development, tests).
  *
- * Permissions: `--allow-read` for the inbox folders and for `/proc` (without
- * `/proc` it logs once and relies on the settle time alone).
+ * Permissions: `--allow-read` for the inbox folders (`--allow-all` for the
+ * `/proc` check, see above).
  *
  * @module
  */
@@ -138,6 +144,8 @@ export interface OpenWriters {
   checked: boolean;
   /** Processes whose fd table could not be read (other users' processes). */
   unreadable: number;
+  /** Why nothing was checked, when `checked` is false. */
+  reason?: string;
 }
 
 /** Options for {@linkcode openForWriting}. */
@@ -179,8 +187,9 @@ export async function openForWriting(
     for await (const entry of Deno.readDir(procDir)) {
       if (/^\d+$/.test(entry.name)) pids.push(entry.name);
     }
-  } catch {
-    return result;
+  } catch (err) {
+    // Deno asks for --allow-all to read /proc, whatever --allow-read says.
+    return { ...result, reason: (err as Error).message };
   }
   result.checked = true;
   if (wanted.size === 0) return result;
@@ -274,6 +283,9 @@ interface RootState {
   pump: Promise<void> | null;
 }
 
+/** Wait after a watch event before looking, so a burst is handled at once. */
+const EVENT_DEBOUNCE_MS = 50;
+
 /** Log lines repeated for the same path are written once; this caps memory. */
 const MAX_NOTED = 10_000;
 
@@ -320,6 +332,7 @@ export class InboxWatcher {
   #loop: Promise<void> | null = null;
   #closed = false;
   #wake: (() => void) | null = null;
+  #interrupt: (() => void) | null = null;
   #busy: Promise<unknown> = Promise.resolve();
 
   /** Creates a watcher; call {@linkcode InboxWatcher.start} to run it. */
@@ -381,7 +394,7 @@ export class InboxWatcher {
   /** Stops watching; resolves once the background loop has ended. */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#wake?.();
+    this.#interrupt?.();
     for (const root of this.#roots) this.#stopWatch(root);
     await this.#loop;
     await Promise.all(this.#roots.map((r) => r.pump));
@@ -443,10 +456,13 @@ export class InboxWatcher {
           this.#pending.delete(path);
           continue;
         }
+        const segments = path.slice(root.dir.length + 1).split("/");
+        // Inside a hidden folder (.Trashes, .Spotlight-V100): not walked either.
+        if (segments.slice(0, -1).some((seg) => seg.startsWith("."))) continue;
         if (!(await this.#noLinkBetween(root, path))) continue;
         if (st.isDirectory) {
-          if (path.slice(path.lastIndexOf("/") + 1).startsWith(".")) continue;
-          const depth = path.slice(root.dir.length).split("/").length - 1;
+          if (segments[segments.length - 1].startsWith(".")) continue;
+          const depth = segments.length;
           await this.#walk(path, depth, { now, seen, ready });
         } else {
           await this.#consider(path, st, { now, seen, ready });
@@ -496,18 +512,29 @@ export class InboxWatcher {
     }
   }
 
+  /**
+   * Waits `ms`, or less: a watch event shortens the wait to
+   * {@linkcode EVENT_DEBOUNCE_MS} (a copy sends many events), `close()` ends it.
+   */
   #sleep(ms: number): Promise<void> {
-    if (this.#dirty.size > 0) return Promise.resolve();
+    const first = this.#dirty.size > 0 ? Math.min(ms, EVENT_DEBOUNCE_MS) : ms;
     return new Promise<void>((resolveSleep) => {
-      const timer = setTimeout(done, ms);
-      const wake = () => done();
-      this.#wake = wake;
+      let timer = setTimeout(done, first);
+      let shortened = first <= EVENT_DEBOUNCE_MS;
+      this.#wake = () => {
+        if (shortened) return;
+        shortened = true;
+        clearTimeout(timer);
+        timer = setTimeout(done, EVENT_DEBOUNCE_MS);
+      };
+      this.#interrupt = done;
       function done() {
         clearTimeout(timer);
         resolveSleep();
       }
     }).then(() => {
       this.#wake = null;
+      this.#interrupt = null;
     });
   }
 
@@ -764,7 +791,7 @@ export class InboxWatcher {
       this.#procWarned = true;
       this.#log.warn(
         "cannot read /proc to see which clips are still being written; relying on the settle time",
-        { settle_ms: this.#settleMs },
+        { settle_ms: this.#settleMs, reason: writers.reason },
       );
     }
     const reported: string[] = [];
@@ -794,10 +821,13 @@ export class InboxWatcher {
         reported.push(path);
       } catch (err) {
         this.#reported.delete(path);
-        this.#log.warn("taking the clip failed; it is offered again later", {
-          path,
-          error: (err as Error).message,
-        });
+        // Once per path and error: a full disk must not log every rescan.
+        const error = (err as Error).message;
+        this.#noteOnce(
+          "warn",
+          `taking the clip failed; it is offered again later: ${error}`,
+          { path },
+        );
       }
     }
     return reported;
