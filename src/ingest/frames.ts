@@ -31,10 +31,14 @@ export interface DecodeFramesOptions {
 
 /**
  * Splits a byte stream of concatenated PPM images into whole images,
- * carrying leftover bytes between chunks. Pure apart from its buffer.
+ * carrying leftover bytes between chunks. Each byte is copied once: chunks
+ * are kept as they come and joined only when an image is complete (a 720p
+ * frame arrives in ~40 pipe chunks).
  */
 export class PpmStreamSplitter {
-  #buf = new Uint8Array(0);
+  #chunks: Uint8Array[] = [];
+  #length = 0;
+  #frameSize = -1; // header + pixels of the image being gathered, once known
 
   /**
    * Adds bytes and returns the complete images they finish.
@@ -43,26 +47,69 @@ export class PpmStreamSplitter {
    * @returns Complete PPM files, in order.
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    const merged = new Uint8Array(this.#buf.length + chunk.length);
-    merged.set(this.#buf, 0);
-    merged.set(chunk, this.#buf.length);
-    const out: Uint8Array[] = [];
-    let offset = 0;
-    while (true) {
-      const h = parsePpmHeader(merged, offset);
-      if (!h) break;
-      const end = h.dataOffset + h.width * h.height * 3;
-      if (end > merged.length) break;
-      out.push(merged.slice(offset, end));
-      offset = end;
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#length += chunk.length;
     }
-    this.#buf = merged.slice(offset);
+    const out: Uint8Array[] = [];
+    while (true) {
+      if (this.#frameSize < 0) {
+        const head = this.#peek(Math.min(this.#length, 64));
+        const h = parsePpmHeader(head);
+        if (!h) {
+          if (this.#length >= 64) {
+            throw new SyntaxError("Cannot parse frame: malformed PPM header");
+          }
+          break;
+        }
+        this.#frameSize = h.dataOffset + h.width * h.height * 3;
+      }
+      if (this.#length < this.#frameSize) break;
+      out.push(this.#take(this.#frameSize));
+      this.#frameSize = -1;
+    }
+    return out;
+  }
+
+  /** Copies the first `n` buffered bytes without consuming them. */
+  #peek(n: number): Uint8Array {
+    const first = this.#chunks[0];
+    if (first && first.length >= n) return first.subarray(0, n);
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const c of this.#chunks) {
+      if (o >= n) break;
+      const part = c.subarray(0, n - o);
+      out.set(part, o);
+      o += part.length;
+    }
+    return out;
+  }
+
+  /** Removes and returns the first `n` buffered bytes as one array. */
+  #take(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    let o = 0;
+    while (o < n) {
+      const c = this.#chunks[0];
+      const need = n - o;
+      if (c.length <= need) {
+        out.set(c, o);
+        o += c.length;
+        this.#chunks.shift();
+      } else {
+        out.set(c.subarray(0, need), o);
+        this.#chunks[0] = c.subarray(need);
+        o += need;
+      }
+    }
+    this.#length -= n;
     return out;
   }
 
   /** Bytes held that do not make a whole image yet. */
   get pending(): number {
-    return this.#buf.length;
+    return this.#length;
   }
 }
 

@@ -54,7 +54,7 @@ Deno.test("`parseManifest()` accepts models/models.json with one default per tas
   assert.equal(manifest.models.length, 7);
   const defaults = selectModels(manifest, "default").map((m) => m.file);
   assert.deepEqual(defaults, [
-    "yolox_nano.onnx",
+    "yolox_nano_dynamic.onnx",
     "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
     "cct_xs_v2_global.onnx",
   ]);
