@@ -5,7 +5,10 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { transaction } from "../shared/mod.ts";
 import { type Migration, MIGRATIONS } from "./migrations.ts";
+
+export { transaction };
 
 /** Options for {@linkcode openGraphDb}. */
 export interface OpenGraphDbOptions {
@@ -15,25 +18,6 @@ export interface OpenGraphDbOptions {
   busyTimeoutMs?: number;
   /** Open read-only (for `status`). @default {false} */
   readOnly?: boolean;
-}
-
-/**
- * Runs `fn` inside `BEGIN IMMEDIATE … COMMIT`, rolling back on a throw.
- *
- * @param db The database.
- * @param fn The work; its return value is returned.
- * @returns What `fn` returned.
- */
-export function transaction<T>(db: DatabaseSync, fn: () => T): T {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const out = fn();
-    db.exec("COMMIT");
-    return out;
-  } catch (err) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw err;
-  }
 }
 
 /**

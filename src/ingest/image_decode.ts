@@ -260,11 +260,15 @@ export function imageDecodeArgs(header: ImageHeader): string[] {
  * present) and decoded by sharp, or by one ffmpeg process (see
  * {@linkcode ImageDecoder}).
  *
- * Cost on a 2-core x86-64, sharp / ffmpeg: 1280x720 JPEG 3 / 55 ms,
- * 1920x1080 JPEG 5 / 65 ms (about 40 ms of ffmpeg's is starting up),
- * 1920x1080 PNG 15 / 75 ms. JPEG decoders differ: sharp's pixels are within
- * a few levels of ffmpeg's (chroma upsampling), PNGs decode identically
- * apart from 16-bit ones (sharp keeps the high byte, ffmpeg dithers).
+ * Median cost on a 2-core x86-64, sharp / ffmpeg: 1280x720 JPEG 3 / 54 ms,
+ * 1920x1080 JPEG 5 / 67 ms (about 40 ms of ffmpeg's is starting up),
+ * 1280x720 PNG 8 / 74 ms, 1920x1080 PNG 16 / 111 ms.
+ *
+ * The decoders' pixels differ a little. JPEG: 4:4:4 within 3 levels;
+ * 4:2:0 mean difference under 1 level, up to about 40 on sharp colour edges
+ * (libjpeg's chroma upsampling, which lands closer to the original).
+ * 16-bit PNG: sharp keeps each sample's high byte, ffmpeg's swscale puts
+ * some samples one level off. Other PNGs decode identically.
  *
  * @example Decode a still
  * ```ts ignore

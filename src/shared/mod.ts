@@ -5,3 +5,5 @@
  */
 export * from "./types.ts";
 export * from "./stage.ts";
+export * from "./sqlite.ts";
+export * from "./text_distance.ts";

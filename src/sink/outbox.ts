@@ -11,7 +11,7 @@ import {
   type SQLInputValue,
   type StatementSync,
 } from "node:sqlite";
-import type { Box, FinalEvent } from "../shared/mod.ts";
+import { type Box, type FinalEvent, transaction } from "../shared/mod.ts";
 import {
   editDistance,
   hasWildcard,
@@ -214,21 +214,6 @@ function checkPositiveInt(value: number, name: string, action: string): void {
     throw new RangeError(
       `Cannot ${action} as '${name}' must be an integer >= 1: current value is ${value}`,
     );
-  }
-}
-
-/**
- * Runs `fn` inside `BEGIN IMMEDIATE … COMMIT`, rolling back on a throw.
- */
-function transaction<T>(db: DatabaseSync, fn: () => T): T {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const out = fn();
-    db.exec("COMMIT");
-    return out;
-  } catch (err) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw err;
   }
 }
 

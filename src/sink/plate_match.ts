@@ -19,43 +19,13 @@
  * @param text Plate text as typed or read.
  * @returns The normalised text.
  */
+import { editDistance } from "../shared/mod.ts";
+
 export function normalizePlate(text: string): string {
   return text.toUpperCase().replace(/[^A-Z0-9]/g, "");
 }
 
-/**
- * Levenshtein distance (insert, delete, substitute; each costs 1).
- *
- * @example Distance
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(editDistance("AB123", "AB128"), 1);
- * ```
- * @param a First string.
- * @param b Second string.
- * @returns The number of single-character edits turning `a` into `b`.
- */
-export function editDistance(a: string, b: string): number {
-  if (a === b) return 0;
-  if (a.length === 0) return b.length;
-  if (b.length === 0) return a.length;
-  let previous = new Array<number>(b.length + 1);
-  let current = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) previous[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    current[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + cost,
-      );
-    }
-    [previous, current] = [current, previous];
-  }
-  return previous[b.length]!;
-}
+export { editDistance };
 
 /** Returns true when `pattern` holds a `*` or `?` wildcard. */
 export function hasWildcard(pattern: string): boolean {

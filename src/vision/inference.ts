@@ -6,7 +6,10 @@
  *   `--allow-read --allow-ffi`).
  * - `wasm`: `onnxruntime-web`, WebAssembly CPU (needs `--allow-read`).
  * - `webgpu`: `onnxruntime-web/webgpu`, used only when
- *   `navigator.gpu.requestAdapter()` returns an adapter.
+ *   `navigator.gpu.requestAdapter()` returns an adapter. `auto` asks for one
+ *   only where a GPU device node exists (see {@linkcode GPU_DEVICE_PATHS}):
+ *   on a machine without a GPU, Mesa's software adapter costs time and
+ *   prints a warning to stderr.
  *
  * The runtime packages are imported lazily, so a wasm-only run never loads
  * the native addon and a native run never loads the WebAssembly module.
@@ -52,8 +55,10 @@ export interface InferenceSession {
 export interface CreateInferenceSessionOptions {
   /**
    * Backend to use. `auto` takes `webgpu` when a hardware GPU adapter exists
-   * (a software adapter such as Mesa's llvmpipe does not count), else
-   * `native`, else `wasm` when `onnxruntime-node` cannot load.
+   * (a software adapter such as Mesa's llvmpipe does not count; on Linux
+   * the adapter is only looked for where one of
+   * {@linkcode GPU_DEVICE_PATHS} exists), else `native`, else `wasm` when `onnxruntime-node` cannot load.
+   * The lookup is done once per thread or worker.
    */
   backend: BackendChoice;
   /**
@@ -155,12 +160,13 @@ export async function createInferenceSession(
       chosen = "webgpu";
     }
   } else if (backend === "auto") {
-    const adapter = await findGpuAdapter();
+    const adapter = await findAutoGpuAdapter();
     if (adapter.adapter !== undefined && !adapter.software) {
       chosen = "webgpu";
     } else {
       chosen = "native";
-      if (adapter.adapter !== undefined) {
+      if (adapter.adapter !== undefined && !autoSkipLogged) {
+        autoSkipLogged = true;
         log(
           `auto backend skips webgpu: adapter is software (${adapter.description})`,
         );
@@ -221,6 +227,95 @@ interface GpuAdapterLookup {
 }
 
 let gpuLookup: Promise<GpuAdapterLookup> | undefined;
+let autoGpuLookup: Promise<GpuAdapterLookup> | undefined;
+/** Whether "auto backend skips webgpu" was said in this thread or worker. */
+let autoSkipLogged = false;
+
+/**
+ * Device nodes through which Linux programs reach a GPU: DRM render nodes
+ * (`/dev/dri/renderD128` to `renderD191`: Intel, AMD, Arm Mali/Panfrost,
+ * Nvidia through its DRM module), Nvidia's proprietary driver
+ * (`/dev/nvidia0` to `nvidia15`), Jetson (`/dev/nvhost-ctrl-gpu`,
+ * `/dev/nvhost-gpu`, `/dev/nvgpu`), Arm Mali's own driver (`/dev/mali0`),
+ * Qualcomm Adreno (`/dev/kgsl-3d0`) and WSL2's GPU bridge (`/dev/dxg`).
+ * Control nodes such as `/dev/nvidiactl` or `/dev/dri/card0` do not count:
+ * they exist without a usable GPU too.
+ */
+export const GPU_DEVICE_PATHS: readonly string[] = [
+  ...Array.from({ length: 64 }, (_, i) => `/dev/dri/renderD${128 + i}`),
+  ...Array.from({ length: 16 }, (_, i) => `/dev/nvidia${i}`),
+  "/dev/nvhost-ctrl-gpu",
+  "/dev/nvhost-gpu",
+  "/dev/nvgpu",
+  "/dev/mali0",
+  "/dev/kgsl-3d0",
+  "/dev/dxg",
+];
+
+/**
+ * Tells which of `paths` exist, with libc's `access()` through FFI: Deno
+ * refuses to stat or list anything under `/dev` without `--allow-all`,
+ * while `--allow-ffi` (which the native backend needs anyway) allows this.
+ *
+ * @example
+ * ```ts ignore
+ * import { existingPaths } from "./inference.ts";
+ * console.log(existingPaths(["/dev/null", "/dev/dri/renderD128"])); // ["/dev/null"] on a server
+ * ```
+ * @param paths Absolute paths.
+ * @returns The paths that exist, in order, or undefined when libc cannot be
+ * opened (no `--allow-ffi`, not Linux, an unknown libc).
+ */
+export function existingPaths(
+  paths: readonly string[],
+): string[] | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const symbols = {
+    access: { parameters: ["buffer", "i32"], result: "i32" },
+  } as const;
+  // glibc, then musl (Alpine).
+  const names = ["libc.so.6", `libc.musl-${Deno.build.arch}.so.1`];
+  for (const name of names) {
+    let libc: Deno.DynamicLibrary<typeof symbols>;
+    try {
+      libc = Deno.dlopen(name, symbols);
+    } catch {
+      continue;
+    }
+    try {
+      const encoder = new TextEncoder();
+      const F_OK = 0;
+      return paths.filter((path) =>
+        libc.symbols.access(encoder.encode(`${path}\0`), F_OK) === 0
+      );
+    } finally {
+      libc.close();
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The adapter lookup for `auto`, once per thread or worker. On Linux it is
+ * skipped where none of {@linkcode GPU_DEVICE_PATHS} exists; elsewhere, or
+ * where that cannot be checked, the adapter is asked for.
+ */
+function findAutoGpuAdapter(): Promise<GpuAdapterLookup> {
+  autoGpuLookup ??= lookUpAutoGpuAdapter();
+  return autoGpuLookup;
+}
+
+async function lookUpAutoGpuAdapter(): Promise<GpuAdapterLookup> {
+  const nodes = existingPaths(GPU_DEVICE_PATHS);
+  if (nodes !== undefined && nodes.length === 0) {
+    return {
+      software: false,
+      description: "",
+      reason: "no GPU device node in /dev",
+    };
+  }
+  return await findGpuAdapter();
+}
 
 /** Looks for a WebGPU adapter once per thread or worker. */
 function findGpuAdapter(): Promise<GpuAdapterLookup> {

@@ -48,6 +48,18 @@ export interface DetectOptions {
   scoreThreshold?: number;
 }
 
+/** Loads a manifest entry's file as an inference session. */
+function openSession(
+  entry: ModelEntry,
+  options: LoadModelOptions,
+): Promise<InferenceSession> {
+  return createInferenceSession(join(options.modelsDir, entry.file), {
+    backend: options.backend,
+    threads: options.threads,
+    log: options.log,
+  });
+}
+
 function fixedDim(v: number | string, fallback: number): number {
   return typeof v === "number" ? v : fallback;
 }
@@ -74,14 +86,7 @@ export class Detector {
     entry: ModelEntry,
     options: LoadModelOptions,
   ): Promise<Detector> {
-    const session = await createInferenceSession(
-      join(options.modelsDir, entry.file),
-      {
-        backend: options.backend,
-        threads: options.threads,
-        log: options.log,
-      },
-    );
+    const session = await openSession(entry, options);
     return new Detector(entry, session);
   }
 
@@ -236,14 +241,7 @@ export class PlateOcr {
         `Cannot use ${entry.file} as OCR: no ocr spec in the manifest`,
       );
     }
-    const session = await createInferenceSession(
-      join(options.modelsDir, entry.file),
-      {
-        backend: options.backend,
-        threads: options.threads,
-        log: options.log,
-      },
-    );
+    const session = await openSession(entry, options);
     return new PlateOcr(entry, session);
   }
 

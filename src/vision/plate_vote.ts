@@ -15,7 +15,7 @@
 
 import type { PlateRead } from "../shared/types.ts";
 import { PAD_CHAR } from "./plate_format.ts";
-import { normalizedEditDistance } from "./text_distance.ts";
+import { normalizedEditDistance } from "../shared/mod.ts";
 
 /** One read to vote, with an optional weight. */
 export interface WeightedRead {

@@ -39,7 +39,7 @@
 import type { Box, PlateRead } from "../shared/types.ts";
 import { iou } from "./nms.ts";
 import { votePlate } from "./plate_vote.ts";
-import { editDistance, normalizedEditDistance } from "./text_distance.ts";
+import { editDistance, normalizedEditDistance } from "../shared/mod.ts";
 
 /** One plate seen in one sampled frame. */
 export interface TrackObservation {

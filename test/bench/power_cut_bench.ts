@@ -5,13 +5,12 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { makeTestClip } from "../support/clips.ts";
 import {
   doneCount,
+  duplicateTasks,
   events,
-  query,
   resultCount,
+  sameClipsInBoth,
   setup,
   startDaemon,
   stopWithSigterm,
@@ -24,18 +23,7 @@ export async function powerCutBench(rounds = 100): Promise<void> {
   const ref = await setup();
   const cut = await setup();
   try {
-    for (const [i, src] of ["testsrc", "testsrc2", "smptebars"].entries()) {
-      const clip = await makeTestClip(ref.root, `c${i}.mp4`, {
-        durationS: 4,
-        source: src,
-      });
-      await Deno.copyFile(clip, join(ref.inbox, `c${i}.mp4`));
-      await Deno.copyFile(clip, join(cut.inbox, `c${i}.mp4`));
-      // Same mtime on both copies: it is the clips' start time (no creation_time tag).
-      const t = new Date(Date.UTC(2026, 0, 2, 3, 4, 5 + i));
-      await Deno.utime(join(ref.inbox, `c${i}.mp4`), t, t);
-      await Deno.utime(join(cut.inbox, `c${i}.mp4`), t, t);
-    }
+    await sameClipsInBoth(ref, cut, { durationS: 4 });
     const r = startDaemon(ref);
     await until(() => doneCount(ref.dataDir) === 3, r.child);
     await stopWithSigterm(r, 30_000);
@@ -63,11 +51,7 @@ export async function powerCutBench(rounds = 100): Promise<void> {
     const got = events(cut.dataDir);
     const missing = expected.filter((e) => !got.includes(e)).length;
     const extra = got.filter((e) => !expected.includes(e)).length;
-    const dups = query<{ n: number }>(
-      cut.dataDir,
-      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks
-         GROUP BY category, video_id, frame_idx, track_id HAVING COUNT(*) > 1)`,
-    )[0].n;
+    const dups = duplicateTasks(cut.dataDir);
     table(
       `Power cuts: SIGKILL of run at random moments, 3 clips in flight (${
         fmt((performance.now() - t0) / 1000, 0)

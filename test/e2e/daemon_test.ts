@@ -9,9 +9,11 @@ import { sha256File } from "../../src/ingest/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
 import {
   doneCount,
+  duplicateTasks,
   events,
   query,
   resultCount,
+  sameClipsInBoth,
   setup,
   startDaemon,
   stopWithSigterm,
@@ -123,18 +125,7 @@ Deno.test("20 power cuts (SIGKILL at random moments) end with the same events as
   const ref = await setup();
   const cut = await setup();
   try {
-    for (const [i, src] of ["testsrc", "testsrc2", "smptebars"].entries()) {
-      const clip = await makeTestClip(ref.root, `c${i}.mp4`, {
-        durationS: 3,
-        source: src,
-      });
-      await Deno.copyFile(clip, join(ref.inbox, `c${i}.mp4`));
-      await Deno.copyFile(clip, join(cut.inbox, `c${i}.mp4`));
-      // Same mtime on both copies: it is the clips' start time (no creation_time tag).
-      const t = new Date(Date.UTC(2026, 0, 2, 3, 4, 5 + i));
-      await Deno.utime(join(ref.inbox, `c${i}.mp4`), t, t);
-      await Deno.utime(join(cut.inbox, `c${i}.mp4`), t, t);
-    }
+    await sameClipsInBoth(ref, cut, { durationS: 3 });
     const r = startDaemon(ref);
     assert.ok(await until(() => doneCount(ref.dataDir) === 3, r.child));
     assert.equal((await stopWithSigterm(r, 30_000)).code, 0);
@@ -170,11 +161,7 @@ Deno.test("20 power cuts (SIGKILL at random moments) end with the same events as
     await last.stderr;
     assert.equal(kills, 20);
     assert.deepEqual(events(cut.dataDir), expected, `seed ${seed}`);
-    const dups = query<{ n: number }>(
-      cut.dataDir,
-      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks
-         GROUP BY category, video_id, frame_idx, track_id HAVING COUNT(*) > 1)`,
-    )[0].n;
+    const dups = duplicateTasks(cut.dataDir);
     assert.equal(dups, 0);
   } finally {
     await Deno.remove(ref.root, { recursive: true });

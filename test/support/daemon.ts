@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { makeTestClip } from "./clips.ts";
 import { dashcamCommand } from "./cli.ts";
 import { TRIVIAL_HANDLERS } from "./config.ts";
 
@@ -152,4 +153,39 @@ export interface Daemon {
   stderr: Promise<string>;
   /** Resolves when the daemon logged that it is running (false if it exited first). */
   ready: Promise<boolean>;
+}
+
+/**
+ * Puts the same three short test clips into two daemons' inboxes, with the
+ * same mtime on both copies (it is the clips' start time: no creation_time).
+ *
+ * @param a First daemon's setup.
+ * @param b Second daemon's setup.
+ * @param options Clip length.
+ */
+export async function sameClipsInBoth(
+  a: Setup,
+  b: Setup,
+  options: { durationS: number },
+): Promise<void> {
+  for (const [i, src] of ["testsrc", "testsrc2", "smptebars"].entries()) {
+    const clip = await makeTestClip(a.root, `c${i}.mp4`, {
+      durationS: options.durationS,
+      source: src,
+    });
+    const t = new Date(Date.UTC(2026, 0, 2, 3, 4, 5 + i));
+    for (const s of [a, b]) {
+      await Deno.copyFile(clip, join(s.inbox, `c${i}.mp4`));
+      await Deno.utime(join(s.inbox, `c${i}.mp4`), t, t);
+    }
+  }
+}
+
+/** Counts tasks that exist twice for one (category, video_id, frame_idx, track_id). */
+export function duplicateTasks(dataDir: string): number {
+  return query<{ n: number }>(
+    dataDir,
+    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks
+       GROUP BY category, video_id, frame_idx, track_id HAVING COUNT(*) > 1)`,
+  )[0].n;
 }

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import {
   createInferenceSession,
+  existingPaths,
+  GPU_DEVICE_PATHS,
   type Tensor,
 } from "../../src/vision/inference.ts";
+import type {
+  FromBenchWorker,
+  ToBenchWorker,
+} from "../bench/inference_backends_worker.ts";
 
 const OCR_MODEL = "/work/shared/models/cct_xs_v2_global.onnx";
 
@@ -52,8 +58,11 @@ function assertSoftmaxRows(data: Float32Array | Uint8Array, rowLength: number) {
 }
 
 Deno.test("`createInferenceSession()` runs the OCR model on native and wasm with the same outputs", async () => {
+  const webWorker = globalThis.Worker;
   const native = await runOcr("native");
   const wasm = await runOcr("wasm");
+  // The wasm runtime swaps in Node's Worker class; the session puts ours back.
+  assert.equal(globalThis.Worker, webWorker);
   for (const out of [native, wasm]) {
     assert.equal(out.plate.type, "float32");
     assert.deepEqual(out.plate.dims, [1, 10, 37]);
@@ -133,4 +142,200 @@ Deno.test("`createInferenceSession()` rejects a bad backend or thread count", as
     createInferenceSession(OCR_MODEL, { backend: "native", threads: 0 }),
     /'threads' must be an integer >= 1: current value is 0/,
   );
+});
+
+/** Loads the OCR model in the bench's module worker and runs one batch. */
+async function runOcrInWorker(
+  backend: "native" | "wasm" | "webgpu",
+): Promise<
+  { backend: string; log: string[]; outputs: Record<string, Tensor> }
+> {
+  const worker = new Worker(
+    new URL("../bench/inference_backends_worker.ts", import.meta.url),
+    { type: "module" },
+  );
+  const replies: Array<(data: FromBenchWorker) => void> = [];
+  worker.onmessage = (event: MessageEvent<FromBenchWorker>) =>
+    replies.shift()?.(event.data);
+  const ask = (message: ToBenchWorker) =>
+    new Promise<FromBenchWorker>((resolve) => {
+      replies.push(resolve);
+      worker.postMessage(message);
+    });
+  try {
+    const ready = await ask({
+      type: "init",
+      model: OCR_MODEL,
+      backend,
+      threads: 1,
+    });
+    assert.equal(ready.type, "ready", JSON.stringify(ready));
+    const ran = await ask({ type: "run", id: 1, feeds: zeroPlateBatch() });
+    assert.equal(ran.type, "ran", JSON.stringify(ran));
+    assert.equal((await ask({ type: "release" })).type, "released");
+    if (ready.type !== "ready" || ran.type !== "ran") {
+      throw new Error("unreachable");
+    }
+    return { backend: ready.backend, log: ready.log, outputs: ran.outputs };
+  } finally {
+    worker.terminate();
+  }
+}
+
+Deno.test("`createInferenceSession()` works inside a module worker on native, wasm and webgpu", async () => {
+  const reference = await runOcr("native");
+  // A wasm session on this thread first: workers must still start as module
+  // workers afterwards.
+  await runOcr("wasm");
+  for (const backend of ["native", "wasm"] as const) {
+    const result = await runOcrInWorker(backend);
+    assert.equal(result.backend, backend);
+    assert.deepEqual(result.outputs.plate.dims, [1, 10, 37]);
+    assert.ok(
+      maxAbsDiff(result.outputs.plate.data, reference.plate.data) < 1e-3,
+    );
+  }
+  // webgpu runs where an adapter exists (here often Mesa's software
+  // llvmpipe); otherwise the session falls back to wasm and says why.
+  const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+  const result = await runOcrInWorker("webgpu");
+  if (adapter) {
+    assert.equal(result.backend, "webgpu");
+  } else {
+    assert.equal(result.backend, "wasm");
+    assert.match(
+      result.log[0],
+      /^webgpu unavailable \(.+\): using wasm instead$/,
+    );
+  }
+  assert.deepEqual(result.outputs.region.dims, [1, 66]);
+  assert.ok(maxAbsDiff(result.outputs.plate.data, reference.plate.data) < 1e-3);
+  assert.ok(
+    maxAbsDiff(result.outputs.region.data, reference.region.data) < 1e-3,
+  );
+});
+
+Deno.test("`GPU_DEVICE_PATHS` holds render, Nvidia, Jetson, Mali, Adreno and WSL2 nodes but no control nodes", () => {
+  for (
+    const path of [
+      "/dev/dri/renderD128",
+      "/dev/dri/renderD191",
+      "/dev/nvidia0",
+      "/dev/nvidia15",
+      "/dev/nvhost-ctrl-gpu",
+      "/dev/nvgpu",
+      "/dev/mali0",
+      "/dev/kgsl-3d0",
+      "/dev/dxg",
+    ]
+  ) {
+    assert.ok(GPU_DEVICE_PATHS.includes(path), path);
+  }
+  for (
+    const path of [
+      "/dev/dri/card0",
+      "/dev/nvidiactl",
+      "/dev/nvidia-uvm",
+      "/dev/nvidia-modeset",
+      "/dev/dri/renderD127",
+      "/dev/dri/renderD192",
+    ]
+  ) {
+    assert.ok(!GPU_DEVICE_PATHS.includes(path), path);
+  }
+  assert.equal(GPU_DEVICE_PATHS.length, 64 + 16 + 6);
+});
+
+/** Entry names of a folder, none when it does not exist. */
+async function entryNames(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) out.push(entry.name);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return out;
+}
+
+Deno.test("`existingPaths()` finds the same /dev nodes as listing /dev does", async () => {
+  assert.deepEqual(
+    existingPaths(["/dev/null", "/nonexistent/device", "/dev/zero", "/dev"]),
+    ["/dev/null", "/dev/zero", "/dev"],
+  );
+  // The tests run with --allow-all, which lets Deno list /dev.
+  const listed = [
+    ...(await entryNames("/dev")).map((name) => `/dev/${name}`),
+    ...(await entryNames("/dev/dri")).map((name) => `/dev/dri/${name}`),
+  ];
+  assert.deepEqual(
+    existingPaths(GPU_DEVICE_PATHS),
+    GPU_DEVICE_PATHS.filter((path) => listed.includes(path)),
+  );
+});
+
+Deno.test("`createInferenceSession()` with auto asks for a WebGPU adapter only where a GPU device node exists", async () => {
+  const nodes = existingPaths(GPU_DEVICE_PATHS);
+  assert.ok(nodes !== undefined);
+  // Two auto sessions in a fresh process without XDG_RUNTIME_DIR, where
+  // Mesa's adapter lookup prints "error: XDG_RUNTIME_DIR is invalid ...",
+  // and with the daemon's permissions (no --allow-all: /dev cannot be
+  // listed).
+  const module = new URL("../../src/vision/inference.ts", import.meta.url);
+  const script = `
+    import { createInferenceSession } from ${JSON.stringify(module.href)};
+    const lines = [];
+    const backends = [];
+    for (let i = 0; i < 2; i++) {
+      const session = await createInferenceSession(Deno.args[0], {
+        backend: "auto",
+        threads: 1,
+        log: (msg) => lines.push(msg),
+      });
+      backends.push(session.backend);
+      await session.release();
+    }
+    console.log(JSON.stringify({ lines, backends }));
+  `;
+  const root = new URL("../../", import.meta.url).pathname;
+  const env: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-ffi",
+      "--allow-env",
+      "--config",
+      `${root}deno.json`,
+      "-",
+      OCR_MODEL,
+    ],
+    cwd: root,
+    clearEnv: true,
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, stderr);
+  const result = JSON.parse(new TextDecoder().decode(out.stdout));
+  if (nodes.length === 0) {
+    assert.deepEqual(result, { lines: [], backends: ["native", "native"] });
+    assert.ok(!stderr.includes("XDG_RUNTIME_DIR"), stderr);
+  } else {
+    // A GPU machine: webgpu on a hardware adapter, else native with at most
+    // one line for the thread.
+    assert.equal(result.backends[0], result.backends[1]);
+    assert.ok(["webgpu", "native"].includes(result.backends[0]));
+    assert.ok(result.lines.length <= 1, JSON.stringify(result.lines));
+  }
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import {
   editDistance,
   normalizedEditDistance,
-} from "../../src/vision/text_distance.ts";
+} from "../../src/shared/text_distance.ts";
 
 Deno.test("`editDistance()` is 0 for equal texts and the length against an empty one", () => {
   assert.equal(editDistance("PE63TVF", "PE63TVF"), 0);
