@@ -73,12 +73,16 @@ export function stripJsonComments(text: string): string {
     } else if (c === "/" && text[i + 1] === "*") {
       i = text.indexOf("*/", i + 2);
       i = i < 0 ? text.length : i + 2;
+    } else if (c === "}" || c === "]") {
+      // A trailing comma before a closing bracket (outside strings) goes.
+      out = out.replace(/,(\s*)$/, "$1") + c;
+      i++;
     } else {
       out += c;
       i++;
     }
   }
-  return out.replace(/,(\s*[}\]])/g, "$1");
+  return out;
 }
 
 type Json = Record<string, unknown>;

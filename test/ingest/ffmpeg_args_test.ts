@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import {
+  decodeArgs,
+  imageArgs,
+  probeArgs,
+} from "../../src/ingest/ffmpeg_args.ts";
+
+Deno.test("`probeArgs()` asks ffprobe for JSON of the format and the first video stream", () => {
+  assert.deepEqual(probeArgs("/sd/a b.mp4"), [
+    "-v",
+    "error",
+    "-print_format",
+    "json",
+    "-show_format",
+    "-show_streams",
+    "-select_streams",
+    "v:0",
+    "--",
+    "/sd/a b.mp4",
+  ]);
+});
+
+Deno.test("`probeArgs()` keeps a path that starts with a dash after `--`", () => {
+  const args = probeArgs("-rf.mp4");
+  assert.deepEqual(args.slice(-2), ["--", "-rf.mp4"]);
+});
+
+Deno.test("`decodeArgs()` decodes the first video stream to a PPM pipe at the sampling rate", () => {
+  assert.deepEqual(decodeArgs("/sd/clip.mp4", { fps: 5 }), [
+    "-nostdin",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-i",
+    "/sd/clip.mp4",
+    "-map",
+    "0:v:0",
+    "-an",
+    "-sn",
+    "-vf",
+    "fps=5",
+    "-f",
+    "image2pipe",
+    "-c:v",
+    "ppm",
+    "pipe:1",
+  ]);
+});
+
+Deno.test("`decodeArgs()` writes fractional rates as they are", () => {
+  const args = decodeArgs("a.mp4", { fps: 0.5 });
+  assert.equal(args[args.indexOf("-vf") + 1], "fps=0.5");
+  const args2 = decodeArgs("a.mp4", { fps: 12.5 });
+  assert.equal(args2[args2.indexOf("-vf") + 1], "fps=12.5");
+});
+
+Deno.test("`decodeArgs()` throws RangeError when fps is not > 0", () => {
+  for (const fps of [0, -1, NaN]) {
+    assert.throws(
+      () => decodeArgs("a.mp4", { fps }),
+      (err: unknown) =>
+        err instanceof RangeError &&
+        err.message ===
+          `Cannot decode as 'fps' must be > 0: current value is ${fps}`,
+      `fps ${fps}`,
+    );
+  }
+});
+
+Deno.test("`imageArgs()` decodes one frame of a still to a PPM pipe", () => {
+  assert.deepEqual(imageArgs("/x/p.jpg"), [
+    "-nostdin",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-i",
+    "/x/p.jpg",
+    "-frames:v",
+    "1",
+    "-f",
+    "image2pipe",
+    "-c:v",
+    "ppm",
+    "pipe:1",
+  ]);
+});
