@@ -37,10 +37,28 @@ async function syncBench(): Promise<void> {
   );
 }
 
+/** The backend comparison runs as its own process (wasm threads, worker). */
+async function backendsBench(): Promise<void> {
+  console.log(
+    "\n## Inference backends side by side (native, wasm, webgpu where an adapter exists)\n",
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("./inference_backends.ts", import.meta.url).pathname,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) console.log(`(backend comparison exited with ${out.code})`);
+}
+
 const sections: Record<string, () => Promise<void>> = {
   engine: engineBench,
   frames: frameFormatBench,
   sync: syncBench,
+  backends: backendsBench,
   "power-cuts": () => powerCutBench(100),
   vision: () =>
     visionBench({

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sha256File } from "../../src/ingest/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
+import { runDashcam } from "../support/cli.ts";
 import {
   doneCount,
   duplicateTasks,
@@ -92,6 +93,15 @@ Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task 
       await until(() => resultCount(s.dataDir) >= 5, child),
       "processing started",
     );
+    // status works while the daemon runs (it only reads the database).
+    const live = await runDashcam(["status", "--json", "--config", s.config]);
+    assert.equal(live.code, 0, live.stderr);
+    const report = JSON.parse(live.stdout);
+    assert.equal(
+      report.videos.decoding ?? report.videos.decoded ?? report.videos.queued,
+      1,
+    );
+    assert.ok(report.tasks.vehicle_detect.done >= 1);
     const status = await stopWithSigterm(daemon, 3000 + 15_000);
     const log = await stderr;
     assert.equal(status.code, 0, log);
