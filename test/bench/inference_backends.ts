@@ -16,6 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
 import { decodeImageFile } from "../../src/ingest/image_decode.ts";
 import {
   type Backend,
@@ -28,9 +29,8 @@ import type {
   ToBenchWorker,
 } from "./inference_backends_worker.ts";
 
-const STILL =
-  "/work/shared/media/stills/ro_dashcam/dayride_type1_001_t0488.jpg";
-const DEFAULT_MODELS = "/work/shared/models";
+const STILL = `${SHARED_MEDIA}/stills/ro_dashcam/dayride_type1_001_t0488.jpg`;
+const DEFAULT_MODELS = SHARED_MODELS;
 
 /** One timed model with its input. */
 interface BenchCase {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { SHARED_MEDIA } from "../support/shared.ts";
 import {
   decodeImageFile,
   type ImageDecoder,
@@ -10,8 +11,7 @@ import {
 /** The two real decoders; `auto` picks sharp here. */
 const DECODERS: ImageDecoder[] = ["sharp", "ffmpeg"];
 
-const STILL =
-  "/work/shared/media/stills/ro_dashcam/dayride_type1_001_t0488.jpg";
+const STILL = `${SHARED_MEDIA}/stills/ro_dashcam/dayride_type1_001_t0488.jpg`;
 
 /** Runs ffmpeg and returns its stdout; `input` goes to its stdin. */
 async function ffmpeg(args: string[], input?: Uint8Array): Promise<Uint8Array> {

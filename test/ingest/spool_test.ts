@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { SHARED_MEDIA } from "../support/shared.ts";
 import { join } from "node:path";
 import {
   DEFAULT_REMOVABLE_PREFIXES,
@@ -10,7 +11,7 @@ import {
   spoolClip,
 } from "../../src/ingest/spool.ts";
 
-const CLIP = "/work/shared/media/clips/in_convoy_portrait.mp4";
+const CLIP = `${SHARED_MEDIA}/clips/in_convoy_portrait.mp4`;
 const MIB = 1024 * 1024;
 /** sha256("abc"), from FIPS 180-2 appendix B.1. */
 const SHA_ABC =

@@ -10,8 +10,9 @@ import {
   VIDEO_EXTENSIONS,
 } from "../../src/ingest/watch.ts";
 import { Logger } from "../../src/log/mod.ts";
+import { SHARED_MEDIA } from "../support/shared.ts";
 
-const CLIP = "/work/shared/media/clips";
+const CLIP = `${SHARED_MEDIA}/clips`;
 
 /** A real clip from the shared media (the smallest, to keep runs light). */
 async function realClip(): Promise<string> {
@@ -33,6 +34,31 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * A stand-in for /proc with one process holding `target` open on fd 3
+ * (Deno reads the real /proc only under --allow-all, which the test task
+ * does not grant; the parsing is the same).
+ */
+async function fakeProc(
+  dir: string,
+  open: Array<{ target: string; flags: string }>,
+): Promise<string> {
+  const proc = join(dir, "fake-proc");
+  await Deno.remove(proc, { recursive: true }).catch(() => {});
+  for (const [i, { target, flags }] of open.entries()) {
+    const pid = String(100 + i);
+    await Deno.mkdir(join(proc, pid, "fd"), { recursive: true });
+    await Deno.mkdir(join(proc, pid, "fdinfo"), { recursive: true });
+    await Deno.symlink(await Deno.realPath(target), join(proc, pid, "fd", "3"));
+    await Deno.writeTextFile(
+      join(proc, pid, "fdinfo", "3"),
+      `pos:\t0\nflags:\t${flags}\nmnt_id:\t25\n`,
+    );
+  }
+  await Deno.mkdir(join(proc, "self"), { recursive: true }); // non-numeric entries are skipped
+  return proc;
 }
 
 /** A logger whose journald-style lines land in `lines`. */
@@ -148,19 +174,25 @@ Deno.test("`isVideoName()` matches video extensions in any case only", () => {
   }
 });
 
-Deno.test("`openForWriting()` sees a file this process has open for writing", async () => {
+Deno.test("`openForWriting()` finds files open for writing from procfs fd links and fdinfo flags", async () => {
   await withTempDir(async (dir) => {
     const writing = join(dir, "writing.mp4");
     const reading = join(dir, "reading.mp4");
     await Deno.writeTextFile(reading, "r");
-    {
-      using _w = await Deno.open(writing, { write: true, create: true });
-      using _r = await Deno.open(reading, { read: true });
-      const result = await openForWriting([writing, reading]);
-      assert.equal(result.checked, true);
-      assert.deepEqual([...result.open], [writing]);
-    }
-    const after = await openForWriting([writing, reading]);
+    await Deno.writeTextFile(writing, "w");
+    // O_WRONLY|O_CREAT (0101) on the clip being written, O_RDONLY on the other.
+    let procDir = await fakeProc(dir, [
+      { target: writing, flags: "0100101" },
+      { target: reading, flags: "0100000" },
+    ]);
+    const result = await openForWriting([writing, reading], { procDir });
+    assert.equal(result.checked, true);
+    assert.deepEqual([...result.open], [writing]);
+    procDir = await fakeProc(dir, [{ target: reading, flags: "0100002" }]); // O_RDWR
+    const rdwr = await openForWriting([writing, reading], { procDir });
+    assert.deepEqual([...rdwr.open], [reading]);
+    procDir = await fakeProc(dir, []);
+    const after = await openForWriting([writing, reading], { procDir });
     assert.deepEqual([...after.open], []);
   });
 });
@@ -176,13 +208,19 @@ Deno.test("`openForWriting()` reports nothing checked when procfs is missing", a
 
 Deno.test("`scanOnce()` reports a clip written in chunks only after it is complete", async () => {
   await withTempDir(async (dir) => {
-    const { watcher, found, lines } = harness([dir]);
-    const path = join(dir, "20240101_120000_F.mp4");
+    const inbox = join(dir, "inbox");
+    await Deno.mkdir(inbox);
+    let procDir = join(dir, "fake-proc");
+    const { watcher, found, lines } = harness([inbox], {
+      openWriters: (paths) => openForWriting(paths, { procDir }),
+    });
+    const path = join(inbox, "20240101_120000_F.mp4");
     const source = await Deno.readFile(await realClip());
     const half = Math.floor(source.length / 2);
     {
       using file = await Deno.open(path, { write: true, createNew: true });
       await file.write(source.subarray(0, half));
+      procDir = await fakeProc(dir, [{ target: path, flags: "0100101" }]);
       assert.deepEqual(await watcher.scanOnce(0), []);
       // Unchanged for 5 s, but still open for writing: not taken.
       assert.deepEqual(await watcher.scanOnce(5000), []);
@@ -198,6 +236,7 @@ Deno.test("`scanOnce()` reports a clip written in chunks only after it is comple
       }
       assert.deepEqual(await watcher.scanOnce(6000), []);
     }
+    procDir = await fakeProc(dir, []);
     // Closed at 6 s; settled at 6 s + 3 s.
     assert.deepEqual(await watcher.scanOnce(8999), []);
     assert.deepEqual(await watcher.scanOnce(9000), [path]);

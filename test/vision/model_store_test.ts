@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { SHARED_MODELS } from "../support/shared.ts";
 import type { Manifest } from "../../src/vision/model_manifest.ts";
 import {
   assertModelsReady,
@@ -8,7 +9,6 @@ import {
   loadManifest,
 } from "../../src/vision/model_store.ts";
 
-const SHARED_MODELS = "/work/shared/models";
 const V2 = "cct_xs_v2_global.onnx";
 const V2_YAML = "cct_xs_v2_global_plate_config.yaml";
 const V1 = "cct_xs_v1_global.onnx";
