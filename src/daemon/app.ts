@@ -15,6 +15,7 @@ import {
   removeSpoolTemps,
   spoolClip,
 } from "../ingest/spool.ts";
+import { queuedTaskCount } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   closePg,
@@ -34,21 +35,6 @@ export interface RunDaemonOptions {
   log: Logger;
   /** Ends the daemon (the CLI wires SIGTERM and SIGINT to it). */
   signal: AbortSignal;
-}
-
-/**
- * Counts queued tasks (back-pressure on clip intake).
- *
- * @param engine The engine.
- * @returns Tasks not finished.
- */
-function queuedTasks(engine: Engine): number {
-  const row = engine.db.prepare(
-    "SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued'",
-  ).get() as {
-    n: number;
-  };
-  return Number(row.n);
 }
 
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
@@ -115,7 +101,7 @@ export async function runDaemon(
       // Back-pressure: hold intake while the task queue is over its bound.
       while (
         !intake.signal.aborted &&
-        queuedTasks(engine) > config.daemon.max_queued_tasks
+        queuedTaskCount(engine.db) > config.daemon.max_queued_tasks
       ) {
         await abortableDelay(500, intake.signal);
       }

@@ -10,10 +10,13 @@ import type { DatabaseSync } from "node:sqlite";
 import { join, resolve } from "node:path";
 import type { Config } from "../config/mod.ts";
 import {
+  checkpoint,
   enqueueTasks,
+  failedTaskError,
   failExpiredLeases,
   fetchUnhandled,
   findVideoBySource,
+  frameTaskStatus,
   frameUsers,
   getVideo,
   handleResult,
@@ -23,6 +26,7 @@ import {
   pruneVideoRows,
   recoverInterrupted,
   registerVideo,
+  releaseLeases,
   setVideoStatus,
   taskCounts,
   transaction,
@@ -347,10 +351,6 @@ export class Engine {
     await Deno.mkdir(dir, { recursive: true });
     setVideoStatus(this.db, { videoId, status: "decoding", now: Date.now() });
     const fps = video.sampling_fps ?? this.config.sampling_fps;
-    const existing = this.db.prepare(
-      `SELECT status FROM tasks
-        WHERE category = 'vehicle_detect' AND video_id = ? AND frame_idx = ?`,
-    );
     let count = 0;
     this.#log.info("decoding clip", { video: videoId, path: video.path, fps });
     for await (
@@ -362,10 +362,11 @@ export class Engine {
       count++;
       const ref = frameRef(videoId, frame.index);
       const path = join(this.config.data_dir, ref);
-      const row = existing.get(videoId, frame.index) as
-        | { status: string }
-        | undefined;
-      if (row && row.status !== "queued") {
+      const status = frameTaskStatus(this.db, {
+        videoId,
+        frameIdx: frame.index,
+      });
+      if (status !== null && status !== "queued") {
         // Already processed before a restart; drop a stale copy if nobody needs it.
         if (frameUsers(this.db, { ref, excludeTaskId: -1 }) === 0) {
           await this.#deleteFrame(path);
@@ -382,7 +383,7 @@ export class Engine {
       if (this.#stopping) return;
       const fresh = await writeFrameAtomic(path, frame.ppm);
       if (fresh) this.#framesOnDisk++;
-      if (!row) {
+      if (status === null) {
         enqueueTasks(this.db, [frameTask(videoId, frame.index)], {
           now: Date.now(),
           maxAttempts: this.config.graph.max_attempts,
@@ -542,13 +543,13 @@ export class Engine {
         videoId: v.video_id,
         categories: cats,
       });
-      const smoothFailed = this.db.prepare(
-        `SELECT last_error FROM tasks
-          WHERE video_id = ? AND category = 'plate_smooth' AND status = 'failed'`,
-      ).get(v.video_id) as { last_error: string } | undefined;
+      const smoothFailed = failedTaskError(this.db, {
+        videoId: v.video_id,
+        category: "plate_smooth",
+      });
       const failedCount = frames.failed + late.failed;
       const error = smoothFailed
-        ? `plate_smooth failed: ${smoothFailed.last_error}`
+        ? `plate_smooth failed: ${smoothFailed}`
         : failedCount > 0
         ? `${failedCount} task(s) failed`
         : null;
@@ -677,13 +678,8 @@ export class Engine {
     this.#wake();
     await this.#loop;
     await this.#decoding;
-    // Hand back leases of tasks that never finished.
-    this.db.prepare(
-      `UPDATE tasks SET lease_owner = NULL, lease_until = NULL,
-              attempts = MAX(attempts - 1, 0)
-        WHERE status = 'queued' AND lease_owner IS NOT NULL`,
-    ).run();
-    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    releaseLeases(this.db); // tasks cut off at the deadline are retried
+    checkpoint(this.db);
     this.db.close();
     this.#lock.close();
   }

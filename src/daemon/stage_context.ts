@@ -6,7 +6,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { getVideo, type TaskRow } from "../graph/mod.ts";
+import { clipResults, getVideo, type TaskRow } from "../graph/mod.ts";
 import { decodePpm } from "../ingest/mod.ts";
 import type {
   StageContext,
@@ -74,17 +74,9 @@ export function createStageContext(
     log,
     readFrame: (ref) => readFrameFile(dataDir, ref),
     clipResults(category: TaskCategory) {
-      const rows = db.prepare(
-        `SELECT t.*, r.result AS result_json FROM tasks t
-           JOIN results r ON r.task_id = t.id
-          WHERE t.video_id = ? AND t.category = ? AND t.status = 'done'
-          ORDER BY t.frame_idx, t.track_id, t.id`,
-      ).all(task.videoId, category) as unknown as Array<
-        TaskRow & { result_json: string }
-      >;
-      return rows.map((r) => ({
-        task: toStageTask(r),
-        result: JSON.parse(r.result_json) as StageOutput,
+      return clipResults(db, { videoId: task.videoId, category }).map((r) => ({
+        task: toStageTask(r.task),
+        result: r.result as StageOutput,
       }));
     },
     clip() {

@@ -293,6 +293,112 @@ export function recoverInterrupted(
   });
 }
 
+/**
+ * Clean shutdown: hands back the leases of tasks still running when the
+ * workers were stopped, with the attempt given back (they did not fail).
+ *
+ * @param db The database.
+ * @returns How many leases were released.
+ */
+export function releaseLeases(db: DatabaseSync): number {
+  const r = db.prepare(
+    `UPDATE tasks SET lease_owner = NULL, lease_until = NULL,
+            attempts = MAX(attempts - 1, 0)
+      WHERE status = 'queued' AND lease_owner IS NOT NULL`,
+  ).run();
+  return Number(r.changes);
+}
+
+/**
+ * The status of one frame's `vehicle_detect` task (the decoder's resume check).
+ *
+ * @param db The database.
+ * @param options The clip and the sampled frame.
+ * @returns The status, or null when the task does not exist.
+ */
+export function frameTaskStatus(
+  db: DatabaseSync,
+  options: { videoId: string; frameIdx: number },
+): TaskRow["status"] | null {
+  const row = db.prepare(
+    `SELECT status FROM tasks
+      WHERE category = 'vehicle_detect' AND video_id = ? AND frame_idx = ?`,
+  ).get(options.videoId, options.frameIdx) as
+    | { status: TaskRow["status"] }
+    | undefined;
+  return row?.status ?? null;
+}
+
+/**
+ * Tasks not finished yet, over every clip (back-pressure on intake).
+ *
+ * @param db The database.
+ * @returns The count of queued tasks.
+ */
+export function queuedTaskCount(db: DatabaseSync): number {
+  const row = db.prepare(
+    "SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued'",
+  ).get() as {
+    n: number;
+  };
+  return Number(row.n);
+}
+
+/**
+ * The error of a clip's failed task of one category, if any.
+ *
+ * @param db The database.
+ * @param options The clip and category.
+ * @returns The last error, or null.
+ */
+export function failedTaskError(
+  db: DatabaseSync,
+  options: { videoId: string; category: TaskCategory },
+): string | null {
+  const row = db.prepare(
+    `SELECT last_error FROM tasks
+      WHERE video_id = ? AND category = ? AND status = 'failed' LIMIT 1`,
+  ).get(options.videoId, options.category) as
+    | { last_error: string | null }
+    | undefined;
+  return row ? row.last_error ?? "failed" : null;
+}
+
+/**
+ * Merges the WAL into the database file (clean shutdown).
+ *
+ * @param db The database.
+ */
+export function checkpoint(db: DatabaseSync): void {
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+/**
+ * The finished tasks of one category of a clip with their results, in frame
+ * order (what `plate_smooth` reads).
+ *
+ * @param db The database.
+ * @param options The clip and category.
+ * @returns Task rows with their parsed results.
+ */
+export function clipResults(
+  db: DatabaseSync,
+  options: { videoId: string; category: TaskCategory },
+): Array<{ task: TaskRow; result: unknown }> {
+  const rows = db.prepare(
+    `SELECT t.*, r.result AS result_json FROM tasks t
+       JOIN results r ON r.task_id = t.id
+      WHERE t.video_id = ? AND t.category = ? AND t.status = 'done'
+      ORDER BY t.frame_idx, t.track_id, t.id`,
+  ).all(options.videoId, options.category) as unknown as Array<
+    TaskRow & { result_json: string }
+  >;
+  return rows.map(({ result_json, ...task }) => ({
+    task: task as TaskRow,
+    result: JSON.parse(result_json),
+  }));
+}
+
 /** An unhandled result joined with its task. */
 export interface UnhandledResult {
   /** The result row id. */

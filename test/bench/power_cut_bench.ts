@@ -9,6 +9,7 @@ import {
   doneCount,
   duplicateTasks,
   events,
+  powerCuts,
   resultCount,
   sameClipsInBoth,
   setup,
@@ -31,19 +32,12 @@ export async function powerCutBench(rounds = 100): Promise<void> {
     const expected = events(ref.dataDir);
     const total = resultCount(ref.dataDir);
     const t0 = performance.now();
-    let kills = 0;
-    for (let round = 0; round < rounds; round++) {
-      const d = startDaemon(cut, { TRIVIAL_DELAY_MS: "5" });
-      const target = Math.floor(Math.random() * total);
-      await until(
-        () =>
-          resultCount(cut.dataDir) >= target || doneCount(cut.dataDir) === 3,
-        d.child,
-      );
-      d.child.kill("SIGKILL");
-      if ((await d.child.status).signal === "SIGKILL") kills++;
-      await d.stderr;
-    }
+    const cuts = await powerCuts(cut, {
+      rounds,
+      totalResults: total,
+      clips: 3,
+      random: Math.random,
+    });
     const last = startDaemon(cut);
     await until(() => doneCount(cut.dataDir) === 3, last.child);
     await stopWithSigterm(last, 30_000);
@@ -60,6 +54,7 @@ export async function powerCutBench(rounds = 100): Promise<void> {
         [
           "rounds",
           "kills",
+          "kills mid-clip",
           "expected events",
           "final events",
           "missing",
@@ -69,7 +64,8 @@ export async function powerCutBench(rounds = 100): Promise<void> {
         ],
         [
           String(rounds),
-          String(kills),
+          String(cuts.kills),
+          String(cuts.inFlight),
           String(expected.length),
           String(got.length),
           String(missing),

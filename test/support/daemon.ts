@@ -189,3 +189,48 @@ export function duplicateTasks(dataDir: string): number {
        GROUP BY category, video_id, frame_idx, track_id HAVING COUNT(*) > 1)`,
   )[0].n;
 }
+
+/** Outcome of {@linkcode powerCuts}. */
+export interface PowerCutOutcome {
+  /** Rounds whose daemon died by SIGKILL. */
+  kills: number;
+  /** Kills that came while clips were still unfinished. */
+  inFlight: number;
+}
+
+/**
+ * Kills `run` with SIGKILL `rounds` times. Round k waits until the k-th
+ * slice of the work is done (a random point inside it), so the kills are
+ * spread over the whole processing instead of bunching after the end.
+ *
+ * @param s The daemon's setup (clips already in its inbox).
+ * @param options Rounds, the results an uninterrupted run makes, clips, randomness.
+ * @returns Kill counts.
+ */
+export async function powerCuts(
+  s: Setup,
+  options: {
+    rounds: number;
+    totalResults: number;
+    clips: number;
+    random: () => number;
+  },
+): Promise<PowerCutOutcome> {
+  const { rounds, totalResults, clips, random } = options;
+  const slice = totalResults / (rounds + 1);
+  let kills = 0;
+  let inFlight = 0;
+  for (let round = 0; round < rounds; round++) {
+    const d = startDaemon(s, { TRIVIAL_DELAY_MS: "5" });
+    const target = Math.floor(slice * (round + 0.5 + random()));
+    await until(
+      () => resultCount(s.dataDir) >= target || doneCount(s.dataDir) === clips,
+      d.child,
+    );
+    if (doneCount(s.dataDir) < clips) inFlight++;
+    d.child.kill("SIGKILL");
+    if ((await d.child.status).signal === "SIGKILL") kills++;
+    await d.stderr;
+  }
+  return { kills, inFlight };
+}
