@@ -159,16 +159,35 @@ export async function runDaemon(
   const keepAliveMs = watchdogIntervalMs();
   const keepAlive = keepAliveMs
     ? setInterval(() => {
-      // Only a live event loop gets here; a wedged dispatcher is noticed by
-      // its own error path (the engine rejects waiters and logs).
-      notify("WATCHDOG=1");
+      // Ping only while the dispatcher goes round: a wedged engine misses
+      // its pings and systemd restarts the service.
+      const sinceTick = performance.now() - engine.lastTickAt;
+      if (sinceTick < Math.max(keepAliveMs, 10_000)) notify("WATCHDOG=1");
+      else {log.warn("dispatcher silent; watchdog ping withheld", {
+          silent_ms: Math.round(sinceTick),
+        });}
     }, keepAliveMs)
     : undefined;
 
-  await new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    signal.addEventListener("abort", () => resolve(), { once: true });
-  });
+  const outcome = await Promise.race([
+    new Promise<"stop">((resolve) => {
+      if (signal.aborted) return resolve("stop");
+      signal.addEventListener("abort", () => resolve("stop"), { once: true });
+    }),
+    engine.failed.catch((err: Error) => err),
+  ]);
+  if (outcome instanceof Error) {
+    // Leave the state as it is (nothing captured is lost) and let systemd
+    // restart us; the next start recovers the leases.
+    clearInterval(keepAlive);
+    intake.abort();
+    await watcher.close();
+    await sync?.stop();
+    if (sql) await closePg(sql, 2000);
+    await engine.close({ deadlineMs: 2000 }).catch(() => {});
+    outbox.close();
+    return 1;
+  }
 
   log.info("stopping");
   await notify("STOPPING=1");

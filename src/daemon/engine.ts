@@ -116,6 +116,8 @@ export class Engine {
   #stopping = false;
   #abort = new AbortController();
   #fatal: PromiseWithResolvers<never> = Promise.withResolvers();
+  #lastTickAt = performance.now();
+  #started = false;
   #waiters = new Set<() => void>();
   /** Statistics for status and bench. */
   readonly stats = { resultsHandled: 0, framesDeleted: 0, busyErrors: 0 };
@@ -189,6 +191,11 @@ export class Engine {
       onFinished: () => {
         if (engine) engine.#wake();
       },
+      onFatal: (message) => {
+        // At start-up the failure reaches the caller through start(); later
+        // (a replacement worker cannot load its model) it ends the engine.
+        if (engine && engine.#started) engine.#fail(new Error(message));
+      },
     });
     engine = new Engine(
       { ...config, data_dir: dataDir },
@@ -211,6 +218,7 @@ export class Engine {
     for (const v of listVideos(db, { status: ["queued", "decoding"] })) {
       engine.#enqueueDecode(v.video_id);
     }
+    engine.#started = true;
     return engine;
   }
 
@@ -442,8 +450,28 @@ export class Engine {
     for (const w of this.#waiters) w();
   }
 
+  /**
+   * Rejects when the engine cannot go on (the dispatcher hit an error it
+   * cannot retry, or a replacement worker cannot load its handler); the
+   * daemon exits non-zero then, so systemd restarts it.
+   */
+  get failed(): Promise<never> {
+    return this.#fatal.promise;
+  }
+
+  /** `performance.now()` of the dispatcher's last round (the watchdog checks it is alive). */
+  get lastTickAt(): number {
+    return this.#lastTickAt;
+  }
+
+  #fail(err: Error): void {
+    this.#log.error(err.message.split("\n")[0]);
+    this.#fatal.reject(err);
+  }
+
   async #runLoop(): Promise<void> {
     while (!this.#stopping) {
+      this.#lastTickAt = performance.now();
       let busy = false;
       try {
         busy = await this.#tick();
@@ -452,8 +480,7 @@ export class Engine {
         if (/database is locked|SQLITE_BUSY/i.test(msg)) {
           this.stats.busyErrors++;
         } else {
-          this.#log.error("dispatcher error", { error: msg });
-          this.#fatal.reject(err);
+          this.#fail(new Error(`Dispatcher stopped: ${msg}`));
           return;
         }
       }

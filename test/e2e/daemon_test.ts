@@ -175,3 +175,35 @@ Deno.test("20 power cuts (SIGKILL at random moments) end with the same events as
     await Deno.remove(cut.root, { recursive: true });
   }
 });
+
+Deno.test("run exits non-zero when a replaced worker cannot load its handler, so systemd restarts it", async () => {
+  const s = await setup();
+  try {
+    const flag = join(s.root, "models-gone");
+    const daemon = startDaemon(s, {
+      TRIVIAL_CRASH_FRAME: "1",
+      TRIVIAL_INIT_FAIL_IF: flag,
+    });
+    assert.ok(await daemon.ready, "daemon started");
+    // The model "disappears" after start-up; then a worker dies on frame 1.
+    await Deno.writeTextFile(flag, "");
+    await makeTestClip(s.inbox, "clip.mp4", { durationS: 1 });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      daemon.child.status,
+      new Promise<null>((r) => timer = setTimeout(() => r(null), 60_000)),
+    ]);
+    clearTimeout(timer);
+    if (status === null) {
+      daemon.child.kill("SIGKILL");
+      assert.fail("daemon kept running with a stage it cannot restart");
+    }
+    assert.equal(status.code, 1);
+    const log = await daemon.stderr;
+    const errors = log.split("\n").filter((l) => l.includes("ERROR"));
+    assert.equal(errors.length, 1, log);
+    assert.match(errors[0], /models-gone: planted start-up failure/);
+  } finally {
+    await Deno.remove(s.root, { recursive: true });
+  }
+});

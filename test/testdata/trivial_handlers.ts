@@ -11,7 +11,8 @@
  * Behaviour switches come from env vars so subprocess tests can use them:
  * `TRIVIAL_THROW_FRAME=n` makes vehicle_detect throw on frame n;
  * `TRIVIAL_CRASH_FRAME=n` makes the worker die on frame n on the first attempt;
- * `TRIVIAL_DELAY_MS=n` makes every frame task take n ms longer (slow models).
+ * `TRIVIAL_DELAY_MS=n` makes every frame task take n ms longer (slow models);
+ * `TRIVIAL_INIT_FAIL_IF=path` makes handler creation fail while that file exists.
  *
  * @module
  */
@@ -30,68 +31,84 @@ function envInt(name: string): number | null {
 /** Creates the trivial handler of a category. */
 export const createStageHandler: CreateStageHandler = (
   category: TaskCategory,
-): StageHandler => ({
-  async run(task, ctx): Promise<StageOutput> {
-    const delay = envInt("TRIVIAL_DELAY_MS");
-    if (delay && task.frameIdx !== null) {
-      await new Promise((r) => setTimeout(r, delay));
+): StageHandler => {
+  const failIf = Deno.env.get("TRIVIAL_INIT_FAIL_IF");
+  if (failIf) {
+    try {
+      Deno.statSync(failIf);
+      throw new Error(`Cannot use model ${failIf}: planted start-up failure`);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
-    switch (category) {
-      case "vehicle_detect": {
-        if (task.frameIdx === envInt("TRIVIAL_THROW_FRAME")) {
-          throw new Error(`planted failure on frame ${task.frameIdx}`);
-        }
-        if (
-          task.frameIdx === envInt("TRIVIAL_CRASH_FRAME") && task.attempt === 1
-        ) {
-          // An uncaught error kills the worker mid-task, as a native crash would.
-          setTimeout(() => {
-            throw new Error("planted worker crash");
-          }, 0);
-          await new Promise(() => {});
-        }
-        const img = await ctx.readFrame(task.payloadRef);
-        let sum = 0;
-        for (let i = 0; i < img.data.length; i += 3) sum += img.data[i];
-        const mean = Math.round(sum / (img.width * img.height));
-        return { mean, next: [{ meta: { mean } }] };
+  }
+  return handler(category);
+};
+
+function handler(category: TaskCategory): StageHandler {
+  return {
+    async run(task, ctx): Promise<StageOutput> {
+      const delay = envInt("TRIVIAL_DELAY_MS");
+      if (delay && task.frameIdx !== null) {
+        await new Promise((r) => setTimeout(r, delay));
       }
-      case "plate_detect":
-        return { next: [{ meta: { mean: task.meta.mean } }] };
-      case "ocr":
-        return { text: `P${Math.floor((task.frameIdx ?? 0) / 5)}` };
-      case "plate_smooth": {
-        const groups = new Map<string, number[]>();
-        for (const { task: t, result } of ctx.clipResults("ocr")) {
-          const text = String(result.text);
-          if (!groups.has(text)) groups.set(text, []);
-          groups.get(text)!.push(t.frameIdx ?? 0);
+      switch (category) {
+        case "vehicle_detect": {
+          if (task.frameIdx === envInt("TRIVIAL_THROW_FRAME")) {
+            throw new Error(`planted failure on frame ${task.frameIdx}`);
+          }
+          if (
+            task.frameIdx === envInt("TRIVIAL_CRASH_FRAME") &&
+            task.attempt === 1
+          ) {
+            // An uncaught error kills the worker mid-task, as a native crash would.
+            setTimeout(() => {
+              throw new Error("planted worker crash");
+            }, 0);
+            await new Promise(() => {});
+          }
+          const img = await ctx.readFrame(task.payloadRef);
+          let sum = 0;
+          for (let i = 0; i < img.data.length; i += 3) sum += img.data[i];
+          const mean = Math.round(sum / (img.width * img.height));
+          return { mean, next: [{ meta: { mean } }] };
         }
-        let trackId = 0;
-        return {
-          next: [...groups].map(([text, frames]) => ({
-            trackId: ++trackId,
-            frameIdx: frames[0],
-            meta: { text, frames: frames.length },
-          })),
-        };
+        case "plate_detect":
+          return { next: [{ meta: { mean: task.meta.mean } }] };
+        case "ocr":
+          return { text: `P${Math.floor((task.frameIdx ?? 0) / 5)}` };
+        case "plate_smooth": {
+          const groups = new Map<string, number[]>();
+          for (const { task: t, result } of ctx.clipResults("ocr")) {
+            const text = String(result.text);
+            if (!groups.has(text)) groups.set(text, []);
+            groups.get(text)!.push(t.frameIdx ?? 0);
+          }
+          let trackId = 0;
+          return {
+            next: [...groups].map(([text, frames]) => ({
+              trackId: ++trackId,
+              frameIdx: frames[0],
+              meta: { text, frames: frames.length },
+            })),
+          };
+        }
+        case "summary": {
+          const clip = ctx.clip();
+          return {
+            event: {
+              eventKey: `${task.videoId}:${task.trackId}`,
+              videoId: task.videoId,
+              trackId: task.trackId ?? 0,
+              frameIdx: task.frameIdx ?? 0,
+              ts: clip?.startTime ?? new Date(0).toISOString(),
+              finalPlate: String(task.meta.text),
+              plateConfidence: 0.9,
+              carBbox: [0, 0, 10, 10],
+              plateBbox: [1, 1, 5, 3],
+            },
+          };
+        }
       }
-      case "summary": {
-        const clip = ctx.clip();
-        return {
-          event: {
-            eventKey: `${task.videoId}:${task.trackId}`,
-            videoId: task.videoId,
-            trackId: task.trackId ?? 0,
-            frameIdx: task.frameIdx ?? 0,
-            ts: clip?.startTime ?? new Date(0).toISOString(),
-            finalPlate: String(task.meta.text),
-            plateConfidence: 0.9,
-            carBbox: [0, 0, 10, 10],
-            plateBbox: [1, 1, 5, 3],
-          },
-        };
-      }
-    }
-  },
-});
+    },
+  };
+}
