@@ -5,6 +5,17 @@
  */
 
 /**
+ * A path as ffmpeg's `file:` input, so names with a colon (`12:00:00.mp4`)
+ * or a leading dash are never taken for a protocol or an option.
+ *
+ * @param path The clip.
+ * @returns `file:` plus the path.
+ */
+export function fileUrl(path: string): string {
+  return `file:${path}`;
+}
+
+/**
  * Arguments for ffprobe to describe a clip as JSON.
  *
  * @param path The clip.
@@ -20,8 +31,7 @@ export function probeArgs(path: string): string[] {
     "-show_streams",
     "-select_streams",
     "v:0",
-    "--",
-    path,
+    fileUrl(path),
   ];
 }
 
@@ -55,37 +65,13 @@ export function decodeArgs(path: string, options: DecodeArgsOptions): string[] {
     "-loglevel",
     "error",
     "-i",
-    path,
+    fileUrl(path),
     "-map",
     "0:v:0",
     "-an",
     "-sn",
     "-vf",
     `fps=${fps}`,
-    "-f",
-    "image2pipe",
-    "-c:v",
-    "ppm",
-    "pipe:1",
-  ];
-}
-
-/**
- * Arguments for ffmpeg to decode one still image into raw RGB.
- *
- * @param path The image.
- * @returns The argument list.
- */
-export function imageArgs(path: string): string[] {
-  return [
-    "-nostdin",
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-i",
-    path,
-    "-frames:v",
-    "1",
     "-f",
     "image2pipe",
     "-c:v",

@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  decodeArgs,
-  imageArgs,
-  probeArgs,
-} from "../../src/ingest/ffmpeg_args.ts";
+import { decodeArgs, probeArgs } from "../../src/ingest/ffmpeg_args.ts";
 
 Deno.test("`probeArgs()` asks ffprobe for JSON of the format and the first video stream", () => {
   assert.deepEqual(probeArgs("/sd/a b.mp4"), [
@@ -15,14 +11,14 @@ Deno.test("`probeArgs()` asks ffprobe for JSON of the format and the first video
     "-show_streams",
     "-select_streams",
     "v:0",
-    "--",
-    "/sd/a b.mp4",
+    "file:/sd/a b.mp4",
   ]);
 });
 
-Deno.test("`probeArgs()` keeps a path that starts with a dash after `--`", () => {
-  const args = probeArgs("-rf.mp4");
-  assert.deepEqual(args.slice(-2), ["--", "-rf.mp4"]);
+Deno.test("`probeArgs()` and `decodeArgs()` pass paths as file: inputs (dash, colon)", () => {
+  assert.equal(probeArgs("-rf.mp4").at(-1), "file:-rf.mp4");
+  const args = decodeArgs("/sd/12:00:00.mp4", { fps: 5 });
+  assert.equal(args[args.indexOf("-i") + 1], "file:/sd/12:00:00.mp4");
 });
 
 Deno.test("`decodeArgs()` decodes the first video stream to a PPM pipe at the sampling rate", () => {
@@ -32,7 +28,7 @@ Deno.test("`decodeArgs()` decodes the first video stream to a PPM pipe at the sa
     "-loglevel",
     "error",
     "-i",
-    "/sd/clip.mp4",
+    "file:/sd/clip.mp4",
     "-map",
     "0:v:0",
     "-an",
@@ -65,22 +61,4 @@ Deno.test("`decodeArgs()` throws RangeError when fps is not > 0", () => {
       `fps ${fps}`,
     );
   }
-});
-
-Deno.test("`imageArgs()` decodes one frame of a still to a PPM pipe", () => {
-  assert.deepEqual(imageArgs("/x/p.jpg"), [
-    "-nostdin",
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-i",
-    "/x/p.jpg",
-    "-frames:v",
-    "1",
-    "-f",
-    "image2pipe",
-    "-c:v",
-    "ppm",
-    "pipe:1",
-  ]);
 });
