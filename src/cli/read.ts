@@ -85,10 +85,20 @@ export async function runRead(args: string[]): Promise<number> {
       log: (m) => log.info(m),
     });
     try {
-      for (const file of images) {
+      // The next photo is decoded (sharp works on its own threads) while
+      // this one is read.
+      const decode = (file: string) =>
+        decodeImageFile(file).then(
+          (img) => ({ img, error: null }),
+          (err: Error) => ({ img: null, error: err.message.split("\n")[0] }),
+        );
+      let next = decode(images[0]);
+      for (const [i, file] of images.entries()) {
+        const current = await next;
+        if (i + 1 < images.length) next = decode(images[i + 1]);
         try {
-          const img = await decodeImageFile(file);
-          printResult({ file, plates: await reader.read(img) }, json);
+          if (current.error !== null) throw new Error(current.error);
+          printResult({ file, plates: await reader.read(current.img!) }, json);
         } catch (err) {
           ok = false;
           const error = (err as Error).message.split("\n")[0];

@@ -11,6 +11,7 @@ import { assignPlates, VEHICLE_CLASS_IDS } from "./assign.ts";
 import { type BackendChoice } from "./inference.ts";
 import { findModel, type Manifest } from "./model_manifest.ts";
 import { assertModelsReady, loadManifest } from "./model_store.ts";
+import { WorkerDetector } from "./detector_client.ts";
 import { Detector, PlateOcr } from "./models.ts";
 import { applyFormatRules } from "./plate_format.ts";
 
@@ -41,6 +42,13 @@ export interface FrameReaderOptions {
   /** Manifest. @default {models/models.json} */
   manifest?: Manifest;
   /**
+   * Run the vehicle detector in its own worker, beside the plate detector
+   * on this thread (onnxruntime-node's run holds its thread): 1080p photos
+   * are read in ~26 ms instead of ~32 ms on two cores.
+   * @default {false}
+   */
+  parallel?: boolean;
+  /**
    * Plates whose confidence is below this are not reported (unreadable,
    * far or blurred plates give spread-out character probabilities).
    * @default {0.6}
@@ -52,15 +60,18 @@ function round1(b: Box): Box {
   return b.map((v) => Math.round(v * 10) / 10) as Box;
 }
 
+/** What finds the vehicles: a detector on this thread or in a worker. */
+export type VehicleDetector = Pick<Detector, "detect" | "close">;
+
 /** The three models of the pipeline, loaded once. */
 export class FrameReader {
-  readonly vehicles: Detector;
+  readonly vehicles: VehicleDetector;
   readonly plates: Detector;
   readonly ocr: PlateOcr;
   #minConfidence: number;
 
   private constructor(
-    v: Detector,
+    v: VehicleDetector,
     p: Detector,
     o: PlateOcr,
     minConfidence: number,
@@ -90,8 +101,11 @@ export class FrameReader {
       threads: options.threads ?? 1,
       log: options.log,
     };
+    const vehicleEntry = findModel(manifest, "vehicle_detect");
     const [v, p, o] = await Promise.all([
-      Detector.load(findModel(manifest, "vehicle_detect"), load),
+      options.parallel
+        ? WorkerDetector.open(vehicleEntry, load)
+        : Detector.load(vehicleEntry, load),
       Detector.load(findModel(manifest, "plate_detect"), load),
       PlateOcr.load(findModel(manifest, "ocr"), load),
     ]);

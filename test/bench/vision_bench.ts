@@ -13,6 +13,7 @@ import { decodeFrames, decodePpm } from "../../src/ingest/mod.ts";
 import { Logger } from "../../src/log/mod.ts";
 import type { FinalEvent } from "../../src/shared/mod.ts";
 import { FrameReader } from "../../src/vision/frame_reader.ts";
+import type { Detector } from "../../src/vision/models.ts";
 import type { InferenceSession } from "../../src/vision/inference.ts";
 import { testConfig } from "../support/config.ts";
 import {
@@ -67,7 +68,7 @@ async function bareInference(
     frames: 0,
     videoS: 0,
   };
-  timeSession(reader.vehicles.session, t.sessVehicle);
+  timeSession((reader.vehicles as Detector).session, t.sessVehicle);
   timeSession(reader.plates.session, t.sessPlate);
   timeSession(reader.ocr.session, t.sessOcr);
   for (const clip of clips) {
@@ -150,7 +151,7 @@ function score(clips: TruthFile[], videoIds: string[], events: FinalEvent[]) {
 
 async function readLatency(
   backend: Config["inference"]["backend"],
-): Promise<{ decode: number; read: number; total: number }> {
+): Promise<{ decode: number; read: number; total: number; batch: number }> {
   const dir = await Deno.makeTempDir();
   try {
     const src = `${SHARED_MEDIA}/stills/ro_dashcam/dayride_type1_001_t0488.jpg`;
@@ -170,11 +171,12 @@ async function readLatency(
       ],
     }).output();
     if (!out.success) throw new Error("ffmpeg scale failed");
-    // As the read command does: one photo at a time, every core per session.
+    // As the read command does: vehicle and plate detectors side by side.
     const reader = await FrameReader.open({
       modelsDir: SHARED_MODELS,
       backend,
-      threads: navigator.hardwareConcurrency || 1,
+      threads: 1,
+      parallel: true,
     });
     const decode: number[] = [];
     const read: number[] = [];
@@ -191,8 +193,23 @@ async function readLatency(
         total.push(t2 - t0);
       }
     }
+    // A batch, as `read` runs one: the next photo decodes while this one is read.
+    const n = 22;
+    const b0 = performance.now();
+    let next = decodeImageFile(img1080);
+    for (let i = 0; i < n; i++) {
+      const img = await next;
+      if (i + 1 < n) next = decodeImageFile(img1080);
+      await reader.read(img);
+    }
+    const batch = (performance.now() - b0) / n;
     await reader.close();
-    return { decode: median(decode), read: median(read), total: median(total) };
+    return {
+      decode: median(decode),
+      read: median(read),
+      total: median(total),
+      batch,
+    };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -395,10 +412,20 @@ export async function visionBench(
 
   const lat = await readLatency(backend);
   table(
-    `read latency per 1920x1080 JPEG (${backend}, ${navigator.hardwareConcurrency} threads per session, median of 22 after warm-up)`,
+    `read latency per 1920x1080 JPEG (${backend}, vehicle detector in a worker beside the plate detector, median of 22 after warm-up)`,
     [
-      ["decode (sharp)", "detect + OCR", "total"],
-      [fmt(lat.decode, 1), fmt(lat.read, 1), fmt(lat.total, 1)],
+      [
+        "decode (sharp)",
+        "detect + OCR",
+        "one photo, total",
+        "per photo in a batch of 22 (decode overlapped)",
+      ],
+      [
+        fmt(lat.decode, 1),
+        fmt(lat.read, 1),
+        fmt(lat.total, 1),
+        fmt(lat.batch, 1),
+      ],
     ],
   );
 }

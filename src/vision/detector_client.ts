@@ -1,0 +1,113 @@
+/**
+ * The main-thread side of {@linkcode ./detector_worker.ts}: a detector that
+ * runs in its own thread.
+ *
+ * @module
+ */
+import type { Detection, RgbImage } from "../shared/mod.ts";
+import type {
+  FromDetectorWorker,
+  ToDetectorWorker,
+} from "./detector_worker.ts";
+import type { ModelEntry } from "./model_manifest.ts";
+import type { DetectOptions, LoadModelOptions } from "./models.ts";
+
+const WORKER_URL = new URL("./detector_worker.ts", import.meta.url);
+
+/** A detector running in a Web Worker. */
+export class WorkerDetector {
+  #worker: Worker;
+  #next = 1;
+  #pending = new Map<number, PromiseWithResolvers<Detection[]>>();
+  #closed: PromiseWithResolvers<void> = Promise.withResolvers();
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.onmessage = (e: MessageEvent<FromDetectorWorker>) => {
+      const msg = e.data;
+      if (msg.type === "result") {
+        this.#pending.get(msg.id)?.resolve(msg.detections);
+        this.#pending.delete(msg.id);
+      } else if (msg.type === "error" && msg.id !== null) {
+        this.#pending.get(msg.id)?.reject(new Error(msg.message));
+        this.#pending.delete(msg.id);
+      } else if (msg.type === "closed") {
+        this.#closed.resolve();
+      }
+    };
+  }
+
+  /**
+   * Starts the worker and loads the model in it.
+   *
+   * @param entry The model's manifest entry.
+   * @param options Folder, backend, threads.
+   * @returns The detector, once its model is loaded.
+   */
+  static async open(
+    entry: ModelEntry,
+    options: LoadModelOptions,
+  ): Promise<WorkerDetector> {
+    const worker = new Worker(WORKER_URL, { type: "module" });
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.onmessage = (e: MessageEvent<FromDetectorWorker>) => {
+        if (e.data.type === "ready") resolve();
+        else if (e.data.type === "error") reject(new Error(e.data.message));
+      };
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(`Cannot start the detector worker: ${e.message}`));
+      };
+    });
+    const { log: _log, ...load } = options;
+    worker.postMessage(
+      { type: "init", entry, load } satisfies ToDetectorWorker,
+    );
+    try {
+      await ready;
+    } catch (err) {
+      worker.terminate();
+      throw err;
+    }
+    return new WorkerDetector(worker);
+  }
+
+  /**
+   * Detects objects; the pixels are copied to the worker, so the caller
+   * keeps its image.
+   *
+   * @param img The image.
+   * @param options Classes (the threshold is the manifest's).
+   * @returns Detections in source pixels, best first.
+   */
+  detect(img: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
+    const id = this.#next++;
+    const done = Promise.withResolvers<Detection[]>();
+    this.#pending.set(id, done);
+    const data = img.data.slice();
+    this.#worker.postMessage(
+      {
+        type: "detect",
+        id,
+        width: img.width,
+        height: img.height,
+        data,
+        classIds: options.classIds,
+      } satisfies ToDetectorWorker,
+      [data.buffer],
+    );
+    return done.promise;
+  }
+
+  /** Frees the model and ends the worker. */
+  async close(): Promise<void> {
+    this.#worker.postMessage({ type: "close" } satisfies ToDetectorWorker);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#closed.promise,
+      new Promise<void>((r) => timer = setTimeout(r, 2000)),
+    ]);
+    clearTimeout(timer);
+    this.#worker.terminate();
+  }
+}
