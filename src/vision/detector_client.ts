@@ -35,6 +35,15 @@ export class WorkerDetector {
         this.#closed.resolve();
       }
     };
+    worker.onerror = (e: ErrorEvent) => {
+      // The worker died: nothing pending will ever be answered.
+      e.preventDefault();
+      for (const p of this.#pending.values()) {
+        p.reject(new Error(`Detector worker stopped: ${e.message}`));
+      }
+      this.#pending.clear();
+      this.#closed.resolve();
+    };
   }
 
   /**
