@@ -339,6 +339,16 @@ export class Engine {
       } catch (err) {
         if (this.#stopping) return;
         const message = (err as Error).message.split("\n")[0];
+        if (isDiskFull(err)) {
+          // Transient: the clip stays 'decoding' and is taken up again once
+          // frames have been processed and deleted, or after a pause.
+          this.#log.warn("disk full while writing frames; decoding paused", {
+            video: videoId,
+            frames_on_disk: this.#framesOnDisk,
+          });
+          await this.#waitForSpace();
+          continue;
+        }
         this.#log.error(message, { video: videoId });
         setVideoStatus(this.db, {
           videoId,
@@ -408,6 +418,17 @@ export class Engine {
     });
     this.#log.info("clip decoded", { video: videoId, frames: count });
     this.#wake();
+  }
+
+  /** Waits until a frame is freed or 5 s pass (whichever first). */
+  async #waitForSpace(): Promise<void> {
+    this.#frameFreed = Promise.withResolvers();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#frameFreed.promise,
+      new Promise<void>((r) => timer = setTimeout(r, 5000)),
+    ]);
+    clearTimeout(timer);
   }
 
   async #deleteFrame(path: string): Promise<void> {
@@ -710,6 +731,20 @@ export class Engine {
     this.db.close();
     this.#lock.close();
   }
+}
+
+/**
+ * Whether an error is the file system being full (ENOSPC or EDQUOT).
+ *
+ * @param err The error.
+ * @returns True for a full disk.
+ */
+export function isDiskFull(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === "ENOSPC" || e?.code === "EDQUOT" ||
+    /No space left on device|Disk quota exceeded|os error 28\b/i.test(
+      e?.message ?? "",
+    );
 }
 
 async function takeLock(path: string): Promise<Deno.FsFile> {
