@@ -213,8 +213,10 @@ export class Engine {
       throw err;
     }
     engine.#framesOnDisk = await countFrames(join(dataDir, "frames"));
-    engine.#loop = engine.#runLoop();
+    // The sweep runs before the dispatcher: the dispatcher removes the
+    // folders of clips it finishes.
     await engine.#sweepOrphanFrames();
+    engine.#loop = engine.#runLoop();
     for (const v of listVideos(db, { status: ["queued", "decoding"] })) {
       engine.#enqueueDecode(v.video_id);
     }
@@ -451,13 +453,22 @@ export class Engine {
       if (video && (video.status === "queued" || video.status === "decoding")) {
         continue; // the decoder handles these
       }
-      for await (const f of Deno.readDir(join(root, dir.name))) {
-        const ref = `frames/${dir.name}/${f.name}`;
+      const names: string[] = [];
+      try {
+        for await (const f of Deno.readDir(join(root, dir.name))) {
+          names.push(f.name);
+        }
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) continue;
+        throw err;
+      }
+      for (const name of names) {
+        const ref = `frames/${dir.name}/${name}`;
         if (
-          f.name.endsWith(".tmp") ||
+          name.endsWith(".tmp") ||
           frameUsers(this.db, { ref, excludeTaskId: -1 }) === 0
         ) {
-          await this.#deleteFrame(join(root, ref.slice("frames/".length)));
+          await this.#deleteFrame(join(root, dir.name, name));
         }
       }
     }
