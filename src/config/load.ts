@@ -280,6 +280,15 @@ export function validateConfig(raw: Json, baseDir: string): Config {
           max: 86400,
         },
       ),
+      retention_days: num(
+        daemonRaw,
+        "retention_days",
+        "daemon.retention_days",
+        {
+          min: 0,
+          max: 36500,
+        },
+      ),
     },
     sampling_fps: num(raw, "sampling_fps", "sampling_fps", {
       min: 0.1,

@@ -48,6 +48,8 @@ export interface Config {
     max_queued_tasks: number;
     /** Seconds between sync passes while Postgres is healthy. */
     sync_interval_s: number;
+    /** Days a synced event (and its evidence crop) stays on the vehicle; 0 keeps them forever. Unsynced events are never pruned. */
+    retention_days: number;
   };
   /** Frames sampled per second of video. */
   sampling_fps: number;
@@ -112,6 +114,7 @@ export const DEFAULTS = {
     shutdown_deadline_s: 20,
     max_queued_tasks: 2000,
     sync_interval_s: 30,
+    retention_days: 30,
   },
   sampling_fps: 5,
   log_level: "info",

@@ -37,6 +37,34 @@ export interface RunDaemonOptions {
   signal: AbortSignal;
 }
 
+/**
+ * Deletes synced events older than `days`, and their evidence crops.
+ *
+ * @param outbox The outbox.
+ * @param options Data dir, age and logger.
+ * @returns Events deleted.
+ */
+export function pruneSynced(
+  outbox: Outbox,
+  options: { dataDir: string; days: number; log: Logger },
+): number {
+  const before = new Date(Date.now() - options.days * 86_400_000).toISOString();
+  const { deleted, evidence } = outbox.pruneSent(before);
+  for (const path of evidence) {
+    if (path.includes("..")) continue;
+    try {
+      Deno.removeSync(join(options.dataDir, path));
+    } catch { /* already gone */ }
+  }
+  if (deleted > 0) {
+    options.log.info("pruned synced events", {
+      events: deleted,
+      older_than: before,
+    });
+  }
+  return deleted;
+}
+
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -74,11 +102,23 @@ export async function runDaemon(
   });
   const sql = config.pg.url ? connectFleet(config.pg, { log }) : null;
   if (sql) {
+    let lastPrune = 0;
     sync = new SyncLoop(outbox, sql, {
       deviceId: config.pg.device_id,
       batchSize: config.pg.batch_size,
       intervalMs: config.daemon.sync_interval_s * 1000,
       log,
+      onPass: (outcome) => {
+        // Retention: at most hourly, after a good pass.
+        if (!outcome.ok || config.daemon.retention_days <= 0) return;
+        if (Date.now() - lastPrune < 3_600_000) return;
+        lastPrune = Date.now();
+        pruneSynced(outbox, {
+          dataDir: config.data_dir,
+          days: config.daemon.retention_days,
+          log,
+        });
+      },
       prepare: async () => {
         await prepareFleet(sql, { pg: config.pg, log });
       },

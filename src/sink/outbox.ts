@@ -673,15 +673,19 @@ export class Outbox {
    * an archive; rejected and pending rows stay).
    *
    * @param before ISO time; rows with `sent_at` earlier go.
-   * @returns Rows deleted.
+   * @returns Rows deleted, and their evidence paths (the caller deletes the files).
    */
-  pruneSent(before: string): number {
-    const result = this.#prepare(
+  pruneSent(before: string): { deleted: number; evidence: string[] } {
+    const rows = this.#prepare(
       `DELETE FROM events WHERE sent_at IS NOT NULL
          AND julianday(sent_at) < julianday(?)
-         AND (alert_id IS NULL OR alert_pushed_id IS alert_id)`,
-    ).run(before);
-    return Number(result.changes);
+         AND (alert_id IS NULL OR alert_pushed_id IS alert_id)
+       RETURNING evidence`,
+    ).all(before) as Array<{ evidence: string | null }>;
+    return {
+      deleted: rows.length,
+      evidence: rows.flatMap((r) => (r.evidence ? [r.evidence] : [])),
+    };
   }
 
   /** Closes the database. */

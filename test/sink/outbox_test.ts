@@ -276,12 +276,17 @@ Deno.test("`Outbox.markAlert()` queues the alert id for a push once the event is
 
 Deno.test("`Outbox.pruneSent()` deletes only sent rows older than the cut", async () => {
   await withOutbox((outbox) => {
-    for (let i = 1; i <= 4; i++) outbox.add(event(i, `P${i}`));
+    for (let i = 1; i <= 4; i++) {
+      outbox.add({ ...event(i, `P${i}`), evidence: `evidence/clip/${i}.png` });
+    }
     const ids = outbox.nextBatch(4).map((e) => e.id);
     outbox.markSent([ids[0]!], "2025-01-01T00:00:00.000Z");
     outbox.markSent([ids[1]!], "2025-03-01T00:00:00.000Z");
     outbox.markRejected(ids[2]!, "bad");
-    assert.equal(outbox.pruneSent("2025-02-01T00:00:00Z"), 1);
+    assert.deepEqual(outbox.pruneSent("2025-02-01T00:00:00Z"), {
+      deleted: 1,
+      evidence: ["evidence/clip/1.png"],
+    });
     assert.equal(outbox.stats().total, 3);
   });
 });
