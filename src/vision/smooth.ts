@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Box, PlateRead } from "../shared/mod.ts";
+import { type Box, editDistance, type PlateRead } from "../shared/mod.ts";
 import { applyFormatRules } from "./plate_format.ts";
 import { votePlate } from "./plate_vote.ts";
 import { type TrackObservation, trackPlates } from "./tracker.ts";
@@ -47,9 +47,10 @@ export interface SmoothedPlate {
 /** Options for {@linkcode smoothClip}. */
 export interface SmoothClipOptions {
   /**
-   * A plate is reported only when its voted confidence is at least this.
-   * Reads of unreadable (far, blurred) plates have character probabilities
-   * spread over several candidates, so their mean stays low.
+   * A plate is reported only when the reads agreeing with it (within one
+   * character) have at least this mean confidence. Reads of unreadable (far,
+   * blurred) plates have character probabilities spread over several
+   * candidates, so their mean stays low.
    * @default {0.6}
    */
   minConfidence?: number;
@@ -60,9 +61,9 @@ export interface SmoothClipOptions {
    */
   minLength?: number;
   /**
-   * In clips with more than one frame, a plate must have been read in at
-   * least this many frames: a vehicle in view for 0.4 s at 5 fps gives 2,
-   * while a false detection rarely repeats with the same text.
+   * In clips with more than one frame, at least this many reads must agree
+   * with the plate (within one character): a vehicle in view for 0.4 s at
+   * 5 fps gives 2, while a false detection rarely repeats with the same text.
    * @default {2}
    */
   minReads?: number;
@@ -102,10 +103,19 @@ export function smoothClip(
       { minReads: 1 },
     );
     if (!vote) continue;
-    const nonEmpty = obs.filter((o) => o.read.text.length > 0).length;
     if (vote.text.length < minLength) continue;
-    if (vote.confidence < minConfidence) continue;
-    if (frames > 1 && nonEmpty < minReads) continue;
+    // Judge the plate by the reads that agree with it (within one edit):
+    // junk reads on the same track (motion blur, an occluder, the plate
+    // turning away) must not dilute a plate that was read well several times.
+    const agreeing = obs.filter((o) =>
+      o.read.text.length > 0 && editDistance(o.read.text, vote.text) <= 1
+    );
+    if (agreeing.length === 0) continue;
+    const agreeingConfidence = agreeing.reduce((n, o) =>
+      n + o.read.confidence, 0) /
+      agreeing.length;
+    if (agreeingConfidence < minConfidence) continue;
+    if (frames > 1 && agreeing.length < minReads) continue;
     const bestObs = obs[vote.bestIndex];
     const best = byKey.get(
       `${bestObs.frameIdx}:${bestObs.plateBox.join(",")}`,
