@@ -135,7 +135,9 @@ export const DEFAULTS = {
     task_timeout_s: 60,
     poll_ms: 100,
     keep_finished: false,
-    max_frames_on_disk: 48,
+    // 16 frames keep every worker fed (48 was no faster on the media clips)
+    // and bound the buffer: 43 MB at 720p, 100 MB at 1080p, 400 MB at 4K.
+    max_frames_on_disk: 16,
   },
   pg: {
     url: null,
