@@ -289,6 +289,11 @@ export function validateConfig(raw: Json, baseDir: string): Config {
           max: 36500,
         },
       ),
+      health_port: num(daemonRaw, "health_port", "daemon.health_port", {
+        min: 0,
+        max: 65535,
+        integer: true,
+      }),
     },
     sampling_fps: num(raw, "sampling_fps", "sampling_fps", {
       min: 0.1,

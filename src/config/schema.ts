@@ -50,6 +50,8 @@ export interface Config {
     sync_interval_s: number;
     /** Days a synced event (and its evidence crop) stays on the vehicle; 0 keeps them forever. Unsynced events are never pruned. */
     retention_days: number;
+    /** Port of the localhost-only health and Prometheus endpoint; 0 turns it off. */
+    health_port: number;
   };
   /** Frames sampled per second of video. */
   sampling_fps: number;
@@ -115,6 +117,7 @@ export const DEFAULTS = {
     max_queued_tasks: 2000,
     sync_interval_s: 30,
     retention_days: 30,
+    health_port: 0,
   },
   sampling_fps: 5,
   log_level: "info",

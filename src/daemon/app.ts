@@ -15,7 +15,7 @@ import {
   removeSpoolTemps,
   spoolClip,
 } from "../ingest/spool.ts";
-import { queuedTaskCount } from "../graph/mod.ts";
+import { graphStatus, queuedTaskCount } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   closePg,
@@ -27,6 +27,11 @@ import {
 } from "../sink/mod.ts";
 import { Engine } from "./engine.ts";
 import { outboxSink } from "./event_sink.ts";
+import {
+  type MetricsSnapshot,
+  renderHealth,
+  renderMetrics,
+} from "./metrics.ts";
 import { notify, watchdogIntervalMs } from "./sd_notify.ts";
 
 /** Options for {@linkcode runDaemon}. */
@@ -63,6 +68,24 @@ export function pruneSynced(
     });
   }
   return deleted;
+}
+
+/** What the health endpoint reports, read fresh from the databases. */
+function snapshot(engine: Engine, outbox: Outbox): MetricsSnapshot {
+  const graph = graphStatus(engine.db);
+  const box = outbox.stats();
+  return {
+    dispatcherAgeMs: performance.now() - engine.lastTickAt,
+    clips: graph.videos,
+    tasks: graph.tasks,
+    unhandledResults: graph.unhandledResults,
+    framesOnDisk: engine.framesOnDisk,
+    outboxPending: box.pending,
+    outboxRejected: box.rejected,
+    lastSyncAt: box.lastSuccessAt,
+    busyMs: engine.pool.busyMs as Record<string, number>,
+    finished: { ...engine.pool.counters },
+  };
 }
 
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
@@ -190,6 +213,33 @@ export async function runDaemon(
   });
   watcher.start();
 
+  const health = config.daemon.health_port > 0
+    ? Deno.serve({
+      hostname: "127.0.0.1",
+      port: config.daemon.health_port,
+      onListen: ({ port }) =>
+        log.info("health endpoint listening", {
+          url: `http://127.0.0.1:${port}`,
+        }),
+    }, (req) => {
+      const url = new URL(req.url);
+      const snap = snapshot(engine, outbox);
+      if (url.pathname === "/health") {
+        const h = renderHealth(snap);
+        return new Response(h.body, {
+          status: h.status,
+          headers: { "content-type": "application/json" },
+        });
+      }
+      if (url.pathname === "/metrics") {
+        return new Response(renderMetrics(snap), {
+          headers: { "content-type": "text/plain; version=0.0.4" },
+        });
+      }
+      return new Response("not found\n", { status: 404 });
+    })
+    : null;
+
   await notify("READY=1\nSTATUS=processing clips");
   log.info("dashcam running", {
     data_dir: config.data_dir,
@@ -221,6 +271,7 @@ export async function runDaemon(
     // restart us; the next start recovers the leases.
     clearInterval(keepAlive);
     intake.abort();
+    await health?.shutdown();
     await watcher.close();
     await sync?.stop();
     if (sql) await closePg(sql, 2000);
@@ -231,6 +282,7 @@ export async function runDaemon(
 
   log.info("stopping");
   await notify("STOPPING=1");
+  await health?.shutdown();
   clearInterval(keepAlive);
   await watcher.close();
   await engine.close({ deadlineMs: config.daemon.shutdown_deadline_s * 1000 });

@@ -8,3 +8,4 @@ export * from "./fanout.ts";
 export * from "./pool.ts";
 export type * from "./protocol.ts";
 export * from "./event_sink.ts";
+export * from "./metrics.ts";

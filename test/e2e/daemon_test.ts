@@ -84,8 +84,13 @@ Deno.test("run takes clips written slowly in chunks and moved in by rename, each
   }
 });
 
-Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task claimed", async () => {
-  const s = await setup({ daemon: { shutdown_deadline_s: 3 } });
+Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task claimed; status and /health answer meanwhile", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const healthPort = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const s = await setup({
+    daemon: { shutdown_deadline_s: 3, health_port: healthPort },
+  });
   try {
     await makeTestClip(s.inbox, "long.mp4", { durationS: 8 });
     const daemon = startDaemon(s, { TRIVIAL_DELAY_MS: "100" });
@@ -103,6 +108,17 @@ Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task 
       1,
     );
     assert.ok(report.tasks.vehicle_detect.done >= 1);
+    // So does the localhost health endpoint.
+    const health = await fetch(`http://127.0.0.1:${healthPort}/health`);
+    assert.equal(health.status, 200);
+    assert.equal((await health.json()).status, "ok");
+    const metrics =
+      await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^dashcam_tasks\{category="vehicle_detect",status="done"\} [1-9]/m,
+    );
+    assert.match(metrics, /^dashcam_frames_on_disk \d+$/m);
     const status = await stopWithSigterm(daemon, 3000 + 15_000);
     const log = await stderr;
     assert.equal(status.code, 0, log);
