@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { runScript } from "../support/script.ts";
 import { SHARED_MEDIA } from "../support/shared.ts";
 import {
   decodeImageFile,
@@ -480,30 +481,12 @@ Deno.test("`decodeImageFile()` falls back to ffmpeg and says so once when sharp 
   await withTempDir(async (dir) => {
     const path = join(dir, "card.png");
     await makePng(path, [4, 2], { pixFmt: "rgb24", data: CARD }, []);
-    const root = new URL("../../", import.meta.url).pathname;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--allow-read",
-        "--allow-run=ffmpeg",
-        "--allow-env",
-        "--config",
-        join(root, "deno.json"),
-        "-",
-        path,
-      ],
-      cwd: root,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(script));
-    await writer.close();
-    const out = await child.output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    const result = JSON.parse(new TextDecoder().decode(out.stdout));
+    const out = await runScript(script, {
+      flags: ["--allow-read", "--allow-run=ffmpeg", "--allow-env"],
+      args: [path],
+    });
+    assert.ok(out.success, out.stderr);
+    const result = JSON.parse(out.stdout);
     assert.equal(result.lines.length, 1, JSON.stringify(result.lines));
     assert.match(
       result.lines[0],

@@ -9,6 +9,7 @@ import type {
   FromBenchWorker,
   ToBenchWorker,
 } from "../bench/inference_backends_worker.ts";
+import { runScript } from "../support/script.ts";
 import { SHARED_MODELS } from "../support/shared.ts";
 
 const OCR_MODEL = `${SHARED_MODELS}/cct_xs_v2_global.onnx`;
@@ -293,38 +294,19 @@ Deno.test("`createInferenceSession()` with auto asks for a WebGPU adapter only w
     }
     console.log(JSON.stringify({ lines, backends }));
   `;
-  const root = new URL("../../", import.meta.url).pathname;
   const env: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "DENO_DIR"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-ffi",
-      "--allow-env",
-      "--config",
-      `${root}deno.json`,
-      "-",
-      OCR_MODEL,
-    ],
-    cwd: root,
-    clearEnv: true,
+  const out = await runScript(script, {
+    flags: ["--allow-read", "--allow-ffi", "--allow-env"],
+    args: [OCR_MODEL],
     env,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(script));
-  await writer.close();
-  const out = await child.output();
-  const stderr = new TextDecoder().decode(out.stderr);
+  });
+  const stderr = out.stderr;
   assert.ok(out.success, stderr);
-  const result = JSON.parse(new TextDecoder().decode(out.stdout));
+  const result = JSON.parse(out.stdout);
   if (nodes.length === 0) {
     assert.deepEqual(result, { lines: [], backends: ["native", "native"] });
     assert.ok(!stderr.includes("XDG_RUNTIME_DIR"), stderr);
