@@ -24,6 +24,7 @@ import {
   openGraphDb,
   pendingWork,
   pruneVideoRows,
+  queuedTasksIn,
   recoverInterrupted,
   registerVideo,
   releaseLeases,
@@ -189,7 +190,9 @@ export class Engine {
       taskTimeoutMs: config.graph.task_timeout_s * 1000,
       log: options.log,
       onFinished: () => {
-        if (engine) engine.#wake();
+        if (!engine) return;
+        engine.#wake();
+        engine.#frameFreed.resolve(); // the decoder re-checks its bound
       },
       onFatal: (message) => {
         // At start-up the failure reaches the caller through start(); later
@@ -393,12 +396,14 @@ export class Engine {
         }
         continue;
       }
+      // Back-pressure: frames still being worked on, not frame files (a
+      // frame kept for a task that failed for good must not stall decoding).
       while (
-        this.#framesOnDisk >= this.config.graph.max_frames_on_disk &&
+        queuedTasksIn(this.db, { categories: FRAME_CATEGORIES }) >=
+          this.config.graph.max_frames_on_disk &&
         !this.#stopping
       ) {
-        this.#frameFreed = Promise.withResolvers();
-        await this.#frameFreed.promise;
+        await this.#waitForSpace();
       }
       if (this.#stopping) return;
       const fresh = await writeFrameAtomic(path, frame.ppm);
@@ -422,7 +427,7 @@ export class Engine {
     this.#wake();
   }
 
-  /** Waits until a frame is freed or 5 s pass (whichever first). */
+  /** Waits until a frame is freed or a task ends, or 5 s pass. */
   async #waitForSpace(): Promise<void> {
     this.#frameFreed = Promise.withResolvers();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -452,6 +457,12 @@ export class Engine {
       const video = getVideo(this.db, dir.name);
       if (video && (video.status === "queued" || video.status === "decoding")) {
         continue; // the decoder handles these
+      }
+      if (!video || video.status === "done" || video.status === "failed") {
+        // Finished before the crash could tidy up: the same clean-up as at
+        // completion (frames nobody needs, the folder, the crops).
+        this.#cleanVideoDir(dir.name);
+        continue;
       }
       const names: string[] = [];
       try {
@@ -612,20 +623,24 @@ export class Engine {
         : failedCount > 0
         ? `${failedCount} task(s) failed`
         : null;
-      setVideoStatus(this.db, {
-        videoId: v.video_id,
-        status: smoothFailed ? "failed" : "done",
-        error,
-        now,
+      // The clip's end and the pruning of its rows commit together, so a
+      // crash between them cannot leave rows behind for good.
+      transaction(this.db, () => {
+        setVideoStatus(this.db, {
+          videoId: v.video_id,
+          status: smoothFailed ? "failed" : "done",
+          error,
+          now,
+        });
+        if (!this.config.graph.keep_finished) {
+          pruneVideoRows(this.db, { videoId: v.video_id });
+        }
       });
       this.#log.info("clip finished", {
         video: v.video_id,
         status: smoothFailed ? "failed" : "done",
         failed_tasks: failedCount,
       });
-      if (!this.config.graph.keep_finished) {
-        pruneVideoRows(this.db, { videoId: v.video_id });
-      }
       this.#cleanVideoDir(v.video_id);
       did = true;
       this.#notify();

@@ -330,6 +330,26 @@ export function frameTaskStatus(
 }
 
 /**
+ * Queued tasks of some categories, over every clip. With the frame stages
+ * it counts the frames still being worked on (each frame has one queued
+ * task at a time); frames kept for failed tasks are not among them.
+ *
+ * @param db The database.
+ * @param options The categories.
+ * @returns The count.
+ */
+export function queuedTasksIn(
+  db: DatabaseSync,
+  options: { categories: readonly string[] },
+): number {
+  const marks = options.categories.map(() => "?").join(", ");
+  const row = db.prepare(
+    `SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued' AND category IN (${marks})`,
+  ).get(...options.categories) as { n: number };
+  return Number(row.n);
+}
+
+/**
  * Tasks not finished yet, over every clip (back-pressure on intake).
  *
  * @param db The database.

@@ -171,3 +171,28 @@ Deno.test("Engine replaces a worker that dies mid-task and retries the task afte
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Engine finishes a clip whose every frame fails: frames kept for failed tasks do not block decoding", async () => {
+  const dir = await Deno.makeTempDir();
+  const clip = await makeTestClip(dir, "poison.mp4", { durationS: 3 });
+  const config = testConfig(join(dir, "data"), {
+    graph: { keep_finished: true, max_attempts: 1, max_frames_on_disk: 4 },
+  });
+  Deno.env.set("TRIVIAL_THROW_ALL", "1");
+  const engine = await Engine.open(config, {
+    log: quietLog(),
+    sink: memorySink(),
+    handlersModule: TRIVIAL_HANDLERS,
+  });
+  try {
+    const sub = await engine.addClip(clip);
+    const [video] = await engine.waitFor([sub.videoId!]);
+    assert.equal(video.status, "done");
+    assert.equal(video.frames_total, 15);
+    assert.equal(video.error, "15 task(s) failed");
+  } finally {
+    Deno.env.delete("TRIVIAL_THROW_ALL");
+    await engine.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

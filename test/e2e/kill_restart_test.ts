@@ -213,8 +213,10 @@ Deno.test("process killed with SIGKILL at random points ends with the same tasks
       .sort();
     assert.deepEqual(printed, ["P0", "P1", "P2", "P3"]);
     // Every frame was cleaned up.
-    const left = [...Deno.readDirSync(join(dataDir, "frames"))];
-    assert.deepEqual(left, []);
+    const left = [...Deno.readDirSync(join(dataDir, "frames"))].map((e) =>
+      e.name
+    );
+    assert.deepEqual(left, [], `frames left (seed ${seed})`);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -9,7 +9,8 @@
  * - summary: the final event.
  *
  * Behaviour switches come from env vars so subprocess tests can use them:
- * `TRIVIAL_THROW_FRAME=n` makes vehicle_detect throw on frame n;
+ * `TRIVIAL_THROW_FRAME=n` makes vehicle_detect throw on frame n
+ * (`TRIVIAL_THROW_ALL=1`: on every frame);
  * `TRIVIAL_CRASH_FRAME=n` makes the worker die on frame n on the first attempt;
  * `TRIVIAL_DELAY_MS=n` makes every frame task take n ms longer (slow models);
  * `TRIVIAL_INIT_FAIL_IF=path` makes handler creation fail while that file exists.
@@ -53,7 +54,10 @@ function handler(category: TaskCategory): StageHandler {
       }
       switch (category) {
         case "vehicle_detect": {
-          if (task.frameIdx === envInt("TRIVIAL_THROW_FRAME")) {
+          if (
+            task.frameIdx === envInt("TRIVIAL_THROW_FRAME") ||
+            Deno.env.get("TRIVIAL_THROW_ALL") === "1"
+          ) {
             throw new Error(`planted failure on frame ${task.frameIdx}`);
           }
           if (
