@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { makeTestClip } from "../support/clips.ts";
 import { runDashcam } from "../support/cli.ts";
-import { TRIVIAL_HANDLERS } from "../support/config.ts";
+import { writeTrivialConfig } from "../support/config.ts";
 import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
 
 async function ffmpeg(args: string[]): Promise<void> {
@@ -37,14 +37,7 @@ Deno.test("process reports each bad clip in one line, marks it failed, and still
     const folder = join(root, "a folder.mp4");
     await Deno.mkdir(folder);
     const dataDir = join(root, "data");
-    const config = join(root, "dashcam.json");
-    await Deno.writeTextFile(
-      config,
-      JSON.stringify({
-        data_dir: dataDir,
-        handlers_module: new URL(TRIVIAL_HANDLERS).pathname,
-      }),
-    );
+    const config = await writeTrivialConfig(root);
     const bad = [truncated, empty, text, missing, folder];
     const out = await runDashcam([
       "process",

@@ -4,11 +4,10 @@
  * plates of interest, local and remote search.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import postgres from "postgres";
 import { makeTestClip } from "../support/clips.ts";
 import { runDashcam } from "../support/cli.ts";
-import { TRIVIAL_HANDLERS } from "../support/config.ts";
+import { writeTrivialConfig } from "../support/config.ts";
 import { startPgCluster } from "../support/pg_cluster.ts";
 
 Deno.test("events captured while Postgres is down arrive once it is back; passwords never printed; plates of interest flagged", async () => {
@@ -16,16 +15,10 @@ Deno.test("events captured while Postgres is down arrive once it is back; passwo
   const root = await Deno.makeTempDir();
   try {
     const fleetUrl = cluster.urlFor("dashcam_final");
-    const configPath = join(root, "dashcam.json");
-    await Deno.writeTextFile(
-      configPath,
-      JSON.stringify({
-        data_dir: join(root, "data"),
-        handlers_module: new URL(TRIVIAL_HANDLERS).pathname,
-        graph: { poll_ms: 10, retry_backoff_ms: 10 },
-        pg: { url: fleetUrl, device_id: "van-7" },
-      }),
-    );
+    const configPath = await writeTrivialConfig(root, {
+      graph: { poll_ms: 10, retry_backoff_ms: 10 },
+      pg: { url: fleetUrl, device_id: "van-7" },
+    });
     const cli = (...args: string[]) =>
       runDashcam([...args, "--config", configPath]);
 

@@ -8,7 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { makeTestClip } from "../support/clips.ts";
 import { dashcamCommand, runDashcam } from "../support/cli.ts";
-import { TRIVIAL_HANDLERS } from "../support/config.ts";
+import { writeTrivialConfig } from "../support/config.ts";
 
 /** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
 function prng(seed: number): () => number {
@@ -22,30 +22,23 @@ function prng(seed: number): () => number {
   };
 }
 
-async function writeConfig(dir: string): Promise<string> {
-  const path = join(dir, "dashcam.json");
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({
-      data_dir: join(dir, "data"),
-      handlers_module: new URL(TRIVIAL_HANDLERS).pathname,
-      log_level: "warn",
-      workers: {
-        vehicle_detect: 2,
-        plate_detect: 1,
-        ocr: 1,
-        plate_smooth: 1,
-        summary: 1,
-      },
-      graph: {
-        keep_finished: true,
-        poll_ms: 10,
-        retry_backoff_ms: 10,
-        max_frames_on_disk: 8,
-      },
-    }),
-  );
-  return path;
+function writeConfig(dir: string): Promise<string> {
+  return writeTrivialConfig(dir, {
+    log_level: "warn",
+    workers: {
+      vehicle_detect: 2,
+      plate_detect: 1,
+      ocr: 1,
+      plate_smooth: 1,
+      summary: 1,
+    },
+    graph: {
+      keep_finished: true,
+      poll_ms: 10,
+      retry_backoff_ms: 10,
+      max_frames_on_disk: 8,
+    },
+  });
 }
 
 interface Snapshot {

@@ -32,3 +32,27 @@ export function testConfig(
   }
   return validateConfig(raw, Deno.cwd());
 }
+
+/**
+ * Writes `dir/dashcam.json` for the CLI: data in `dir/data`, the trivial
+ * test stages, plus `extra` settings.
+ *
+ * @param dir Folder for the file and the data dir.
+ * @param extra Further settings (top-level keys).
+ * @returns The config file's path.
+ */
+export async function writeTrivialConfig(
+  dir: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const path = `${dir}/dashcam.json`;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      data_dir: `${dir}/data`,
+      handlers_module: new URL(TRIVIAL_HANDLERS).pathname,
+      ...extra,
+    }),
+  );
+  return path;
+}

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { makeTestClip } from "./clips.ts";
 import { dashcamCommand } from "./cli.ts";
-import { TRIVIAL_HANDLERS } from "./config.ts";
+import { writeTrivialConfig } from "./config.ts";
 
 /** Temp dirs and config of one daemon. */
 export interface Setup {
@@ -27,19 +27,13 @@ export async function setup(
   const inbox = join(root, "inbox");
   await Deno.mkdir(inbox);
   const dataDir = join(root, "data");
-  const config = join(root, "dashcam.json");
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      data_dir: dataDir,
-      inbox_dirs: [inbox],
-      handlers_module: new URL(TRIVIAL_HANDLERS).pathname,
-      log_level: "info",
-      inbox: { settle_s: 0.5, rescan_s: 0.5 },
-      graph: { poll_ms: 10, retry_backoff_ms: 10, keep_finished: true },
-      ...extra,
-    }),
-  );
+  const config = await writeTrivialConfig(root, {
+    inbox_dirs: [inbox],
+    log_level: "info",
+    inbox: { settle_s: 0.5, rescan_s: 0.5 },
+    graph: { poll_ms: 10, retry_backoff_ms: 10, keep_finished: true },
+    ...extra,
+  });
   return { root, inbox, dataDir, config };
 }
 
