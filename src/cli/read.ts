@@ -14,6 +14,7 @@ import { log } from "../log/mod.ts";
 import { Outbox } from "../sink/mod.ts";
 import { FrameReader, type ImagePlate } from "../vision/frame_reader.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
+import { shutdownSignal } from "./signals.ts";
 
 /** Usage text. */
 export const USAGE =
@@ -37,6 +38,16 @@ interface FileResult {
   error?: string;
 }
 
+/** Logs the stop and gives the exit code of a Ctrl-C (128 + SIGINT). */
+function interrupted(what: "photos" | "clips"): number {
+  log.warn(
+    what === "clips"
+      ? "interrupted; unfinished clips resume on the next start"
+      : "interrupted; the photos left were not read",
+  );
+  return 130;
+}
+
 function printResult(r: FileResult, json: boolean): void {
   if (json) {
     console.log(JSON.stringify(r));
@@ -53,12 +64,19 @@ function printResult(r: FileResult, json: boolean): void {
 }
 
 /**
- * Runs the command.
+ * Runs the command. SIGINT or SIGTERM (the CLI's shutdown signal) stops it
+ * after the photo being read, as `process` does: exit 130, unfinished clips
+ * resume on the next start.
  *
  * @param args Arguments after `read`.
- * @returns 0 when every file could be read, else 1.
+ * @param options The stop signal. @default {the CLI's shutdown signal}
+ * @returns 0 when every file could be read, 130 when interrupted, else 1.
  */
-export async function runRead(args: string[]): Promise<number> {
+export async function runRead(
+  args: string[],
+  options: { signal?: AbortSignal } = {},
+): Promise<number> {
+  const signal = options.signal ?? shutdownSignal;
   const { values, positionals } = parseCommandArgs(args, {});
   if (values.help) {
     console.log(USAGE);
@@ -85,6 +103,7 @@ export async function runRead(args: string[]): Promise<number> {
       log: (m) => log.info(m),
     });
     try {
+      if (signal.aborted) return interrupted("photos");
       // The next photo is decoded (sharp works on its own threads) while
       // this one is read.
       const decode = (file: string) =>
@@ -95,6 +114,7 @@ export async function runRead(args: string[]): Promise<number> {
       let next = decode(images[0]);
       for (const [i, file] of images.entries()) {
         const current = await next;
+        if (signal.aborted) return interrupted("photos");
         if (i + 1 < images.length) next = decode(images[i + 1]);
         try {
           if (current.error !== null) throw new Error(current.error);
@@ -111,6 +131,7 @@ export async function runRead(args: string[]): Promise<number> {
     }
   }
   if (clips.length) {
+    if (signal.aborted) return interrupted("clips");
     await Deno.mkdir(config.data_dir, { recursive: true });
     const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
     const engine = await Engine.open(config, {
@@ -120,11 +141,18 @@ export async function runRead(args: string[]): Promise<number> {
     try {
       const subs = [];
       for (const file of clips) {
+        if (signal.aborted) return interrupted("clips");
         subs.push({ file, sub: await engine.addClip(file) });
       }
-      await engine.waitFor(
-        subs.flatMap((s) => (s.sub.videoId ? [s.sub.videoId] : [])),
-      );
+      try {
+        await engine.waitFor(
+          subs.flatMap((s) => (s.sub.videoId ? [s.sub.videoId] : [])),
+          { signal },
+        );
+      } catch (err) {
+        if (signal.aborted) return interrupted("clips");
+        throw err;
+      }
       for (const { file, sub } of subs) {
         const video = sub.videoId ? engine.videoRow(sub.videoId) : null;
         if (!video || video.status !== "done") {
@@ -147,7 +175,7 @@ export async function runRead(args: string[]): Promise<number> {
         printResult({ file, plates }, json);
       }
     } finally {
-      await engine.close();
+      await engine.close({ deadlineMs: 5000 });
       outbox.close();
     }
   }

@@ -1,7 +1,8 @@
 /**
  * The daemon (`run`) through the real CLI: clips arriving slowly or by
  * rename are each processed once, after they are complete; SIGTERM stops it
- * cleanly; SIGKILL at random moments (power cuts) loses and doubles nothing.
+ * cleanly; SIGKILL at random moments (power cuts) loses and doubles nothing,
+ * with finished clips kept and with the default configuration (pruned).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -186,6 +187,69 @@ Deno.test("20 power cuts (SIGKILL at random moments) end with the same events as
     assert.deepEqual(events(cut.dataDir), expected, `seed ${seed}`);
     const dups = duplicateTasks(cut.dataDir);
     assert.equal(dups, 0);
+  } finally {
+    await Deno.remove(ref.root, { recursive: true });
+    await Deno.remove(cut.root, { recursive: true });
+  }
+});
+
+Deno.test("power cuts with the default configuration (finished clips pruned) end with the same events, no duplicate and no row left", async () => {
+  // keep_finished is left at its default (false): a clip's tasks and
+  // results are pruned in the transaction that marks it done.
+  const graph = { poll_ms: 10, retry_backoff_ms: 10 };
+  const ref = await setup({ graph });
+  const cut = await setup({ graph });
+  try {
+    await sameClipsInBoth(ref, cut, { durationS: 3 });
+    const r = startDaemon(ref);
+    assert.ok(await until(() => doneCount(ref.dataDir) === 3, r.child));
+    assert.equal((await stopWithSigterm(r, 30_000)).code, 0);
+    await r.stderr;
+    const expected = events(ref.dataDir);
+    assert.equal(expected.length, 9);
+    assert.equal(resultCount(ref.dataDir), 0, "pruned");
+
+    // Results survive only until their clip is done, so progress counts a
+    // done clip as all its results: 15 frames x 3 stages, smooth, 3 summaries.
+    const perClip = 15 * 3 + 1 + 3;
+    const progress = (dataDir: string) =>
+      resultCount(dataDir) + doneCount(dataDir) * perClip;
+    const seed = Number(Deno.env.get("POWER_CUT_SEED") ?? Date.now() % 100000);
+    let x = seed;
+    const random = () =>
+      (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const cuts = await powerCuts(cut, {
+      rounds: 6,
+      totalResults: 3 * perClip,
+      clips: 3,
+      random,
+      progress,
+    });
+    const last = startDaemon(cut);
+    assert.ok(
+      await until(() => doneCount(cut.dataDir) === 3, last.child),
+      `finished (seed ${seed})`,
+    );
+    assert.equal((await stopWithSigterm(last, 30_000)).code, 0);
+    await last.stderr;
+    assert.equal(cuts.kills, 6);
+    assert.ok(
+      cuts.inFlight >= 5,
+      `only ${cuts.inFlight} of 6 kills hit unfinished clips (seed ${seed})`,
+    );
+    assert.deepEqual(events(cut.dataDir), expected, `seed ${seed}`);
+    // Nothing of the finished clips is left behind.
+    const left = query<{ n: number }>(
+      cut.dataDir,
+      "SELECT (SELECT COUNT(*) FROM tasks) + (SELECT COUNT(*) FROM results) AS n",
+    )[0].n;
+    assert.equal(left, 0, `rows left (seed ${seed})`);
+    const frames = [...Deno.readDirSync(join(cut.dataDir, "frames"))];
+    assert.deepEqual(
+      frames.map((e) => e.name),
+      [],
+      `frames left (seed ${seed})`,
+    );
   } finally {
     await Deno.remove(ref.root, { recursive: true });
     await Deno.remove(cut.root, { recursive: true });

@@ -22,7 +22,7 @@ function prng(seed: number): () => number {
   };
 }
 
-function writeConfig(dir: string): Promise<string> {
+function writeConfig(dir: string, keepFinished: boolean): Promise<string> {
   return writeTrivialConfig(dir, {
     log_level: "warn",
     workers: {
@@ -33,7 +33,7 @@ function writeConfig(dir: string): Promise<string> {
       summary: 1,
     },
     graph: {
-      keep_finished: true,
+      keep_finished: keepFinished,
       poll_ms: 10,
       retry_backoff_ms: 10,
       max_frames_on_disk: 8,
@@ -115,7 +115,26 @@ async function waitFor(
   return false;
 }
 
+/** Results of the clip: 20 frames x 3 frame stages, smooth, 4 summaries. */
+const TOTAL_RESULTS = 20 * 3 + 1 + 4;
+
 Deno.test("process killed with SIGKILL at random points ends with the same tasks, results and events as an uninterrupted run", async () => {
+  await killAndRestart({ keepFinished: true, rounds: 12, minKills: 3 });
+});
+
+Deno.test("process killed with SIGKILL with the default configuration (finished clips pruned) ends with the same events and no row left", async () => {
+  await killAndRestart({ keepFinished: false, rounds: 5, minKills: 2 });
+});
+
+/**
+ * Kills `process` up to `rounds` times at random points, finishes the run,
+ * and compares it with an uninterrupted one (with pruning, both keep no
+ * task or result: the comparison then says that none was left behind).
+ */
+async function killAndRestart(
+  options: { keepFinished: boolean; rounds: number; minKills: number },
+): Promise<void> {
+  const { keepFinished, rounds, minKills } = options;
   const seed = Number(Deno.env.get("KILL_TEST_SEED") ?? Date.now() % 100000);
   const random = prng(seed);
   const root = await Deno.makeTempDir();
@@ -131,22 +150,23 @@ Deno.test("process killed with SIGKILL at random points ends with the same tasks
       "process",
       "--json",
       "--config",
-      await writeConfig(refDir),
+      await writeConfig(refDir, keepFinished),
       clip,
     ]);
     assert.equal(ref.code, 0, ref.stderr);
     const expected = snapshot(join(refDir, "data"));
-    const totalResults = expected.results.length;
-    assert.equal(totalResults, 20 * 3 + 1 + 4); // 20 frames x 3 frame stages, smooth, 4 summaries
+    const totalResults = TOTAL_RESULTS;
+    assert.equal(expected.results.length, keepFinished ? TOTAL_RESULTS : 0);
+    assert.equal(expected.tasks.length, expected.results.length); // one result a task
     assert.equal(expected.events.length, 4);
 
     const dir = join(root, "killed");
     await Deno.mkdir(dir);
-    const config = await writeConfig(dir);
+    const config = await writeConfig(dir, keepFinished);
     const dataDir = join(dir, "data");
     let kills = 0;
     let last = "";
-    for (let round = 0; round < 12; round++) {
+    for (let round = 0; round < rounds; round++) {
       const target = Math.floor(random() * (totalResults + 1));
       const child = dashcamCommand([
         "process",
@@ -187,7 +207,10 @@ Deno.test("process killed with SIGKILL at random points ends with the same tasks
     ]);
     assert.equal(final.code, 0, final.stderr);
     last = final.stdout;
-    assert.ok(kills >= 3, `only ${kills} kills happened (seed ${seed})`);
+    assert.ok(
+      kills >= minKills,
+      `only ${kills} kills happened (seed ${seed})`,
+    );
     console.log(`seed ${seed}: ${kills} kills`);
 
     const got = snapshot(dataDir);
@@ -213,4 +236,4 @@ Deno.test("process killed with SIGKILL at random points ends with the same tasks
   } finally {
     await Deno.remove(root, { recursive: true });
   }
-});
+}

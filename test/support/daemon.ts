@@ -198,7 +198,9 @@ export interface PowerCutOutcome {
  * spread over the whole processing instead of bunching after the end.
  *
  * @param s The daemon's setup (clips already in its inbox).
- * @param options Rounds, the results an uninterrupted run makes, clips, randomness.
+ * @param options Rounds, the progress an uninterrupted run ends at (in
+ * results), clips, randomness, and how progress is read (results written
+ * by default; with pruning, a measure that survives it).
  * @returns Kill counts.
  */
 export async function powerCuts(
@@ -208,9 +210,11 @@ export async function powerCuts(
     totalResults: number;
     clips: number;
     random: () => number;
+    progress?: (dataDir: string) => number;
   },
 ): Promise<PowerCutOutcome> {
   const { rounds, totalResults, clips, random } = options;
+  const progress = options.progress ?? resultCount;
   const slice = totalResults / (rounds + 1);
   let kills = 0;
   let inFlight = 0;
@@ -218,7 +222,7 @@ export async function powerCuts(
     const d = startDaemon(s, { TRIVIAL_DELAY_MS: "5" });
     const target = Math.floor(slice * (round + 0.5 + random()));
     await until(
-      () => resultCount(s.dataDir) >= target || doneCount(s.dataDir) === clips,
+      () => progress(s.dataDir) >= target || doneCount(s.dataDir) === clips,
       d.child,
     );
     if (doneCount(s.dataDir) < clips) inFlight++;
