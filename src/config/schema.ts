@@ -44,7 +44,7 @@ export interface Config {
   daemon: {
     /** Seconds running tasks get to finish at shutdown before they are released. */
     shutdown_deadline_s: number;
-    /** Clips are not taken while more tasks than this are queued. */
+    /** Clips are not taken while more tasks than this are queued (frames of clips not decoded yet count as tasks). */
     max_queued_tasks: number;
     /** Seconds between sync passes while Postgres is healthy. */
     sync_interval_s: number;

@@ -15,7 +15,7 @@ import {
   removeSpoolTemps,
   spoolClip,
 } from "../ingest/spool.ts";
-import { graphStatus, queuedTaskCount } from "../graph/mod.ts";
+import { graphStatus, intakeBacklog } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   closePg,
@@ -161,10 +161,11 @@ export async function runDaemon(
     rescanMs: config.inbox.rescan_s * 1000,
     log,
     onClip: async (path) => {
-      // Back-pressure: hold intake while the task queue is over its bound.
+      // Back-pressure: hold intake while the task queue is over its bound
+      // (frames of clips not decoded yet count: they are tasks to come).
       while (
         !intake.signal.aborted &&
-        queuedTaskCount(engine.db) > config.daemon.max_queued_tasks
+        intakeBacklog(engine.db) > config.daemon.max_queued_tasks
       ) {
         await abortableDelay(500, intake.signal);
       }

@@ -365,6 +365,32 @@ export function queuedTaskCount(db: DatabaseSync): number {
 }
 
 /**
+ * Work queued over every clip, in tasks, for intake back-pressure: the
+ * queued tasks, plus the frames of clips not fully decoded yet that have no
+ * task so far (duration × sampling rate, rounded up). A clip just taken
+ * counts in full before its frames are decoded, so clips taken one after the
+ * other cannot each slip under the bound while the first is still decoding.
+ *
+ * @param db The database.
+ * @returns The count.
+ */
+export function intakeBacklog(db: DatabaseSync): number {
+  const row = db.prepare(
+    `SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'queued') +
+            COALESCE((
+              SELECT SUM(MAX(0,
+                       CAST(COALESCE(v.duration_s, 0) * COALESCE(v.sampling_fps, 0)
+                            + 0.999 AS INTEGER) -
+                       (SELECT COUNT(*) FROM tasks t
+                         WHERE t.category = 'vehicle_detect'
+                           AND t.video_id = v.video_id)))
+                FROM video_metadata v
+               WHERE v.status IN ('queued', 'decoding')), 0) AS n`,
+  ).get() as { n: number };
+  return Number(row.n);
+}
+
+/**
  * The error of a clip's failed task of one category, if any.
  *
  * @param db The database.

@@ -19,6 +19,9 @@ import {
 const FAULTY = new URL("../testdata/faulty_handlers.ts", import.meta.url)
   .pathname;
 
+/** Bound of each wait: generous, as the machine may be shared and busy. */
+const LIMIT_MS = 300_000;
+
 interface FrameTask {
   path: string;
   frame_idx: number;
@@ -60,7 +63,10 @@ Deno.test("a task that hangs past graph.task_timeout_s gets its worker replaced 
         s.dataDir,
         "SELECT COUNT(*) AS n FROM video_metadata WHERE status IN ('done', 'failed')",
       )[0]?.n === 2;
-    assert.ok(await until(finished, daemon.child), "both clips finished");
+    assert.ok(
+      await until(finished, daemon.child, LIMIT_MS),
+      "both clips finished",
+    );
     const status = await stopWithSigterm(daemon, 30_000);
     const log = await daemon.stderr;
     assert.equal(status.code, 0, log);

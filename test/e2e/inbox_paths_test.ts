@@ -27,6 +27,9 @@ import {
 const FAULTY = new URL("../testdata/faulty_handlers.ts", import.meta.url)
   .pathname;
 
+/** Bound of each wait: generous, as the machine may be shared and busy. */
+const LIMIT_MS = 300_000;
+
 function exists(path: string): boolean {
   try {
     Deno.statSync(path);
@@ -88,12 +91,18 @@ Deno.test("inbox.delete_originals deletes a clip only once all its events are in
     // Each time the original is seen gone, count its events in the outbox.
     let eventsWhenDeleted: number | null = null;
     assert.ok(
-      await until(() => {
-        if (eventsWhenDeleted === null && !exists(join(s.inbox, "good.mp4"))) {
-          eventsWhenDeleted = outboxEventsOf(s.dataDir, goodId);
-        }
-        return eventsWhenDeleted !== null && failedCount(s.dataDir) === 2;
-      }, daemon.child),
+      await until(
+        () => {
+          if (
+            eventsWhenDeleted === null && !exists(join(s.inbox, "good.mp4"))
+          ) {
+            eventsWhenDeleted = outboxEventsOf(s.dataDir, goodId);
+          }
+          return eventsWhenDeleted !== null && failedCount(s.dataDir) === 2;
+        },
+        daemon.child,
+        LIMIT_MS,
+      ),
       "good clip deleted and both bad clips failed",
     );
     // Once failed, nothing more happens to those clips: stop, then look.
@@ -118,7 +127,7 @@ Deno.test("with inbox.delete_originals off (the default) a processed clip stays 
     const before = await sha256File(clip);
     const daemon = startDaemon(s);
     assert.ok(
-      await until(() => doneCount(s.dataDir) === 1, daemon.child),
+      await until(() => doneCount(s.dataDir) === 1, daemon.child, LIMIT_MS),
       "clip done",
     );
     // The deletion would follow the clip's end at once; a clean stop waits
@@ -151,7 +160,9 @@ Deno.test("a clip on removable media is spooled, processed from the copy, and pu
   try {
     await sameClipsInBoth(ref, usb, { durationS: 3 });
     const r = startDaemon(ref);
-    assert.ok(await until(() => doneCount(ref.dataDir) === 3, r.child));
+    assert.ok(
+      await until(() => doneCount(ref.dataDir) === 3, r.child, LIMIT_MS),
+    );
     assert.equal((await stopWithSigterm(r, 30_000)).code, 0, await r.stderr);
     const expected = events(ref.dataDir);
     assert.equal(expected.length, 9);
@@ -163,6 +174,7 @@ Deno.test("a clip on removable media is spooled, processed from the copy, and pu
       await until(
         () => query(usb.dataDir, "SELECT 1 FROM video_metadata").length === 3,
         daemon.child,
+        LIMIT_MS,
       ),
       "three clips taken",
     );
@@ -177,7 +189,7 @@ Deno.test("a clip on removable media is spooled, processed from the copy, and pu
     // Pull the stick.
     await Deno.remove(media, { recursive: true });
     assert.ok(
-      await until(() => doneCount(usb.dataDir) === 3, daemon.child),
+      await until(() => doneCount(usb.dataDir) === 3, daemon.child, LIMIT_MS),
       "every clip finished without the stick",
     );
     // The spooled copies go once their events are in the outbox.
@@ -185,7 +197,7 @@ Deno.test("a clip on removable media is spooled, processed from the copy, and pu
       await until(
         () => [...Deno.readDirSync(spool)].length === 0,
         daemon.child,
-        30_000,
+        LIMIT_MS,
       ),
       `spool not emptied: ${[...Deno.readDirSync(spool)].map((e) => e.name)}`,
     );

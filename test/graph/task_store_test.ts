@@ -11,12 +11,14 @@ import {
   fetchUnhandled,
   frameUsers,
   handleResult,
+  intakeBacklog,
   LeaseLostError,
   type NewTask,
   recoverInterrupted,
   SEED_CLEANUP_QUERY,
   type TaskRow,
 } from "../../src/graph/task_store.ts";
+import { registerVideo, setVideoStatus } from "../../src/graph/video_store.ts";
 
 const REF0 = "frames/v1/000000.ppm";
 const REF1 = "frames/v1/000001.ppm";
@@ -714,4 +716,42 @@ Deno.test("`SEED_CLEANUP_QUERY` is the query of seed-schema.md section 2.3", asy
   assert.equal(blocks.length, 1);
   assert.match(blocks[0], /^SELECT COUNT\(\*\)/);
   assert.equal(SEED_CLEANUP_QUERY.trim(), blocks[0].trim());
+});
+
+Deno.test("`intakeBacklog()` counts queued tasks plus the frames of clips not decoded yet", () => {
+  withDb((db) => {
+    assert.equal(intakeBacklog(db), 0);
+    // 3 s at 5 fps, nothing decoded: 15 frames to come.
+    registerVideo(db, {
+      video_id: "v1",
+      path: "/c/v1.mp4",
+      duration_s: 3,
+      sampling_fps: 5,
+    }, { now: 1 });
+    assert.equal(intakeBacklog(db), 15);
+    // 2.1 s at 5 fps: 10.5 frames, rounded up.
+    registerVideo(db, {
+      video_id: "v2",
+      path: "/c/v2.mp4",
+      duration_s: 2.1,
+      sampling_fps: 5,
+    }, { now: 1 });
+    assert.equal(intakeBacklog(db), 15 + 11);
+    // Decoding v1: four frames became tasks (queued, or already done).
+    setVideoStatus(db, { videoId: "v1", status: "decoding", now: 2 });
+    enqueueTasks(
+      db,
+      [0, 1, 2, 3].map((i) => newTask({ frameIdx: i })),
+      ENQ,
+    );
+    seed(db, 1, { status: "done" });
+    assert.equal(intakeBacklog(db), 3 + 11 + 11);
+    // Decoded: only its queued tasks count (children included).
+    setVideoStatus(db, { videoId: "v1", status: "decoded", now: 3 });
+    enqueueTasks(db, [newTask({ category: "plate_detect", frameIdx: 0 })], ENQ);
+    assert.equal(intakeBacklog(db), 4 + 11);
+    // Finished clips count nothing.
+    setVideoStatus(db, { videoId: "v2", status: "failed", now: 4 });
+    assert.equal(intakeBacklog(db), 4);
+  });
 });

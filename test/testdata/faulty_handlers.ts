@@ -7,12 +7,14 @@
  *   thread on the first attempt (a native call that never returns).
  * - `hang-always` in the name: vehicle_detect on frame 3 blocks on every attempt.
  * - `smooth-fails` in the name: plate_smooth throws, so the clip ends `failed`.
+ * - `gated` in the name: vehicle_detect waits until the file `gate-open`
+ *   exists in the data dir (the test holds the queue full, then opens it).
  *
  * Other clips behave exactly as with the trivial handlers.
  *
  * @module
  */
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import type {
   CreateStageHandler,
   StageHandler,
@@ -26,6 +28,18 @@ function blockForever(): never {
   for (;;) Atomics.wait(cell, 0, 0);
 }
 
+/** Resolves once `path` exists (polled). */
+async function waitForFile(path: string): Promise<void> {
+  for (;;) {
+    try {
+      await Deno.stat(path);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 /** Creates the faulty handler of a category. */
 export const createStageHandler: CreateStageHandler = async (
   category,
@@ -33,9 +47,12 @@ export const createStageHandler: CreateStageHandler = async (
 ): Promise<StageHandler> => {
   const inner = await trivial(category, init);
   return {
-    run(task, ctx): Promise<StageOutput> | StageOutput {
+    async run(task, ctx): Promise<StageOutput> {
       const name = basename(ctx.clip()?.path ?? "");
       if (category === "vehicle_detect") {
+        if (name.includes("gated")) {
+          await waitForFile(join(ctx.dataDir, "gate-open"));
+        }
         if (
           (name.includes("hang-once") && task.frameIdx === 2 &&
             task.attempt === 1) ||
