@@ -202,7 +202,9 @@ Deno.test("power cuts with the default configuration (finished clips pruned) end
   try {
     await sameClipsInBoth(ref, cut, { durationS: 3 });
     const r = startDaemon(ref);
-    assert.ok(await until(() => doneCount(ref.dataDir) === 3, r.child));
+    assert.ok(
+      await until(() => doneCount(ref.dataDir) === 3, r.child, 300_000),
+    );
     assert.equal((await stopWithSigterm(r, 30_000)).code, 0);
     await r.stderr;
     const expected = events(ref.dataDir);
@@ -227,7 +229,7 @@ Deno.test("power cuts with the default configuration (finished clips pruned) end
     });
     const last = startDaemon(cut);
     assert.ok(
-      await until(() => doneCount(cut.dataDir) === 3, last.child),
+      await until(() => doneCount(cut.dataDir) === 3, last.child, 300_000),
       `finished (seed ${seed})`,
     );
     assert.equal((await stopWithSigterm(last, 30_000)).code, 0);

@@ -107,7 +107,7 @@ async function waitFor(
 ): Promise<boolean> {
   let exited = false;
   child.status.then(() => exited = true);
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 300_000; // generous: the machine may be busy
   while (!exited && Date.now() < deadline) {
     if (cond()) return true;
     await new Promise((r) => setTimeout(r, 5));
