@@ -8,11 +8,11 @@
 import { join } from "node:path";
 import { log } from "../log/mod.ts";
 import {
+  checkFleet,
   closePg,
   connectFleet,
   describePgError,
   Outbox,
-  prepareFleet,
   syncOnce,
 } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
@@ -43,7 +43,7 @@ export async function runSync(args: string[]): Promise<number> {
   const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
   const sql = connectFleet(config.pg, { log });
   try {
-    await prepareFleet(sql, { pg: config.pg, log });
+    await checkFleet(sql, { pg: config.pg });
     const result = await syncOnce(outbox, sql, {
       deviceId: config.pg.device_id,
       batchSize: config.pg.batch_size,

@@ -7,6 +7,7 @@
 export * from "./outbox.ts";
 export * from "./pg_client.ts";
 export * from "./pg_schema.ts";
+export * from "./pg_roles.ts";
 export * from "./pg_search.ts";
 export * from "./plate_match.ts";
 export * from "./sync.ts";
