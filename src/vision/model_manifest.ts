@@ -26,6 +26,15 @@ export const DECODERS = [
 /** Name of an output decoder. */
 export type DecoderKind = typeof DECODERS[number];
 
+/** How a derived model is made from its upstream file (see `onnx_derive.ts`). */
+export const DERIVE_RECIPES = [
+  "symbolic_dims",
+  "dequantize_conv_integer",
+] as const;
+
+/** Name of a derivation recipe. */
+export type DeriveRecipe = typeof DERIVE_RECIPES[number];
+
 /** A tensor dimension: a fixed size, or a name for a free (dynamic) one. */
 export type Dim = number | string;
 
