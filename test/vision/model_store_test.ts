@@ -48,6 +48,9 @@ Deno.test("`installModels()` copies the default OCR model and its config, then s
       skipped: [],
       missing: [],
       corrupt: [],
+      failed: [],
+      derived: [],
+      fallback: [],
     });
     assert.deepEqual(await listDir(to), [V2, V2_YAML]);
     const original = await Deno.readFile(join(SHARED_MODELS, V2_YAML));
@@ -96,7 +99,7 @@ Deno.test("`checkModels()` finds a corrupted copy and `installModels()` replaces
         assert.match(
           error.message,
           new RegExp(
-            `^Cannot use models: ${path} is corrupt: sha256 [0-9a-f]{64}, expected 8031afb5.* \\(install with: deno task dashcam models install --from DIR\\)$`,
+            `^Cannot use models: ${path} is corrupt: sha256 [0-9a-f]{64}, expected 8031afb5.* \\(install with: deno task dashcam models install\\)$`,
           ),
         );
         return true;
@@ -127,8 +130,15 @@ Deno.test("`checkModels()` reports a truncated file by its size and a missing on
     });
     await assert.rejects(assertModelsReady(manifest, { dir }), {
       message: `Cannot use models: ${
+        join(dir, V2)
+      } is corrupt: size 100 bytes, expected 3344292 (install with: deno task dashcam models install)`,
+    });
+    await installModels(manifest, { from: SHARED_MODELS, to: dir });
+    await Deno.remove(join(dir, V2_YAML));
+    await assert.rejects(assertModelsReady(manifest, { dir }), {
+      message: `Cannot use models: ${
         join(dir, V2_YAML)
-      } not found (install with: deno task dashcam models install --from DIR)`,
+      } not found (install with: deno task dashcam models install)`,
     });
   });
 });
@@ -198,6 +208,7 @@ Deno.test("`checkModels()` finds every file of models/models.json intact in shar
     "coco_classes.txt",
     "yolox_nano_dynamic.onnx",
     "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
+    "yolo-v9-t-416-license-plates-end2end1.onnx",
     "plate_detection_yolo26_e2e_640.onnx",
     "license_plate_detector_yolov8n_int8_320.onnx",
     V2,
