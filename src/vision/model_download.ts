@@ -74,8 +74,18 @@ export function mirrorUrl(url: string, base: string | undefined): string {
   return base.replace(/\/+$/, "") + url.slice(UPSTREAM_PREFIX.length);
 }
 
+/** One line for an error; a `fetch failed` TypeError gets its cause (DNS, refused, TLS...). */
 function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  let text = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause instanceof Error && cause.message) {
+    // "error sending request for url (...): client error (Connect): tcp connect error: Connection refused (os error 111)"
+    const detail = cause.message.replace(
+      /^error sending request for url \([^)]*\): /,
+      "",
+    );
+    text = `${text}: ${detail}`;
+  }
   return text.split("\n")[0] ?? text;
 }
 

@@ -222,7 +222,11 @@ export async function installModels(
         report.installed.push(entry.file);
       } else {
         toDerive.push(entry);
-        want(findModel(manifest, entry.task, { file: entry.derive.from }));
+        const source = findModel(manifest, entry.task, {
+          file: entry.derive.from,
+        });
+        want(source);
+        source.extraFiles.forEach(want);
       }
     }
     entry.extraFiles.forEach(want);
