@@ -23,6 +23,7 @@ import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 export const USAGE =
   `models install [--all]              download, verify and derive the models (defaults, or all with --all)
   models install --mirror BASE        the same from a mirror of https://github.com (env DASHCAM_MODELS_MIRROR)
+  models install --retries N          retries per file after a network error (default 4, backoff 1 s doubling)
   models install --from DIR [--all]   copy and verify the models from a folder (offline install)
   models check [--all]                verify the installed models`;
 
@@ -85,6 +86,7 @@ export async function runModels(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     from: { type: "string" },
     mirror: { type: "string" },
+    retries: { type: "string" },
     all: { type: "boolean" },
   });
   const [sub] = positionals;
@@ -107,6 +109,12 @@ export async function runModels(args: string[]): Promise<number> {
         `models install --mirror must be an http(s) URL: current value is ${mirror}`,
       );
     }
+    const retries = Number(values.retries ?? 4);
+    if (!Number.isInteger(retries) || retries < 0) {
+      throw new UsageError(
+        `models install --retries must be an integer >= 0: current value is ${values.retries}`,
+      );
+    }
     const bars = progressBars();
     let report: InstallReport;
     try {
@@ -115,6 +123,7 @@ export async function runModels(args: string[]): Promise<number> {
         mirror,
         to: config.models_dir,
         only,
+        download: { retries },
         onProgress: bars.update,
       });
     } finally {

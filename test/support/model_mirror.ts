@@ -33,8 +33,12 @@ export interface ModelMirror {
   root: string;
   /** Requests so far. */
   requests: MirrorRequest[];
-  /** The next full (non-Range) request for a path ending in `file` sends `bytes` bytes, then the connection is cut. */
-  cutAfter(file: string, bytes: number): void;
+  /**
+   * The next full (non-Range) request for a path ending in `file` sends
+   * `bytes` bytes, then the connection is cut; with `hang`, it stalls there
+   * instead (until the client goes away or the mirror closes).
+   */
+  cutAfter(file: string, bytes: number, options?: { hang?: boolean }): void;
   /** Stops the server and removes the folder. */
   close(): Promise<void>;
 }
@@ -69,7 +73,8 @@ export async function startModelMirror(
     await Deno.symlink(join(SHARED_MODELS, file.file), path);
   }
   const requests: MirrorRequest[] = [];
-  const cuts = new Map<string, number>();
+  const cuts = new Map<string, { bytes: number; hang: boolean }>();
+  const stalls: Array<() => void> = [];
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     async (req) => {
@@ -89,11 +94,15 @@ export async function startModelMirror(
       const cut = [...cuts].find(([name]) => path.endsWith(`/${name}`));
       if (cut && range === null) {
         cuts.delete(cut[0]);
-        const head = data.slice(0, cut[1]);
+        const head = data.slice(0, cut[1].bytes);
+        const hang = cut[1].hang;
         let sent = false;
         const body = new ReadableStream<Uint8Array>({
-          pull(controller) {
-            if (sent) controller.error(new Error("cut by test"));
+          async pull(controller) {
+            if (sent && hang) {
+              await new Promise<void>((resolve) => stalls.push(resolve));
+              controller.error(new Error("stalled by test"));
+            } else if (sent) controller.error(new Error("cut by test"));
             else {
               sent = true;
               controller.enqueue(head);
@@ -128,8 +137,10 @@ export async function startModelMirror(
     base: `http://127.0.0.1:${port}`,
     root,
     requests,
-    cutAfter: (file, bytes) => cuts.set(file, bytes),
+    cutAfter: (file, bytes, options = {}) =>
+      cuts.set(file, { bytes, hang: options.hang ?? false }),
     async close() {
+      stalls.forEach((resolve) => resolve());
       await server.shutdown();
       await Deno.remove(root, { recursive: true });
     },
