@@ -39,6 +39,8 @@ export interface FrameReaderOptions {
   threads?: number;
   /** Log line receiver. */
   log?: (msg: string) => void;
+  /** Warning receiver (a derived model replaced by its upstream file). @default {log} */
+  warn?: (msg: string) => void;
   /** Manifest. @default {models/models.json} */
   manifest?: Manifest;
   /**
@@ -91,7 +93,10 @@ export class FrameReader {
    */
   static async open(options: FrameReaderOptions): Promise<FrameReader> {
     const manifest = options.manifest ?? await loadManifest();
-    const resolve = { dir: options.modelsDir, warn: options.log };
+    const resolve = {
+      dir: options.modelsDir,
+      warn: options.warn ?? options.log,
+    };
     const vehicleEntry = await resolveModel(
       manifest,
       "vehicle_detect",
