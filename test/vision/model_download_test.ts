@@ -182,3 +182,175 @@ Deno.test("`downloadVerified()` does not retry a 404 and retries a refused conne
     assert.deepEqual(await listDir(dir), []);
   });
 });
+
+/** A CONNECT proxy on loopback (what `HTTPS_PROXY` clients speak); counts tunnels. */
+function startConnectProxy(): {
+  url: string;
+  tunnels: string[];
+  close: () => void;
+} {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const tunnels: string[] = [];
+  const conns: Deno.Conn[] = [];
+  (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      (async () => {
+        const buf = new Uint8Array(4096);
+        let head = "";
+        while (!head.includes("\r\n\r\n")) {
+          const n = await conn.read(buf);
+          if (n === null) return;
+          head += new TextDecoder().decode(buf.subarray(0, n));
+        }
+        const target = /^CONNECT (\S+):(\d+) /.exec(head);
+        if (!target) return conn.close();
+        tunnels.push(`${target[1]}:${target[2]}`);
+        const upstream = await Deno.connect({
+          hostname: target[1],
+          port: Number(target[2]),
+        });
+        conns.push(upstream);
+        await conn.write(
+          new TextEncoder().encode(
+            "HTTP/1.1 200 Connection established\r\n\r\n",
+          ),
+        );
+        await Promise.allSettled([
+          conn.readable.pipeTo(upstream.writable),
+          upstream.readable.pipeTo(conn.writable),
+        ]);
+      })().catch(() => {});
+    }
+  })().catch(() => {});
+  const { port } = listener.addr as Deno.NetAddr;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    tunnels,
+    close: () => {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* already closed */ }
+      }
+    },
+  };
+}
+
+Deno.test("a download over https goes through HTTPS_PROXY (CONNECT tunnel)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "model_download_proxy_" });
+  const key = join(dir, "key.pem");
+  const cert = join(dir, "cert.pem");
+  const caKey = join(dir, "ca.key");
+  const ca = join(dir, "ca.pem");
+  const csr = join(dir, "leaf.csr");
+  const ext = join(dir, "leaf.ext");
+  await Deno.writeTextFile(
+    ext,
+    "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost\n",
+  );
+  const steps = [
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=test CA",
+      "-keyout",
+      caKey,
+      "-out",
+      ca,
+    ],
+    [
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      "/CN=localhost",
+      "-keyout",
+      key,
+      "-out",
+      csr,
+    ],
+    [
+      "x509",
+      "-req",
+      "-in",
+      csr,
+      "-CA",
+      ca,
+      "-CAkey",
+      caKey,
+      "-CAcreateserial",
+      "-days",
+      "1",
+      "-extfile",
+      ext,
+      "-out",
+      cert,
+    ],
+  ];
+  for (const args of steps) {
+    const made = await new Deno.Command("openssl", { args, stderr: "null" })
+      .output();
+    assert.equal(made.code, 0, args.join(" "));
+  }
+  const data = await Deno.readFile(
+    join(
+      new URL("../../../shared/models/", import.meta.url).pathname,
+      COCO.file,
+    ),
+  );
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: await Deno.readTextFile(cert),
+    key: await Deno.readTextFile(key),
+    onListen: () => {},
+  }, () => new Response(data));
+  const proxy = startConnectProxy();
+  try {
+    const { port } = server.addr as Deno.NetAddr;
+    const target = join(dir, COCO.file);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-net",
+        new URL("../testdata/download_one.ts", import.meta.url).pathname,
+        `https://localhost:${port}/o/r/raw/c/${COCO.file}`,
+        target,
+        COCO.sha256,
+        String(COCO.bytes),
+      ],
+      env: {
+        HTTPS_PROXY: proxy.url,
+        NO_PROXY: "",
+        DENO_CERT: ca,
+        DENO_NO_UPDATE_CHECK: "1",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    // The fetch went through a CONNECT tunnel to the server.
+    assert.ok(
+      proxy.tunnels.includes(`localhost:${port}`),
+      String(proxy.tunnels),
+    );
+    assert.deepEqual(await Deno.readFile(target), data);
+  } finally {
+    proxy.close();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
