@@ -26,7 +26,6 @@ import {
   downloadVerified,
   mirrorUrl,
 } from "./model_download.ts";
-import { deriveModel } from "./onnx_derive.ts";
 
 /** The command that installs models, quoted in error messages. */
 export const INSTALL_HINT = "deno task dashcam models install";
@@ -304,6 +303,8 @@ async function deriveInto(
 ): Promise<string | undefined> {
   let bytes: Uint8Array;
   try {
+    // Loaded only here: the stage workers that import this module never derive.
+    const { deriveModel } = await import("./onnx_derive.ts");
     bytes = deriveModel(await Deno.readFile(source), entry.derive!.recipe, {
       inputs: [entry.input],
       outputs: entry.outputs,

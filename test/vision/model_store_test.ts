@@ -392,3 +392,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test("`installModels()` from a folder with only the upstream files makes the derived model", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = await vehicleManifest();
+    const usb = join(dir, "usb");
+    await Deno.mkdir(usb);
+    for (const file of ["yolox_nano.onnx", "coco_classes.txt"]) {
+      await Deno.copyFile(join(SHARED_MODELS, file), join(usb, file));
+    }
+    const to = join(dir, "models");
+    const report = await installModels(manifest, { from: usb, to });
+    assert.deepEqual(report.installed, ["yolox_nano.onnx", "coco_classes.txt"]);
+    assert.deepEqual(report.derived, ["yolox_nano_dynamic.onnx"]);
+    assert.deepEqual(report.missing, []);
+    await assertModelsReady(manifest, { dir: to });
+  });
+});
