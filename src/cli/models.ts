@@ -27,6 +27,15 @@ export const USAGE =
   models install --from DIR [--all]   copy and verify the models from a folder (offline install)
   models check [--all]                verify the installed models`;
 
+/** `DASHCAM_MODELS_MIRROR`, or undefined where unset or not readable (a binary compiled without it in --allow-env). */
+function envMirror(): string | undefined {
+  try {
+    return Deno.env.get("DASHCAM_MODELS_MIRROR") || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A progress bar per download on a terminal; nothing otherwise. */
 function progressBars(): {
   update: (p: InstallProgress) => void;
@@ -98,7 +107,7 @@ export async function runModels(args: string[]): Promise<number> {
   const manifest = await loadManifest();
   const only = values.all ? "all" : "default";
   if (sub === "install") {
-    const mirror = values.mirror ?? Deno.env.get("DASHCAM_MODELS_MIRROR");
+    const mirror = values.mirror ?? envMirror();
     if (values.from !== undefined && values.mirror !== undefined) {
       throw new UsageError(
         "models install takes --from DIR or --mirror BASE, not both",
