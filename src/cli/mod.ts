@@ -33,7 +33,7 @@ Commands:
   process CLIP… [--json]   run the pipeline on clips and print their final events
   status [--json]          tasks, results, frames, clips, failures and outbox
   read FILE… [--json]      read plates from photos (jpg/png) and clips
-  models install --from DIR [--all]   copy the model files and verify their sha256
+  models install [--all]   download (or --mirror BASE, or copy --from DIR) and verify the models
   models check [--all]     verify the installed model files
   migrate                  create/upgrade the fleet Postgres schema (needs pg.url)
   sync --once [--json]     send the outbox backlog to the fleet Postgres and exit

@@ -83,6 +83,7 @@ export async function runRead(args: string[]): Promise<number> {
         navigator.hardwareConcurrency || 1,
       ),
       log: (m) => log.info(m),
+      warn: (m) => log.warn(m),
     });
     try {
       // The next photo is decoded (sharp works on its own threads) while
