@@ -6,7 +6,12 @@
  */
 import type { Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { connectPg, describePgError, type PgSql } from "./pg_client.ts";
+import {
+  connectPg,
+  describePgError,
+  PgDescribedError,
+  type PgSql,
+} from "./pg_client.ts";
 import {
   ensureDatabase,
   migratePg,
@@ -78,6 +83,8 @@ export async function prepareFleet(
   try {
     return await migratePg(sql, { log });
   } catch (err) {
-    throw new Error(describePgError(err, { url: pg.url! }));
+    throw new PgDescribedError(describePgError(err, { url: pg.url! }), {
+      cause: err,
+    });
   }
 }

@@ -259,12 +259,49 @@ export function connectPg(options: ConnectPgOptions): PgSql {
   return postgres(url, pgOptions);
 }
 
+/**
+ * `host:port` a client connects to (its first host), for messages; null when
+ * the client does not say.
+ *
+ * @param sql A postgres.js client.
+ * @returns e.g. "fleet.example:5432", or null.
+ */
+export function pgTarget(sql: PgSql): string | null {
+  const options = (sql as { options?: { host?: unknown; port?: unknown } })
+    .options;
+  const hosts = [options?.host].flat().filter((h) => typeof h === "string");
+  const ports = [options?.port].flat().filter((p) =>
+    typeof p === "number" || typeof p === "string"
+  );
+  if (hosts.length === 0) return null;
+  return hosts.map((h, i) => `${h}:${ports[i] ?? ports[0] ?? 5432}`).join(",");
+}
+
+/**
+ * An error whose message is already the one line {@linkcode describePgError}
+ * gives; describing it again returns the message unchanged (no "Postgres
+ * error at (unknown host)" wrapped around it). `cause` keeps the driver's
+ * error.
+ */
+export class PgDescribedError extends Error {
+  /**
+   * @param message The described line.
+   * @param options The driver's error as `cause`.
+   */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "PgDescribedError";
+  }
+}
+
 /** Options for {@linkcode describePgError}. */
 export interface DescribePgErrorOptions {
   /** Setting that holds the URL, named in the message. @default {"pg.url"} */
   setting?: string;
   /** The URL used (gives host:port and a password to scrub). */
   url?: string;
+  /** `host:port` to name when `url` is not given (see {@linkcode pgTarget}). */
+  where?: string;
   /** More strings to scrub from the message. */
   secrets?: readonly string[];
 }
@@ -329,8 +366,16 @@ export function describePgError(
   if (err instanceof Error && err.message !== scrub(err.message, all)) {
     err.message = scrub(err.message, all);
   }
+  const name = (err as { name?: unknown } | null)?.name;
+  // Already one line (ours), or a local outbox fault: not a Postgres error.
+  if (name === "PgDescribedError" || name === "OutboxWriteError") {
+    return message;
+  }
+  if (e.code === "ERR_SQLITE_ERROR") {
+    return `Local SQLite error (not Postgres): ${message}`;
+  }
   const code = typeof e.code === "string" ? e.code : "";
-  let where = url !== undefined ? pgHostPort(url) : "";
+  let where = url !== undefined ? pgHostPort(url) : (options.where ?? "");
   if (where === "") {
     // postgres.js gives strings, or arrays (one per host) once the socket is gone.
     const address = [e.address].flat().filter((a) => typeof a === "string");
