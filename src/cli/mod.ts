@@ -36,7 +36,9 @@ Commands:
   models install --from DIR [--all]   copy the model files and verify their sha256
   models check [--all]     verify the installed model files
   migrate                  create/upgrade the fleet Postgres schema (needs pg.url)
-  sync --once [--json]     send the outbox backlog to the fleet Postgres and exit
+  sync --once [--retry-rejected] [--json]
+                           send the outbox backlog to the fleet Postgres and exit
+                           (--retry-rejected: offer rows Postgres refused again now)
   vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--limit N] [--remote] [--json]
                            search final events in the outbox (or Postgres with --remote)
 
