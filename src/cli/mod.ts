@@ -5,7 +5,7 @@
  * @module
  */
 import { ConfigError } from "../config/mod.ts";
-import { log } from "../log/mod.ts";
+import { log, redactSecrets } from "../log/mod.ts";
 import { UsageError } from "./common.ts";
 import { installSignalHandlers } from "./signals.ts";
 
@@ -81,7 +81,9 @@ export async function main(args: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (err) {
-    const message = (err as Error).message?.split("\n")[0] ?? String(err);
+    const message = redactSecrets(
+      (err as Error).message?.split("\n")[0] ?? String(err),
+    );
     if (err instanceof UsageError) {
       console.error(`dashcam ${command}: ${message}`);
       return 2;
@@ -91,7 +93,9 @@ export async function main(args: string[]): Promise<number> {
       return 78; // EX_CONFIG
     }
     log.error(message);
-    if (log.level === "debug") console.error(err);
+    if (log.level === "debug") {
+      console.error(redactSecrets(String((err as Error).stack ?? err)));
+    }
     return 1;
   }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import postgres from "postgres";
-import { log as defaultLog, type Logger } from "../log/mod.ts";
+import { log as defaultLog, type Logger, redactSecrets } from "../log/mod.ts";
 
 /** A postgres.js client, as `connectPg` returns it. */
 export type PgSql = postgres.Sql;
@@ -110,9 +110,9 @@ export function pgHostPort(url: string): string {
  * @returns The URL without its password.
  */
 export function redactUrl(url: string): string {
-  let out = url.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, "$1:***@");
-  out = out.replace(/([?&]password=)[^&]*/i, "$1***");
-  return out;
+  // The general rule: also a typo'd scheme (`postgres//`, `postgress:`) or
+  // none at all, where a URL parser would not find the password.
+  return redactSecrets(url);
 }
 
 function readPasswordFile(path: string, setting: string): string {
