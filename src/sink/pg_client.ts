@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Socket } from "node:net";
 import postgres from "postgres";
 import { log as defaultLog, type Logger, redactSecrets } from "../log/mod.ts";
 
@@ -189,6 +190,80 @@ export function resolvePgPassword(
   return { password: null, source: "none" };
 }
 
+/** The part of postgres.js's parsed options a socket factory needs. */
+interface SocketTarget {
+  host: string[];
+  port: number[];
+  path?: string | false;
+}
+
+/**
+ * Makes `socket` survive an `error` event that nobody listens to: the event
+ * goes to `onLate` instead of being thrown (an EventEmitter throws an
+ * `error` without listeners, which kills the process). Other events, and
+ * errors that have a listener, pass as usual. Scoped to this one socket: no
+ * process-wide handler.
+ *
+ * Why: postgres.js 3.4.9 calls `socket.removeAllListeners()` on a socket
+ * when it closes (`closed()`) and before it wraps it in TLS (`secure()`),
+ * and drops its reference; an error the runtime reports on that socket
+ * afterwards (seen in the field: `ECONNREFUSED` during a server restart,
+ * about once in 300 restarts) had no listener and killed the daemon. The
+ * driver has already failed the queries of that connection and reconnects
+ * on its own, so the late error carries nothing to act on.
+ *
+ * @param socket A socket (or any EventEmitter).
+ * @param onLate Receives the dropped errors.
+ */
+export function guardSocketErrors(
+  socket: {
+    emit(event: string | symbol, ...args: unknown[]): boolean;
+    listenerCount(event: string | symbol): number;
+  },
+  onLate: (err: unknown) => void,
+): void {
+  const emit = socket.emit;
+  socket.emit = function (event: string | symbol, ...args: unknown[]) {
+    if (event === "error" && this.listenerCount("error") === 0) {
+      onLate(args[0]);
+      return false;
+    }
+    return emit.call(this, event, ...args);
+  };
+}
+
+/**
+ * The `socket` option of postgres.js: a plain TCP (or Unix) socket, guarded
+ * by {@linkcode guardSocketErrors}, connecting to the next host of the list.
+ * The driver attaches its own listeners to it and writes its first message
+ * (buffered until the connection is up), as with its own sockets.
+ */
+function guardedSocketFactory(log: Logger): (target: SocketTarget) => Socket {
+  let next = 0;
+  return (target) => {
+    const socket = new Socket();
+    guardSocketErrors(socket, (err) => {
+      log.debug(
+        "postgres: ignored a late socket error (connection already closed)",
+        {
+          error: err instanceof Error ? err.message : String(err),
+        },
+      );
+    });
+    if (typeof target.path === "string" && target.path !== "") {
+      socket.connect(target.path);
+      return socket;
+    }
+    const i = next++ % Math.max(1, target.host.length);
+    const host = target.host[i] ?? "localhost";
+    const port = Number(target.port[i] ?? target.port[0] ?? 5432);
+    socket.connect(port, host);
+    // The driver names host:port in its errors and uses the host for TLS SNI.
+    Object.assign(socket, { host, port });
+    return socket;
+  };
+}
+
 function tlsOption(
   tls: PgTlsMode,
   caFile: string | undefined,
@@ -254,6 +329,10 @@ export function connectPg(options: ConnectPgOptions): PgSql {
     },
     connection: { application_name: "dashcam" },
   };
+  // Our own sockets, so that an error on one the driver has dropped cannot
+  // kill the process (see guardSocketErrors). `socket` is a documented
+  // option that the 3.4.9 type definitions do not list.
+  Object.assign(pgOptions, { socket: guardedSocketFactory(log) });
   if (database !== undefined) pgOptions.database = database;
   if (resolved.password !== null) pgOptions.password = resolved.password;
   return postgres(url, pgOptions);
