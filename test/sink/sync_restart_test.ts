@@ -13,7 +13,7 @@ import { startPgCluster } from "../support/pg_cluster.ts";
 const quiet = new Logger({ sink: () => {} });
 const CHILD = new URL("./testdata/sync_through_restarts.ts", import.meta.url);
 const CONFIG = new URL("../../deno.json", import.meta.url);
-const RESTARTS = Number(Deno.env.get("DASHCAM_TEST_PG_RESTARTS") ?? "40");
+const RESTARTS = Number(Deno.env.get("DASHCAM_TEST_PG_RESTARTS") ?? "30");
 
 Deno.test(`the sync loop survives ${RESTARTS} server restarts and every event arrives once`, async () => {
   await using cluster = await startPgCluster();
