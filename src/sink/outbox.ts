@@ -106,7 +106,7 @@ export interface OutboxEvent extends FinalEvent {
   syncAttempts: number;
   /** Last delivery error, if any. */
   lastError: string | null;
-  /** When Postgres rejected the row for good (ISO), or null. */
+  /** When Postgres last refused the row (ISO), or null while not set aside. */
   rejectedAt: string | null;
   /** Id of the plate of interest it matched, or null. */
   alertId: number | null;

@@ -75,7 +75,7 @@ export interface SyncResult {
   sent: number;
   /** Rows Postgres already had (a re-send after a crash). */
   duplicates: number;
-  /** Rows Postgres refused, now set aside. */
+  /** Rows Postgres refused in this pass, now set aside (retried later). */
   rejected: number;
   /** Alert ids pushed onto already-sent rows. */
   alertsPushed: number;
@@ -256,11 +256,17 @@ export async function pullAlerts(outbox: Outbox, sql: PgSql): Promise<number> {
 }
 
 /**
- * One sync pass: sends every pending outbox row, oldest first, in batches.
- * A batch the server refuses for data reasons (SQLSTATE 22xxx/23xxx) is
- * retried row by row and only the bad rows are set aside (`markRejected`).
- * Any other error (connection lost, server down, missing table) ends the
- * pass with a throw; the rows stay pending and the next pass resends them.
+ * One sync pass: first puts back in the queue the set-aside rows whose
+ * retry time has come (see rejected_retry.ts: 10 min doubling to 24 h, 10
+ * refusals), then sends every pending outbox row, oldest first, in batches.
+ * A batch the server refuses for a reason about a row (see
+ * {@linkcode classifySyncError}: SQLSTATE 22, 23, 44, P0001 from a trigger,
+ * 42501 from row-level security, ...) is re-sent row by row and only the
+ * rows that fail are set aside (`markRejected`, with their next retry
+ * time). A connection or server-state error (refused, lost, shutting down,
+ * missing table) ends the pass with the driver's error; the rows stay
+ * pending and the next pass resends them. A failed write to the outbox ends
+ * the pass with an {@linkcode OutboxWriteError} naming the file.
  *
  * @example One pass
  * ```ts ignore
@@ -271,6 +277,7 @@ export async function pullAlerts(outbox: Outbox, sql: PgSql): Promise<number> {
  * @param options Device id, batch size, logger, signal, hooks.
  * @returns Counts of this pass.
  * @throws {Error} The driver's error when the pass cannot go on.
+ * @throws {OutboxWriteError} When the outbox cannot be written.
  */
 export async function syncOnce(
   outbox: Outbox,
@@ -566,7 +573,9 @@ export interface SyncLoopOptions {
  * Runs {@linkcode syncOnce} until stopped: after a good pass it waits
  * `intervalMs` (or a `kick()`), after a failed one a jittered exponential
  * backoff (also cut short by `kick()`, e.g. when the network comes back).
- * Errors are logged as one line and recorded in the outbox, never thrown.
+ * Errors are logged as one line (a local outbox fault names the file and is
+ * never called a Postgres error) and recorded in the outbox when it can
+ * take the write, never thrown: the loop outlives a full or read-only disk.
  */
 export class SyncLoop {
   #outbox: Outbox;
