@@ -10,10 +10,12 @@
  */
 
 /**
- * Variables a child decoder may inherit. PATH and LD_LIBRARY_PATH to find
- * its libraries, HOME and TMPDIR for scratch files, LANG/LC_* and TZ for
- * messages and times, FONTCONFIG_* for drawtext, LIBVA_/VDPAU_ for hardware
- * decoders.
+ * Variables a child decoder may inherit: PATH, HOME and TMPDIR for scratch
+ * files, LANG/LC_* and TZ for messages and times, FONTCONFIG_* for drawtext,
+ * LIBVA_/VDPAU_ for hardware decoders. No `LD_*`/`DYLD_*`: Deno refuses to
+ * spawn with them unless `--allow-run` is unrestricted (the appliance has
+ * `--allow-run=ffmpeg,ffprobe`); an ffmpeg build that needs a library path
+ * must get it from ld.so.conf.
  */
 export const CHILD_ENV_ALLOWLIST: readonly string[] = [
   "PATH",
@@ -26,7 +28,6 @@ export const CHILD_ENV_ALLOWLIST: readonly string[] = [
   "LC_MESSAGES",
   "LC_NUMERIC",
   "TZ",
-  "LD_LIBRARY_PATH",
   "FONTCONFIG_FILE",
   "FONTCONFIG_PATH",
   "LIBVA_DRIVER_NAME",

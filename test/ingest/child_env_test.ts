@@ -33,6 +33,8 @@ Deno.test("`childEnv()` passes the allowlist only", () => {
   });
   for (const name of CHILD_ENV_ALLOWLIST) {
     assert.doesNotMatch(name, /^(PG|DASHCAM_)|PASS|CREDENTIAL/);
+    // Deno refuses LD_*/DYLD_* under a narrowed --allow-run.
+    assert.doesNotMatch(name, /^(LD_|DYLD_)/);
   }
   // A variable the process may not read is left out, not an error.
   assert.deepEqual(
