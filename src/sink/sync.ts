@@ -780,7 +780,15 @@ export class SyncLoop {
           at: o.now().toISOString(),
         };
       }
-      this.#onPass?.(outcome);
+      try {
+        this.#onPass?.(outcome);
+      } catch (err) {
+        // A hook (e.g. retention pruning the outbox on a full disk) must not
+        // end the loop either.
+        o.log.warn("sync pass hook failed", {
+          error: this.#describe(err),
+        });
+      }
       if (stop.aborted) break;
       if (this.#kicked) continue;
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
