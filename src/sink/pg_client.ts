@@ -264,6 +264,72 @@ function guardedSocketFactory(log: Logger): (target: SocketTarget) => Socket {
   };
 }
 
+/**
+ * True for a rejection of the query postgres.js 3.4.9 runs by itself on
+ * each new connection to learn the array types (`fetchArrayTypes` in
+ * src/connection.js: `... from pg_catalog.pg_type a ... where a.typcategory
+ * = 'A'`). The driver attaches the failed statement as `err.query`.
+ *
+ * @param reason A rejection reason.
+ * @returns Whether it is that internal query's failure.
+ */
+export function isDriverTypeFetchError(reason: unknown): boolean {
+  if (typeof reason !== "object" || reason === null) return false;
+  const query = (reason as { query?: unknown }).query;
+  return typeof query === "string" && query.includes("pg_catalog.pg_type") &&
+    query.includes("typcategory = 'A'");
+}
+
+let typeFetchGuard: Logger | null = null;
+
+/**
+ * Keeps the driver's own array-type query from killing the process.
+ * postgres.js 3.4.9 runs it from an async function nobody awaits; when the
+ * connection dies while it runs (a server restarting again right after a
+ * reconnect, an administrator terminating backends), the rejection is
+ * unhandled and Deno exits. Only that query's rejections are taken (logged
+ * at debug level); the queries waiting on the connection have already been
+ * failed by the driver and the caller retries them. Every other unhandled
+ * rejection still ends the process. Installed once per process.
+ */
+function guardTypeFetch(log: Logger): void {
+  const installed = typeFetchGuard !== null;
+  typeFetchGuard = log; // the latest client's logger gets the line
+  if (installed) return;
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    if (!isDriverTypeFetchError(event.reason)) return;
+    event.preventDefault();
+    typeFetchGuard?.debug(
+      "postgres: a connection died while loading array types; it reconnects",
+      {
+        error: event.reason instanceof Error
+          ? event.reason.message
+          : String(event.reason),
+      },
+    );
+  });
+}
+
+/**
+ * Makes the client load the array types only until it has them once
+ * (postgres.js reloads them on every new connection, which after a server
+ * restart is one more query that can fail in the reconnect window). The
+ * driver reads `options.fetch_types` on each connect; the loaded types live
+ * in `options.shared.typeArrayMap` for the whole client.
+ */
+function fetchTypesOnce(sql: PgSql): void {
+  const options = (sql as unknown as {
+    options?: { shared?: { typeArrayMap?: Record<string, unknown> } };
+  }).options;
+  if (options?.shared?.typeArrayMap === undefined) return;
+  const shared = options.shared;
+  Object.defineProperty(options, "fetch_types", {
+    configurable: true,
+    enumerable: true,
+    get: () => Object.keys(shared.typeArrayMap ?? {}).length === 0,
+  });
+}
+
 function tlsOption(
   tls: PgTlsMode,
   caFile: string | undefined,
@@ -335,7 +401,10 @@ export function connectPg(options: ConnectPgOptions): PgSql {
   Object.assign(pgOptions, { socket: guardedSocketFactory(log) });
   if (database !== undefined) pgOptions.database = database;
   if (resolved.password !== null) pgOptions.password = resolved.password;
-  return postgres(url, pgOptions);
+  guardTypeFetch(log);
+  const sql = postgres(url, pgOptions);
+  fetchTypesOnce(sql);
+  return sql;
 }
 
 /**
