@@ -1,8 +1,10 @@
 /**
  * The sync process survives many PostgreSQL restarts (immediate and fast
  * shutdowns, while batches are in flight) and every event arrives exactly
- * once. Guards the postgres.js reconnect path: a socket error emitted after
- * the driver dropped its listeners used to kill the process.
+ * once. Covers the postgres.js reconnect path end to end (the array-type
+ * query the driver runs on a new connection, sockets the driver drops);
+ * pg_type_fetch_test.ts and pg_socket_guard_test.ts reproduce each fault
+ * deterministically.
  */
 import assert from "node:assert/strict";
 import { Logger } from "../../src/log/mod.ts";
