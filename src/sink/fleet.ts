@@ -9,6 +9,7 @@ import type { Logger } from "../log/mod.ts";
 import {
   connectPg,
   describePgError,
+  PgDescribedError,
   pgHostPort,
   type PgSql,
 } from "./pg_client.ts";
@@ -86,7 +87,9 @@ export async function migrateFleet(
   try {
     return await migratePg(sql, { log });
   } catch (err) {
-    throw new Error(describePgError(err, { url: pg.url! }));
+    throw new PgDescribedError(describePgError(err, { url: pg.url! }), {
+      cause: err,
+    });
   }
 }
 
@@ -112,11 +115,13 @@ export async function checkFleet(
   try {
     current = await pgSchemaVersion(sql);
   } catch (err) {
-    throw new Error(describePgError(err, { url: pg.url! }));
+    throw new PgDescribedError(describePgError(err, { url: pg.url! }), {
+      cause: err,
+    });
   }
   const needed = latestPgVersion();
   if (current < needed) {
-    throw new Error(
+    throw new PgDescribedError(
       `Cannot sync to ${
         pgHostPort(pg.url!)
       } (pg.url): the fleet schema is at version ${current}, this build needs ${needed}; run \`dashcam migrate\` as the database owner`,

@@ -11,4 +11,6 @@ export * from "./pg_roles.ts";
 export * from "./pg_search.ts";
 export * from "./plate_match.ts";
 export * from "./sync.ts";
+export * from "./sync_error.ts";
+export * from "./rejected_retry.ts";
 export * from "./fleet.ts";
