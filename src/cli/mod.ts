@@ -5,7 +5,7 @@
  * @module
  */
 import { ConfigError } from "../config/mod.ts";
-import { log } from "../log/mod.ts";
+import { log, redactSecrets } from "../log/mod.ts";
 import { UsageError } from "./common.ts";
 import { installSignalHandlers } from "./signals.ts";
 
@@ -33,10 +33,12 @@ Commands:
   process CLIP… [--json]   run the pipeline on clips and print their final events
   status [--json]          tasks, results, frames, clips, failures and outbox
   read FILE… [--json]      read plates from photos (jpg/png) and clips
-  models install --from DIR [--all]   copy the model files and verify their sha256
+  models install [--all]   download (or --mirror BASE, or copy --from DIR) and verify the models
   models check [--all]     verify the installed model files
   migrate                  create/upgrade the fleet Postgres schema (needs pg.url)
-  sync --once [--json]     send the outbox backlog to the fleet Postgres and exit
+  sync --once [--retry-rejected] [--json]
+                           send the outbox backlog to the fleet Postgres and exit
+                           (--retry-rejected: offer rows Postgres refused again now)
   vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--limit N] [--remote] [--json]
                            search final events in the outbox (or Postgres with --remote)
 
@@ -79,7 +81,9 @@ export async function main(args: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (err) {
-    const message = (err as Error).message?.split("\n")[0] ?? String(err);
+    const message = redactSecrets(
+      (err as Error).message?.split("\n")[0] ?? String(err),
+    );
     if (err instanceof UsageError) {
       console.error(`dashcam ${command}: ${message}`);
       return 2;
@@ -89,7 +93,9 @@ export async function main(args: string[]): Promise<number> {
       return 78; // EX_CONFIG
     }
     log.error(message);
-    if (log.level === "debug") console.error(err);
+    if (log.level === "debug") {
+      console.error(redactSecrets(String((err as Error).stack ?? err)));
+    }
     return 1;
   }
 }

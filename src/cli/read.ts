@@ -101,6 +101,7 @@ export async function runRead(
         navigator.hardwareConcurrency || 1,
       ),
       log: (m) => log.info(m),
+      warn: (m) => log.warn(m),
     });
     try {
       if (signal.aborted) return interrupted("photos");

@@ -88,6 +88,14 @@ export async function runStatus(args: string[]): Promise<number> {
         outbox.lastSuccessAt ?? "never"
       }${outbox.lastError ? ` last_error=${outbox.lastError}` : ""}`,
     );
+    if (outbox.rejected > 0) {
+      console.log(
+        `rejected: ${outbox.rejected} event(s) set aside, next retry ${
+          outbox.nextRejectedRetryAt ??
+            "none (use sync --once --retry-rejected)"
+        }, first error: ${outbox.firstRejectedError ?? "unknown"}`,
+      );
+    }
   }
   for (const f of graph.failed) {
     console.log(

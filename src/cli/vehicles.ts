@@ -7,7 +7,14 @@
  */
 import { join } from "node:path";
 import { log } from "../log/mod.ts";
-import { closePg, connectFleet, Outbox, searchVehicles } from "../sink/mod.ts";
+import {
+  closePg,
+  connectFleet,
+  describePgError,
+  Outbox,
+  PgDescribedError,
+  searchVehicles,
+} from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 
 /** Usage text. */
@@ -88,6 +95,14 @@ export async function runVehicles(args: string[]): Promise<number> {
         trackId: v.trackId,
         extra: v.deviceId ? `device=${v.deviceId}` : "",
       }));
+    } catch (err) {
+      // A bad filter is the caller's; anything else is the server's.
+      if (err instanceof RangeError || err instanceof TypeError) throw err;
+      // One line naming pg.url and host:port, as sync and migrate give.
+      throw new PgDescribedError(
+        describePgError(err, { url: config.pg.url ?? undefined }),
+        { cause: err },
+      );
     } finally {
       await closePg(sql);
     }

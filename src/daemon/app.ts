@@ -18,10 +18,10 @@ import {
 import { graphStatus, intakeBacklog } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
+  checkFleet,
   closePg,
   connectFleet,
   Outbox,
-  prepareFleet,
   SyncLoop,
   syncOnce,
 } from "../sink/mod.ts";
@@ -143,7 +143,7 @@ export async function runDaemon(
         });
       },
       prepare: async () => {
-        await prepareFleet(sql, { pg: config.pg, log });
+        await checkFleet(sql, { pg: config.pg });
       },
     });
     sync.start();

@@ -72,6 +72,18 @@ CREATE TABLE sync_state (
     value TEXT
 );`,
   },
+  {
+    version: 2,
+    name: "rejected_retry",
+    // Rows Postgres refused are offered again later (see rejected_retry.ts):
+    // `reject_count` refusals so far, `next_retry_at` when (NULL: not again
+    // until a forced retry).
+    sql: `
+ALTER TABLE events ADD COLUMN reject_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN next_retry_at TEXT;
+CREATE INDEX events_rejected ON events (id)
+    WHERE rejected_at IS NOT NULL AND sent_at IS NULL;`,
+  },
 ];
 
 /** Options for {@linkcode Outbox.open}. */
@@ -94,10 +106,12 @@ export interface OutboxEvent extends FinalEvent {
   syncAttempts: number;
   /** Last delivery error, if any. */
   lastError: string | null;
-  /** When Postgres rejected the row for good (ISO), or null. */
+  /** When Postgres last refused the row (ISO), or null while not set aside. */
   rejectedAt: string | null;
   /** Id of the plate of interest it matched, or null. */
   alertId: number | null;
+  /** How many times Postgres refused it (restarts at a forced retry). */
+  rejectCount: number;
 }
 
 /** A plate of interest, as kept locally. */
@@ -122,8 +136,12 @@ export interface OutboxStats {
   pending: number;
   /** Confirmed by Postgres. */
   sent: number;
-  /** Refused by Postgres for good (kept aside). */
+  /** Refused by Postgres and kept aside (retried later, see `nextRejectedRetryAt`). */
   rejected: number;
+  /** Error of the oldest rejected event, or null when none. */
+  firstRejectedError: string | null;
+  /** Earliest automatic retry of a rejected event (ISO), or null when none is due to be retried. */
+  nextRejectedRetryAt: string | null;
   /** Events that matched a plate of interest. */
   alerted: number;
   /** `created_at` of the oldest pending event, or null. */
@@ -180,11 +198,13 @@ interface EventRow {
   last_error: string | null;
   rejected_at: string | null;
   alert_id: number | null;
+  reject_count: number;
 }
 
 const EVENT_COLUMNS = "id, event_key, video_id, track_id, frame_idx, ts, " +
   "final_plate, plate_confidence, car_bbox, plate_bbox, evidence, " +
-  "created_at, sent_at, sync_attempts, last_error, rejected_at, alert_id";
+  "created_at, sent_at, sync_attempts, last_error, rejected_at, alert_id, " +
+  "reject_count";
 
 function toEvent(row: EventRow): OutboxEvent {
   const event: OutboxEvent = {
@@ -204,6 +224,7 @@ function toEvent(row: EventRow): OutboxEvent {
     lastError: row.last_error,
     rejectedAt: row.rejected_at,
     alertId: row.alert_id,
+    rejectCount: row.reject_count,
   };
   if (row.evidence !== null) event.evidence = row.evidence;
   return event;
@@ -382,30 +403,54 @@ export class Outbox {
   }
 
   /**
-   * Sets an event aside for good: Postgres refused it. It stops blocking the
-   * others and stays for inspection.
+   * Sets an event aside: Postgres refused it. It stops blocking the others,
+   * stays for inspection, and is offered again at `nextRetryAt`
+   * ({@linkcode Outbox.requeueDueRejected}).
    *
    * @param id Outbox row id.
    * @param error The server's message.
+   * @param nextRetryAt When to offer it again (ISO), or null for not until a forced retry. @default {null}
    */
-  markRejected(id: number, error: string): void {
+  markRejected(
+    id: number,
+    error: string,
+    nextRetryAt: string | null = null,
+  ): void {
     this.#prepare(
-      `UPDATE events SET rejected_at = ?, last_error = ?,
-         sync_attempts = sync_attempts + 1
+      `UPDATE events SET rejected_at = ?, last_error = ?, next_retry_at = ?,
+         sync_attempts = sync_attempts + 1, reject_count = reject_count + 1
        WHERE id = ?`,
-    ).run(this.#now().toISOString(), error, id);
+    ).run(this.#now().toISOString(), error, nextRetryAt, id);
   }
 
   /**
-   * Puts rejected events back in the queue (after the server or the data was
-   * fixed).
+   * Puts every rejected event back in the queue now (after the server or
+   * the data was fixed) and restarts its automatic retry count.
    *
    * @returns How many were re-queued.
    */
   retryRejected(): number {
     const result = this.#prepare(
-      "UPDATE events SET rejected_at = NULL WHERE rejected_at IS NOT NULL AND sent_at IS NULL",
+      `UPDATE events SET rejected_at = NULL, next_retry_at = NULL, reject_count = 0
+       WHERE rejected_at IS NOT NULL AND sent_at IS NULL`,
     ).run();
+    return Number(result.changes);
+  }
+
+  /**
+   * Puts back in the queue the rejected events whose `next_retry_at` has
+   * come (their refusal count is kept, so the next delay doubles).
+   *
+   * @param at The current time (ISO).
+   * @returns How many were re-queued.
+   */
+  requeueDueRejected(at: string): number {
+    const result = this.#prepare(
+      `UPDATE events SET rejected_at = NULL, next_retry_at = NULL
+       WHERE rejected_at IS NOT NULL AND sent_at IS NULL
+         AND next_retry_at IS NOT NULL
+         AND julianday(next_retry_at) <= julianday(?)`,
+    ).run(at);
     return Number(result.changes);
   }
 
@@ -450,7 +495,7 @@ export class Outbox {
       `SELECT count(*) AS total,
          coalesce(sum(sent_at IS NULL AND rejected_at IS NULL), 0) AS pending,
          coalesce(sum(sent_at IS NOT NULL), 0) AS sent,
-         coalesce(sum(rejected_at IS NOT NULL), 0) AS rejected,
+         coalesce(sum(rejected_at IS NOT NULL AND sent_at IS NULL), 0) AS rejected,
          coalesce(sum(alert_id IS NOT NULL), 0) AS alerted
        FROM events`,
     ).get() as {
@@ -466,11 +511,20 @@ export class Outbox {
     ).get() as { created_at: string } | undefined;
     const alerts = this.#prepare("SELECT count(*) AS n FROM alerts")
       .get() as { n: number };
+    const rejected = this.#prepare(
+      `SELECT (SELECT last_error FROM events
+                WHERE rejected_at IS NOT NULL AND sent_at IS NULL
+                ORDER BY id LIMIT 1) AS first_error,
+              (SELECT min(next_retry_at) FROM events
+                WHERE rejected_at IS NOT NULL AND sent_at IS NULL) AS next_retry`,
+    ).get() as { first_error: string | null; next_retry: string | null };
     return {
       total: counts.total,
       pending: counts.pending,
       sent: counts.sent,
       rejected: counts.rejected,
+      firstRejectedError: rejected.first_error,
+      nextRejectedRetryAt: rejected.next_retry,
       alerted: counts.alerted,
       oldestPendingAt: oldest?.created_at ?? null,
       alerts: alerts.n,

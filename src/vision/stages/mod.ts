@@ -29,8 +29,8 @@ import {
   type PlateOnVehicle,
   VEHICLE_CLASS_IDS,
 } from "../assign.ts";
-import { findModel, type ModelTask } from "../model_manifest.ts";
-import { checkModels, INSTALL_HINT, loadManifest } from "../model_store.ts";
+import type { ModelTask } from "../model_manifest.ts";
+import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
 import { encodePng } from "../png.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
@@ -45,19 +45,11 @@ async function modelFor(task: ModelTask, init: Init) {
   const manifest = await loadManifest();
   const file = (init.options.models as Record<string, string> | undefined)
     ?.[task];
-  const entry = findModel(manifest, task, { file });
-  const report = await checkModels(
-    { ...manifest, models: [entry] },
-    { dir: init.modelsDir, only: "all" },
-  );
-  const problem = report.missing[0] ?? report.corrupt[0]?.file;
-  if (problem) {
-    throw new Error(
-      `Cannot use model ${join(init.modelsDir, problem)}: ${
-        report.missing.length ? "not found" : "checksum mismatch"
-      } (install with: ${INSTALL_HINT})`,
-    );
-  }
+  const entry = await resolveModel(manifest, task, {
+    dir: init.modelsDir,
+    file,
+    warn: (message) => init.log.warn(message),
+  });
   const options: LoadModelOptions = {
     modelsDir: init.modelsDir,
     backend: init.backend,
