@@ -221,7 +221,7 @@ Deno.test("power cuts with the default configuration (finished clips pruned) end
     const random = () =>
       (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
     const cuts = await powerCuts(cut, {
-      rounds: 6,
+      rounds: 4,
       totalResults: 3 * perClip,
       clips: 3,
       random,
@@ -234,10 +234,10 @@ Deno.test("power cuts with the default configuration (finished clips pruned) end
     );
     assert.equal((await stopWithSigterm(last, 30_000)).code, 0);
     await last.stderr;
-    assert.equal(cuts.kills, 6);
+    assert.equal(cuts.kills, 4);
     assert.ok(
-      cuts.inFlight >= 5,
-      `only ${cuts.inFlight} of 6 kills hit unfinished clips (seed ${seed})`,
+      cuts.inFlight >= 3,
+      `only ${cuts.inFlight} of 4 kills hit unfinished clips (seed ${seed})`,
     );
     assert.deepEqual(events(cut.dataDir), expected, `seed ${seed}`);
     // Nothing of the finished clips is left behind.
