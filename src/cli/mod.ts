@@ -6,6 +6,7 @@
  */
 import { ConfigError } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
+import { EX_CONFIG, NotReadyError } from "../daemon/preflight.ts";
 import { UsageError } from "./common.ts";
 import { installSignalHandlers } from "./signals.ts";
 
@@ -84,9 +85,9 @@ export async function main(args: string[]): Promise<number> {
       console.error(`dashcam ${command}: ${message}`);
       return 2;
     }
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof NotReadyError) {
       log.error(message);
-      return 78; // EX_CONFIG
+      return EX_CONFIG;
     }
     log.error(message);
     if (log.level === "debug") console.error(err);
