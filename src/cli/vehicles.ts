@@ -14,6 +14,15 @@ import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 export const USAGE =
   "vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--limit N] [--remote] [--json]  search final events";
 
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
 function isoOrThrow(
   flag: string,
   value: string | undefined,
@@ -92,7 +101,15 @@ export async function runVehicles(args: string[]): Promise<number> {
       await closePg(sql);
     }
   } else {
-    const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
+    // Read-only: an operator in group dashcam may search while the daemon
+    // is stopped, and a search never creates the outbox.
+    const path = join(config.data_dir, "outbox.db");
+    if (!(await isFile(path))) {
+      throw new Error(
+        `No outbox at ${path}: no events yet (check data_dir or --data-dir)`,
+      );
+    }
+    const outbox = Outbox.open(path, { readOnly: true });
     try {
       const found = outbox.query(filter);
       raw = found;
