@@ -7,6 +7,7 @@
 import { log } from "../log/mod.ts";
 import { closePg, connectFleet, prepareFleet } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs } from "./common.ts";
+import { assertPgHostAllowed } from "./pg_host.ts";
 
 /** Usage text. */
 export const USAGE =
@@ -25,6 +26,7 @@ export async function runMigrate(args: string[]): Promise<number> {
     return 0;
   }
   const config = await configFromFlags(values);
+  assertPgHostAllowed(config.pg.url);
   const sql = connectFleet(config.pg, { log });
   try {
     const result = await prepareFleet(sql, { pg: config.pg, log });

@@ -9,6 +9,7 @@ import { log } from "../log/mod.ts";
 import { EX_CONFIG, NotReadyError } from "../daemon/preflight.ts";
 import { UsageError } from "./common.ts";
 import { installSignalHandlers } from "./signals.ts";
+import { commandName } from "../shared/build_info.ts";
 
 const COMMANDS: Record<
   string,
@@ -24,10 +25,16 @@ const COMMANDS: Record<
   run: async () => (await import("./run.ts")).runRun,
 };
 
-/** Top-level usage. */
-export const HELP = `dashcam: edge licence-plate pipeline
+/**
+ * Top-level usage.
+ *
+ * @param name How the CLI is invoked: `dashcam` (compiled) or `deno task dashcam`.
+ * @returns The help text.
+ */
+export function help(name: string = commandName()): string {
+  return `dashcam: edge licence-plate pipeline
 
-Usage: deno task dashcam <command> [options]
+Usage: ${name} <command> [options]
 
 Commands:
   run [--inbox DIR]…       the daemon: watch inbox folders, process clips, sync events
@@ -51,6 +58,7 @@ Options (every command):
   --backend NAME           auto | native | wasm | webgpu
   --json                   machine-readable output
 `;
+}
 
 /**
  * Runs the CLI.
@@ -63,7 +71,7 @@ export async function main(args: string[]): Promise<number> {
   if (
     !command || command === "help" || command === "--help" || command === "-h"
   ) {
-    console.log(HELP);
+    console.log(help());
     return command ? 0 : 2;
   }
   // Long-running commands own SIGTERM/SIGINT from the first moment.
@@ -73,7 +81,7 @@ export async function main(args: string[]): Promise<number> {
   const load = COMMANDS[command];
   if (!load) {
     console.error(
-      `dashcam: unknown command '${command}' (try: deno task dashcam help)`,
+      `dashcam: unknown command '${command}' (try: ${commandName()} help)`,
     );
     return 2;
   }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { log } from "../log/mod.ts";
 import { closePg, connectFleet, Outbox, searchVehicles } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
+import { assertPgHostAllowed } from "./pg_host.ts";
 
 /** Usage text. */
 export const USAGE =
@@ -85,6 +86,7 @@ export async function runVehicles(args: string[]): Promise<number> {
   >;
   let raw: unknown[];
   if (values.remote) {
+    assertPgHostAllowed(config.pg.url);
     const sql = connectFleet(config.pg, { log });
     try {
       const found = await searchVehicles(sql, filter);

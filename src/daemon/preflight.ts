@@ -13,6 +13,7 @@ import {
   loadManifest,
 } from "../vision/model_store.ts";
 import { join } from "node:path";
+import { commandName, pgHostProblem } from "../shared/build_info.ts";
 
 /** `EX_CONFIG` of sysexits.h: a configuration or installation error. */
 export const EX_CONFIG = 78;
@@ -52,7 +53,8 @@ async function programProblem(name: string): Promise<string | null> {
 /**
  * Lists what keeps the daemon from starting: each default model file
  * missing or corrupt in `config.models_dir` (only with the built-in vision
- * stages, `handlers_module: null`), and ffmpeg/ffprobe not runnable.
+ * stages, `handlers_module: null`), a `pg.url` host this binary may not
+ * connect to (see `pgHostProblem`), and ffmpeg/ffprobe not runnable.
  *
  * @param config The loaded config.
  * @param options Programs to check.
@@ -77,8 +79,16 @@ export async function checkReady(
       );
     }
     if (problems.length > 0) {
-      problems.push(`install the models with: ${INSTALL_HINT}`);
+      problems.push(
+        `install the models with: ${
+          INSTALL_HINT.replace("deno task dashcam", commandName())
+        }`,
+      );
     }
+  }
+  if (config.pg.url !== null) {
+    const problem = pgHostProblem(config.pg.url);
+    if (problem !== null) problems.push(problem);
   }
   let programsMissing = false;
   for (const name of options.programs ?? ["ffmpeg", "ffprobe"]) {
