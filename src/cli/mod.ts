@@ -16,6 +16,7 @@ const COMMANDS: Record<
   () => Promise<(args: string[]) => Promise<number>>
 > = {
   process: async () => (await import("./process.ts")).runProcess,
+  demo: async () => (await import("./demo.ts")).runDemo,
   status: async () => (await import("./status.ts")).runStatus,
   read: async () => (await import("./read.ts")).runRead,
   models: async () => (await import("./models.ts")).runModels,
@@ -39,6 +40,7 @@ Usage: ${name} <command> [options]
 Commands:
   run [--inbox DIR]…       the daemon: watch inbox folders, process clips, sync events
   process CLIP… [--json]   run the pipeline on clips and print their final events
+  demo [--mirror BASE]     download a small public clip (once) and process it
   status [--json]          tasks, results, frames, clips, failures and outbox
   read FILE… [--json]      read plates from photos (jpg/png) and clips
   models install --from DIR [--all]   copy the model files and verify their sha256
@@ -75,7 +77,10 @@ export async function main(args: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   // Long-running commands own SIGTERM/SIGINT from the first moment.
-  if (command === "run" || command === "process" || command === "read") {
+  if (
+    command === "run" || command === "process" || command === "read" ||
+    command === "demo"
+  ) {
     installSignalHandlers();
   }
   const load = COMMANDS[command];
