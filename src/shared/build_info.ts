@@ -66,3 +66,20 @@ export function pgHostProblem(url: string): string | null {
   } may not open connections to it; allow it by rebuilding the binary with ` +
     `DASHCAM_PG_HOSTS=${host} deno task compile`;
 }
+
+/**
+ * The config file read when neither `--config` nor `DASHCAM_CONFIG` names
+ * one: the installed `/etc/dashcam/dashcam.json` for the compiled binary (it
+ * may read nothing else, and an operator's shell has no `DASHCAM_CONFIG`),
+ * `config/dashcam.json` from the working directory otherwise.
+ *
+ * @param mainModule URL of the main module. @default {Deno.mainModule}
+ * @returns The path.
+ */
+export function defaultConfigFile(
+  mainModule: string = Deno.mainModule,
+): string {
+  return isCompiled(mainModule)
+    ? "/etc/dashcam/dashcam.json"
+    : "config/dashcam.json";
+}

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   commandName,
+  defaultConfigFile,
   isCompiled,
   pgHostPort,
 } from "../../src/shared/build_info.ts";
@@ -21,6 +22,11 @@ Deno.test("a compiled binary calls itself `dashcam`; from source it is `deno tas
   assert.equal(isCompiled("file:///work/repo/main.ts"), false);
   assert.equal(commandName("file:///work/repo/main.ts"), "deno task dashcam");
   assert.equal(commandName(), "deno task dashcam");
+  assert.equal(defaultConfigFile(COMPILED), "/etc/dashcam/dashcam.json");
+  assert.equal(
+    defaultConfigFile("file:///work/repo/main.ts"),
+    "config/dashcam.json",
+  );
   assert.match(help("dashcam"), /^Usage: dashcam <command>/m);
   assert.doesNotMatch(help("dashcam"), /deno task/);
 });
