@@ -57,7 +57,9 @@ export async function runStatus(args: string[]): Promise<number> {
   let outbox = null;
   try {
     await Deno.stat(join(config.data_dir, "outbox.db"));
-    const o = Outbox.open(join(config.data_dir, "outbox.db"));
+    const o = Outbox.open(join(config.data_dir, "outbox.db"), {
+      readOnly: true,
+    });
     outbox = o.stats();
     o.close();
   } catch { /* no outbox yet */ }

@@ -19,6 +19,7 @@ import {
   syncOnce,
 } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
+import { assertPgHostAllowed } from "./pg_host.ts";
 
 /** Usage text. */
 export const USAGE =
@@ -46,6 +47,7 @@ export async function runSync(args: string[]): Promise<number> {
     );
   }
   const config = await configFromFlags(values);
+  assertPgHostAllowed(config.pg.url);
   await Deno.mkdir(config.data_dir, { recursive: true });
   const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
   const sql = connectFleet(config.pg, { log });

@@ -42,7 +42,11 @@ import {
   videoIdFromHash,
 } from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { FinalEvent, StageOutput } from "../shared/mod.ts";
+import {
+  closeForReaders,
+  type FinalEvent,
+  type StageOutput,
+} from "../shared/mod.ts";
 import {
   childrenOf,
   FRAME_CATEGORIES,
@@ -754,6 +758,7 @@ export class Engine {
     await this.#decoding;
     releaseLeases(this.db); // tasks cut off at the deadline are retried
     checkpoint(this.db);
+    closeForReaders(this.db); // status/vehicles by the dashcam group
     this.db.close();
     this.#lock.close();
   }

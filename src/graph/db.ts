@@ -5,7 +5,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { transaction } from "../shared/mod.ts";
+import { openSqliteReadOnly, transaction } from "../shared/mod.ts";
 import { type Migration, MIGRATIONS } from "./migrations.ts";
 
 export { transaction };
@@ -59,7 +59,9 @@ export function openGraphDb(
 ): DatabaseSync {
   const { migrate: doMigrate = true, busyTimeoutMs = 5000, readOnly = false } =
     options;
-  const db = new DatabaseSync(path, { readOnly });
+  const db = readOnly
+    ? openSqliteReadOnly(path)
+    : new DatabaseSync(path, { readOnly });
   db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
   if (!readOnly) {
     db.exec("PRAGMA journal_mode = WAL");

@@ -11,7 +11,13 @@ import {
   type SQLInputValue,
   type StatementSync,
 } from "node:sqlite";
-import { type Box, type FinalEvent, transaction } from "../shared/mod.ts";
+import {
+  type Box,
+  closeForReaders,
+  type FinalEvent,
+  openSqliteReadOnly,
+  transaction,
+} from "../shared/mod.ts";
 import {
   editDistance,
   hasWildcard,
@@ -92,6 +98,8 @@ export interface OutboxOptions {
   busyTimeoutMs?: number;
   /** Clock for `created_at` and error times (tests inject one). @default {() => new Date()} */
   now?: () => Date;
+  /** Open for reading only (`status`, `vehicles`): no file is created or changed, no migration runs. @default {false} */
+  readOnly?: boolean;
 }
 
 /** An event as the outbox keeps it. */
@@ -299,6 +307,14 @@ export class Outbox {
    */
   static open(path: string, options: OutboxOptions = {}): Outbox {
     const { busyTimeoutMs = 5000, now = () => new Date() } = options;
+    if (options.readOnly) {
+      const ro = openSqliteReadOnly(path);
+      ro.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+      ro.function("plate_distance", { deterministic: true }, (a, b) => {
+        return editDistance(String(a), String(b));
+      });
+      return new Outbox(ro, now);
+    }
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
@@ -742,8 +758,9 @@ export class Outbox {
     };
   }
 
-  /** Closes the database. */
+  /** Closes the database, leaving it readable by the `dashcam` group (see `closeForReaders`). */
   close(): void {
+    closeForReaders(this.db);
     if (this.db.isOpen) this.db.close();
   }
 
