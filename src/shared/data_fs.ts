@@ -97,6 +97,18 @@ export async function openDataFile(
 }
 
 /**
+ * Creates an empty file with mode 0640 (umask notwithstanding); fails when
+ * it exists.
+ *
+ * @param path The file.
+ */
+export function createDataFileSync(path: string): void {
+  Deno.openSync(path, { createNew: true, write: true, mode: DATA_FILE_MODE })
+    .close();
+  Deno.chmodSync(path, DATA_FILE_MODE);
+}
+
+/**
  * Sets a data-dir file to mode 0640, e.g. a database SQLite just created
  * (call it before the first write: SQLite creates the `-wal` and `-shm`
  * files with the database's mode). A file this process may not change is

@@ -12,7 +12,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { restrictDataFile } from "./data_fs.ts";
+import { createDataFileSync, restrictDataFile } from "./data_fs.ts";
 
 /** The 16 bytes every SQLite database file starts with. */
 const SQLITE_MAGIC = "SQLite format 3\0";
@@ -198,6 +198,10 @@ function openChecked(
   const { label, readOnly, fresh } = options;
   let db: DatabaseSync | null = null;
   try {
+    if (fresh && !readOnly && !exists(path)) {
+      // Created here with its mode: SQLite would make it 0644 first.
+      createDataFileSync(path);
+    }
     db = new DatabaseSync(path, { readOnly });
     if (!readOnly) {
       // Before the first write: SQLite gives -wal/-shm the database's mode.
