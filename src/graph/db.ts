@@ -28,7 +28,9 @@ export interface OpenGraphDbOptions {
    * again from the inbox), and this is called with what happened; without
    * it a damaged file throws `DamagedDatabaseError`.
    */
-  onDamaged?: (damage: { error: DamagedDatabaseError; asidePath: string }) => void;
+  onDamaged?: (
+    damage: { error: DamagedDatabaseError; asidePath: string },
+  ) => void;
 }
 
 /**

@@ -170,7 +170,9 @@ export function openDatabaseFile(
   const found = inspectDatabaseFile(path);
   if (found === "absent") {
     if (!create || readOnly) {
-      throw new Deno.errors.NotFound(`Cannot open the ${label} ${path}: no such file`);
+      throw new Deno.errors.NotFound(
+        `Cannot open the ${label} ${path}: no such file`,
+      );
     }
     return {
       db: openChecked(path, { label, readOnly, fresh: true }),

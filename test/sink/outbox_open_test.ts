@@ -96,7 +96,11 @@ for (const [what, damage] of DAMAGES) {
       });
       try {
         const aside = `${path}.damaged-20260304T050607Z`;
-        assert.deepEqual(Deno.readFileSync(aside), before, "kept byte for byte");
+        assert.deepEqual(
+          Deno.readFileSync(aside),
+          before,
+          "kept byte for byte",
+        );
         const errors = lines;
         assert.equal(errors.length, 1, lines.join("\n"));
         assert.match(errors[0], /error/i);
@@ -128,7 +132,10 @@ Deno.test("`Outbox.open()` sets the -wal and -shm aside with their damaged file"
     for (const n of [aside, `${aside}-wal`, `${aside}-shm`]) {
       assert.ok(listed.includes(n), listed.join(","));
     }
-    assert.deepEqual(Deno.readFileSync(join(dir, `${aside}-wal`)), new Uint8Array([1, 2, 3]));
+    assert.deepEqual(
+      Deno.readFileSync(join(dir, `${aside}-wal`)),
+      new Uint8Array([1, 2, 3]),
+    );
   });
 });
 
