@@ -116,7 +116,6 @@ export async function runDaemon(
   config: Config,
   options: RunDaemonOptions,
 ): Promise<number> {
-  const { log, signal } = options;
   await makeDataDir(config.data_dir);
   // The lock comes first: a second process must change nothing.
   const lock = await lockDataDir(config.data_dir);
