@@ -92,7 +92,17 @@ export async function runVehicles(args: string[]): Promise<number> {
       await closePg(sql);
     }
   } else {
-    const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
+    // A search only reads: never create, migrate or repair the outbox.
+    let outbox: Outbox;
+    try {
+      outbox = Outbox.open(join(config.data_dir, "outbox.db"), {
+        readOnly: true,
+      });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (!values.json) console.log("no matching vehicles (no outbox yet)");
+      return 0;
+    }
     try {
       const found = outbox.query(filter);
       raw = found;

@@ -268,11 +268,13 @@ export class Outbox {
   /** The underlying database (for tests and `status`). */
   readonly db: DatabaseSync;
   #now: () => Date;
+  #log: Logger;
   #statements = new Map<string, StatementSync>();
 
-  private constructor(db: DatabaseSync, now: () => Date) {
+  private constructor(db: DatabaseSync, now: () => Date, log: Logger) {
     this.db = db;
     this.#now = now;
+    this.#log = log;
   }
 
   /**
@@ -331,7 +333,7 @@ export class Outbox {
     db.function("plate_distance", { deterministic: true }, (a, b) => {
       return editDistance(String(a), String(b));
     });
-    const outbox = new Outbox(db, now);
+    const outbox = new Outbox(db, now, log);
     if (!readOnly) {
       migrateOutbox(db);
       outbox.checkpoint();
@@ -344,10 +346,21 @@ export class Outbox {
    * (`PRAGMA wal_checkpoint(FULL)`), so the main file alone holds every
    * committed event: a `-wal` lost in a power cut then loses nothing
    * committed before. Done after each committed event batch; a checkpoint
-   * that a reader blocks is retried after the next batch.
+   * that a reader blocks, or that fails (disk full), is retried after the
+   * next batch: the events are committed either way, so it never throws.
    */
   checkpoint(): void {
-    this.#prepare("PRAGMA wal_checkpoint(FULL)").get();
+    try {
+      this.#prepare("PRAGMA wal_checkpoint(FULL)").get();
+    } catch (err) {
+      this.#log.warn(
+        "outbox WAL checkpoint failed; retried after the next event",
+        {
+          file: this.db.location() ?? undefined,
+          error: (err as Error).message.split("\n")[0],
+        },
+      );
+    }
   }
 
   /**

@@ -78,3 +78,18 @@ Deno.test("status on a healthy outbox reports it and exits 0", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("vehicles (a search) on a damaged outbox says so, exits 1 and leaves it untouched", async () => {
+  const dir = await dataDirWithGraph();
+  try {
+    const path = join(dir, "outbox.db");
+    Deno.writeFileSync(path, new Uint8Array());
+    const out = await runDashcam(["vehicles", "--data-dir", dir]);
+    assert.equal(out.code, 1, out.stdout + out.stderr);
+    assert.ok(out.stderr.includes(path), out.stderr);
+    assert.equal(Deno.statSync(path).size, 0);
+    assert.deepEqual(listing(dir), ["outbox.db"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
