@@ -84,6 +84,7 @@ export function openGraphDb(
     readOnly,
     setAside: onDamaged !== undefined,
     check: doMigrate || readOnly,
+    busyTimeoutMs,
   });
   const db = opened.db;
   if (opened.damaged) onDamaged?.(opened.damaged);

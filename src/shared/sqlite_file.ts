@@ -54,6 +54,8 @@ export interface OpenDatabaseFileOptions {
   setAside?: boolean;
   /** Run `PRAGMA quick_check` on an existing file (O(size): skip it where the owner already did). @default {true} */
   check?: boolean;
+  /** Milliseconds SQLite waits on a lock (set before the checks) before SQLITE_BUSY. @default {5000} */
+  busyTimeoutMs?: number;
   /** Clock for the set-aside name. @default {() => new Date()} */
   now?: () => Date;
 }
@@ -157,6 +159,7 @@ export function openDatabaseFile(
     create = !readOnly,
     setAside = false,
     check = true,
+    busyTimeoutMs = 5000,
     now = () => new Date(),
   } = options;
   const damage = (reason: string) =>
@@ -164,7 +167,12 @@ export function openDatabaseFile(
   const handle = (error: DamagedDatabaseError): OpenedDatabase => {
     if (!setAside || readOnly) throw error;
     const asidePath = setAsideDatabase(path, now());
-    const db = openChecked(path, { label, readOnly, fresh: true });
+    const db = openChecked(path, {
+      label,
+      readOnly,
+      fresh: true,
+      busyTimeoutMs,
+    });
     return { db, created: true, damaged: { error, asidePath } };
   };
   const found = inspectDatabaseFile(path);
@@ -175,7 +183,7 @@ export function openDatabaseFile(
       );
     }
     return {
-      db: openChecked(path, { label, readOnly, fresh: true }),
+      db: openChecked(path, { label, readOnly, fresh: true, busyTimeoutMs }),
       created: true,
       damaged: null,
     };
@@ -183,7 +191,7 @@ export function openDatabaseFile(
   if (found !== null) return handle(damage(found));
   try {
     return {
-      db: openChecked(path, { label, readOnly, fresh: !check }),
+      db: openChecked(path, { label, readOnly, fresh: !check, busyTimeoutMs }),
       created: false,
       damaged: null,
     };
@@ -193,11 +201,15 @@ export function openDatabaseFile(
   }
 }
 
-function openChecked(
-  path: string,
-  options: { label: string; readOnly: boolean; fresh: boolean },
-): DatabaseSync {
-  const { label, readOnly, fresh } = options;
+interface OpenCheckedOptions {
+  label: string;
+  readOnly: boolean;
+  fresh: boolean;
+  busyTimeoutMs: number;
+}
+
+function openChecked(path: string, options: OpenCheckedOptions): DatabaseSync {
+  const { label, readOnly, fresh, busyTimeoutMs } = options;
   let db: DatabaseSync | null = null;
   try {
     if (fresh && !readOnly && !exists(path)) {
@@ -205,6 +217,9 @@ function openChecked(
       createDataFileSync(path);
     }
     db = new DatabaseSync(path, { readOnly });
+    // Another process may be recovering the WAL or writing: wait, as every
+    // later statement does.
+    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     if (!readOnly) {
       // Before the first write: SQLite gives -wal/-shm the database's mode.
       for (const suffix of ["", "-wal", "-shm"]) {

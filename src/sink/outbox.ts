@@ -308,6 +308,7 @@ export class Outbox {
       label: "outbox",
       readOnly,
       setAside: !readOnly,
+      busyTimeoutMs,
       now,
     });
     const db = opened.db;
