@@ -119,7 +119,7 @@ export async function runVehicles(args: string[]): Promise<number> {
     }
   } else {
     // Read-only: an operator in group dashcam may search while the daemon
-    // is stopped, and a search never creates the outbox.
+    // is stopped, and a search never creates, migrates or repairs the outbox.
     const path = join(config.data_dir, "outbox.db");
     if (!(await isFile(path))) {
       throw new Error(
