@@ -13,6 +13,7 @@ import {
   migrateFleet,
 } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs } from "./common.ts";
+import { assertPgHostAllowed } from "./pg_host.ts";
 
 /** Usage text. */
 export const USAGE =
@@ -33,6 +34,7 @@ export async function runMigrate(args: string[]): Promise<number> {
     return 0;
   }
   const config = await configFromFlags(values);
+  assertPgHostAllowed(config.pg.url);
   const sql = connectFleet(config.pg, { log });
   try {
     const result = await migrateFleet(sql, { pg: config.pg, log });

@@ -8,17 +8,18 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { log } from "../log/mod.ts";
 import {
   checkFleet,
   closePg,
   connectFleet,
   describePgError,
-  Outbox,
+  openDataDirOutbox,
   syncOnce,
 } from "../sink/mod.ts";
+import { makeDataDir } from "../shared/data_fs.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
+import { assertPgHostAllowed } from "./pg_host.ts";
 
 /** Usage text. */
 export const USAGE =
@@ -46,8 +47,9 @@ export async function runSync(args: string[]): Promise<number> {
     );
   }
   const config = await configFromFlags(values);
-  await Deno.mkdir(config.data_dir, { recursive: true });
-  const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
+  assertPgHostAllowed(config.pg.url);
+  await makeDataDir(config.data_dir);
+  const outbox = openDataDirOutbox(config.data_dir, { log });
   const sql = connectFleet(config.pg, { log });
   try {
     await checkFleet(sql, { pg: config.pg });

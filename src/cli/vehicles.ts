@@ -16,10 +16,20 @@ import {
   searchVehicles,
 } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
+import { assertPgHostAllowed } from "./pg_host.ts";
 
 /** Usage text. */
 export const USAGE =
   "vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--limit N] [--remote] [--json]  search final events";
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
 
 function isoOrThrow(
   flag: string,
@@ -83,6 +93,7 @@ export async function runVehicles(args: string[]): Promise<number> {
   >;
   let raw: unknown[];
   if (values.remote) {
+    assertPgHostAllowed(config.pg.url);
     const sql = connectFleet(config.pg, { log });
     try {
       const found = await searchVehicles(sql, filter);
@@ -107,7 +118,15 @@ export async function runVehicles(args: string[]): Promise<number> {
       await closePg(sql);
     }
   } else {
-    const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
+    // Read-only: an operator in group dashcam may search while the daemon
+    // is stopped, and a search never creates, migrates or repairs the outbox.
+    const path = join(config.data_dir, "outbox.db");
+    if (!(await isFile(path))) {
+      throw new Error(
+        `No outbox at ${path}: no events yet (check data_dir or --data-dir)`,
+      );
+    }
+    const outbox = Outbox.open(path, { readOnly: true });
     try {
       const found = outbox.query(filter);
       raw = found;

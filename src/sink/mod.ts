@@ -5,6 +5,7 @@
  * @module
  */
 export * from "./outbox.ts";
+export * from "./data_dir_outbox.ts";
 export * from "./pg_client.ts";
 export * from "./pg_schema.ts";
 export * from "./pg_roles.ts";

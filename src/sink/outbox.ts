@@ -7,11 +7,18 @@
  * @module
  */
 import {
-  DatabaseSync,
+  type DatabaseSync,
   type SQLInputValue,
   type StatementSync,
 } from "node:sqlite";
-import { type Box, type FinalEvent, transaction } from "../shared/mod.ts";
+import {
+  type Box,
+  closeForReaders,
+  type FinalEvent,
+  transaction,
+} from "../shared/mod.ts";
+import { openDatabaseFile } from "../shared/sqlite_file.ts";
+import { log as defaultLog, type Logger } from "../log/mod.ts";
 import {
   editDistance,
   hasWildcard,
@@ -92,6 +99,16 @@ export interface OutboxOptions {
   busyTimeoutMs?: number;
   /** Clock for `created_at` and error times (tests inject one). @default {() => new Date()} */
   now?: () => Date;
+  /** Open read-only (`status`): never creates, migrates or sets aside; a damaged file throws. @default {false} */
+  readOnly?: boolean;
+  /**
+   * The data dir was used before (e.g. `pipeline.db` exists): a missing
+   * outbox is then reported loudly, as unsynced events may be lost.
+   * @default {false}
+   */
+  expectExisting?: boolean;
+  /** Where the loud lines go. @default {the process logger} */
+  log?: Logger;
 }
 
 /** An event as the outbox keeps it. */
@@ -277,15 +294,21 @@ export class Outbox {
   /** The underlying database (for tests and `status`). */
   readonly db: DatabaseSync;
   #now: () => Date;
+  #log: Logger;
   #statements = new Map<string, StatementSync>();
 
-  private constructor(db: DatabaseSync, now: () => Date) {
+  private constructor(db: DatabaseSync, now: () => Date, log: Logger) {
     this.db = db;
     this.#now = now;
+    this.#log = log;
   }
 
   /**
-   * Opens (creating if needed) the outbox file and applies its migrations.
+   * Opens the outbox file and applies its migrations. The file is created
+   * only when absent; an existing file that is damaged (zero bytes, not a
+   * database, failing `PRAGMA quick_check`) is never written over: it is
+   * renamed to `outbox.db.damaged-<UTC stamp>` with its `-wal`/`-shm`, one
+   * error line says so, and a fresh outbox keeps new events.
    *
    * @example Open, add, count
    * ```ts ignore
@@ -294,29 +317,77 @@ export class Outbox {
    * outbox.pendingCount(); // 1
    * ```
    * @param path File path, normally `DATA_DIR/outbox.db`.
-   * @param options Busy timeout and clock.
+   * @param options Busy timeout, clock, read-only and logger.
    * @returns The open outbox.
+   * @throws {DamagedDatabaseError} Read-only, when the file is damaged.
+   * @throws {Deno.errors.NotFound} Read-only, when the file is absent.
    */
   static open(path: string, options: OutboxOptions = {}): Outbox {
-    const { busyTimeoutMs = 5000, now = () => new Date() } = options;
-    let db: DatabaseSync;
-    try {
-      db = new DatabaseSync(path);
-    } catch (err) {
-      throw new Error(
-        `Cannot open the outbox ${path}: ${(err as Error).message}`,
-        { cause: err },
+    const {
+      busyTimeoutMs = 5000,
+      now = () => new Date(),
+      readOnly = false,
+      expectExisting = false,
+      log = defaultLog,
+    } = options;
+    const opened = openDatabaseFile(path, {
+      label: "outbox",
+      readOnly,
+      setAside: !readOnly,
+      busyTimeoutMs,
+      now,
+    });
+    const db = opened.db;
+    if (opened.damaged) {
+      log.error(
+        `${opened.damaged.error.message}; set aside as ${opened.damaged.asidePath} ` +
+          `(with its -wal/-shm): keep that file, its unsynced events can be ` +
+          `recovered with sqlite3 .recover; a new empty outbox takes new events`,
+      );
+    } else if (opened.created && expectExisting) {
+      log.error(
+        `The outbox ${path} was missing although this data dir was used ` +
+          `before: events not yet synced may be lost; a new empty outbox ` +
+          `takes new events (restore the file from a backup if there is one)`,
       );
     }
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    db.exec("PRAGMA journal_mode = WAL");
-    // Final events must survive a power cut: fsync the WAL on every commit.
-    db.exec("PRAGMA synchronous = FULL");
+    if (!readOnly) {
+      db.exec("PRAGMA journal_mode = WAL");
+      // Final events must survive a power cut: fsync the WAL on every commit.
+      db.exec("PRAGMA synchronous = FULL");
+    }
     db.function("plate_distance", { deterministic: true }, (a, b) => {
       return editDistance(String(a), String(b));
     });
-    migrateOutbox(db);
-    return new Outbox(db, now);
+    const outbox = new Outbox(db, now, log);
+    if (!readOnly) {
+      migrateOutbox(db);
+      outbox.checkpoint();
+    }
+    return outbox;
+  }
+
+  /**
+   * Copies every committed page of the WAL into the main file
+   * (`PRAGMA wal_checkpoint(FULL)`), so the main file alone holds every
+   * committed event: a `-wal` lost in a power cut then loses nothing
+   * committed before. Done after each committed event batch; a checkpoint
+   * that a reader blocks, or that fails (disk full), is retried after the
+   * next batch: the events are committed either way, so it never throws.
+   */
+  checkpoint(): void {
+    try {
+      this.#prepare("PRAGMA wal_checkpoint(FULL)").get();
+    } catch (err) {
+      this.#log.warn(
+        "outbox WAL checkpoint failed; retried after the next event",
+        {
+          file: this.db.location() ?? undefined,
+          error: (err as Error).message.split("\n")[0],
+        },
+      );
+    }
   }
 
   /**
@@ -344,7 +415,9 @@ export class Outbox {
       event.evidence ?? null,
       this.#now().toISOString(),
     );
-    return Number(result.changes) === 1;
+    const added = Number(result.changes) === 1;
+    if (added && !this.db.isTransaction) this.checkpoint();
+    return added;
   }
 
   /**
@@ -355,11 +428,13 @@ export class Outbox {
    * @returns How many were new.
    */
   addMany(events: Iterable<FinalEvent>): number {
-    return transaction(this.db, () => {
+    const added = transaction(this.db, () => {
       let added = 0;
       for (const event of events) if (this.add(event)) added += 1;
       return added;
     });
+    if (added > 0) this.checkpoint();
+    return added;
   }
 
   /** Number of events neither sent nor rejected. */
@@ -742,8 +817,9 @@ export class Outbox {
     };
   }
 
-  /** Closes the database. */
+  /** Closes the database, leaving it readable by the `dashcam` group (see `closeForReaders`). */
   close(): void {
+    closeForReaders(this.db);
     if (this.db.isOpen) this.db.close();
   }
 

@@ -34,6 +34,7 @@ import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
 import { encodePng } from "../png.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
+import { makeDataDir, writeDataFile } from "../../shared/data_fs.ts";
 
 type Init = StageInit & { log: StageLog };
 
@@ -109,13 +110,13 @@ async function ocrStage(init: Init): Promise<StageHandler> {
       const plates = (task.meta.plates ?? []) as PlateOnVehicle[];
       const results = await ocr.read(img, plates.map((p) => p.plateBox));
       const dir = join(init.dataDir, "crops", task.videoId);
-      await Deno.mkdir(dir, { recursive: true });
+      await makeDataDir(dir);
       const reads: FramePlateRead[] = [];
       for (let i = 0; i < results.length; i++) {
         const crop = `crops/${task.videoId}/${
           String(task.frameIdx).padStart(6, "0")
         }_${i}.ppm`;
-        await Deno.writeFile(
+        await writeDataFile(
           join(init.dataDir, crop),
           encodePpm(results[i].crop),
         );
@@ -180,10 +181,8 @@ function summaryStage(init: Init): StageHandler {
           const img = decodePpm(await Deno.readFile(join(init.dataDir, crop)));
           evidence = `evidence/${task.videoId}/${task.trackId}.png`;
           const path = join(init.dataDir, evidence);
-          await Deno.mkdir(join(init.dataDir, "evidence", task.videoId), {
-            recursive: true,
-          });
-          await Deno.writeFile(`${path}.tmp`, encodePng(img));
+          await makeDataDir(join(init.dataDir, "evidence", task.videoId));
+          await writeDataFile(`${path}.tmp`, encodePng(img));
           await Deno.rename(`${path}.tmp`, path);
         } catch (err) {
           ctx.log.warn("evidence crop not saved", {
