@@ -97,4 +97,14 @@ CREATE INDEX video_metadata_status ON video_metadata (status);`,
 ALTER TABLE video_metadata ADD COLUMN mtime_ms INTEGER;
 CREATE INDEX video_metadata_source ON video_metadata (path, size, mtime_ms);`,
   },
+  {
+    version: 5,
+    name: "video_failure_kind",
+    // Why a clip failed: 'clip' (its own file), 'tasks' (a stage failed for
+    // good) or 'transient' (file system or database for a while; retried on
+    // the next start). NULL on rows failed before this migration: start-up
+    // classifies those from their error text.
+    sql: `
+ALTER TABLE video_metadata ADD COLUMN error_kind TEXT;`,
+  },
 ];
