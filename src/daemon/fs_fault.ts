@@ -120,6 +120,24 @@ export function isTransientFsError(
 }
 
 /**
+ * Whether an error (or one of its causes) is a missing path (ENOENT,
+ * ENOTDIR).
+ *
+ * @param err The error.
+ * @returns True for a missing file or folder.
+ */
+export function isMissingPath(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; depth++) {
+    const { code, message = "" } = e as { code?: string; message?: string };
+    if (code && (code === "ENOENT" || code === "ENOTDIR")) return true;
+    const errno = osErrno(message);
+    if (errno === 2 || errno === 20) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
  * The failure kind of an error message stored before kinds were recorded
  * (an older `pipeline.db`): the same rules as
  * {@linkcode isTransientFsError}, on the text alone.

@@ -150,6 +150,10 @@ Deno.test("Engine recreates the frames folder removed mid-clip and finishes the 
     const [video] = await engine.waitFor([id]);
     assert.equal(video.status, "done", video.error ?? "");
     assert.equal(video.frames_total, 15);
+    // Frames lost with the folder are written again; their tasks wait for
+    // them instead of failing.
+    assert.equal(video.error, null);
+    assert.equal(sink.events.size, 3);
     assert.ok(
       lines.some((l) =>
         l.includes("decoding paused") &&
@@ -277,4 +281,56 @@ Deno.test("Engine finishes a clip whose source was deleted while it was down wit
     await engine.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "Engine keeps the attempts of tasks that cannot write to a read-only data dir and finishes them once it is writable",
+  ignore: !canRemountReadOnly(),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const clip = await makeTestClip(dir, "crops.mp4", { durationS: 2 });
+    const config = testConfig(join(dir, "data"), {
+      graph: { keep_finished: true, max_attempts: 3 },
+    });
+    const crops = join(config.data_dir, "crops");
+    await Deno.mkdir(crops, { recursive: true });
+    const lines: string[] = [];
+    const sink = memorySink();
+    Deno.env.set("TRIVIAL_WRITE_CROP", "1");
+    const engine = await Engine.open(config, {
+      log: recordingLog(lines),
+      sink,
+      handlersModule: TRIVIAL_HANDLERS,
+    });
+    let mounted = false;
+    try {
+      assert.ok(run("mount", "--bind", crops, crops));
+      mounted = true;
+      assert.ok(run("mount", "-o", "remount,ro,bind", crops));
+      const sub = await engine.addClip(clip);
+      // More failed runs than a task has attempts: without the fix some
+      // ocr task has failed for good by now.
+      await until(() => engine.pool.counters.retry >= 8, "eight retries");
+      assert.equal(engine.pool.counters.failed, 0);
+      assert.ok(run("umount", crops));
+      mounted = false;
+      const [video] = await engine.waitFor([sub.videoId!]);
+      assert.equal(video.status, "done");
+      assert.equal(video.error, null);
+      assert.deepEqual(
+        [...sink.events.values()].map((e) => e.finalPlate).sort(),
+        ["P0", "P1"],
+      );
+      assert.ok(
+        !lines.some((l) => l.includes("task attempt failed")),
+        "a put-off task is not an attempt failure",
+      );
+    } finally {
+      Deno.env.delete("TRIVIAL_WRITE_CROP");
+      if (mounted) run("umount", crops);
+      await engine.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
