@@ -579,6 +579,7 @@ export class Engine {
       await Deno.stat(video.path);
       return false;
     } catch (err) {
+      if (this.#isTransient(err)) throw err; // an I/O error: pause, retry
       if (!(err instanceof Deno.errors.NotFound)) return false; // ffmpeg says
     }
     const frames = taskCounts(this.db, {

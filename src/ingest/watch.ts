@@ -18,6 +18,11 @@
  *   again with its new size and mtime).
  * - File names that are not valid UTF-8 cannot be named through Deno's APIs
  *   (they come back with U+FFFD); such files are skipped with a warning.
+ *   A watch event naming one rejects that read only: the watch goes on and
+ *   the folder is walked again (the event's path is lost).
+ * - An empty clip is never ready (cameras create the file first); it is
+ *   noted once ("waiting for data"), and once more as a warning when it
+ *   stays empty past the settle time.
  * - Symlinks are never followed, hidden files (names starting with `.`, e.g.
  *   macOS `._clip.mp4` resource forks) are skipped.
  * - Deno (since 1.43) reads `/proc` only under `--allow-all`, whatever
