@@ -510,7 +510,13 @@ export class Engine {
     await Deno.mkdir(dir, { recursive: true });
     setVideoStatus(this.db, { videoId, status: "decoding", now: Date.now() });
     let count = 0;
-    this.#log.info("decoding clip", { video: videoId, path: video.path, fps });
+    if (this.#fsFault === null) { // not again on each retry of a pause
+      this.#log.info("decoding clip", {
+        video: videoId,
+        path: video.path,
+        fps,
+      });
+    }
     for await (
       const frame of decodeFrames(video.path, {
         fps,
