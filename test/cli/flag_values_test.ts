@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { UsageError } from "../../src/cli/common.ts";
 import { parseCountFlag, parseTimeFlag } from "../../src/cli/flag_values.ts";
+import { Outbox } from "../../src/sink/mod.ts";
 import { runDashcam } from "../support/cli.ts";
 import { writeTrivialConfig } from "../support/config.ts";
 
@@ -120,6 +121,7 @@ Deno.test("vehicles answers bad --limit, --since and --until with one usage line
       false,
     );
     // A valid query still works.
+    Outbox.open(join(dir, "data", "outbox.db")).close();
     const ok = await runDashcam([
       "vehicles",
       "--config",
