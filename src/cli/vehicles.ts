@@ -16,6 +16,7 @@ import {
   searchVehicles,
 } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
+import { parseCountFlag, parseTimeFlag } from "./flag_values.ts";
 import { assertPgHostAllowed } from "./pg_host.ts";
 
 /** Usage text. */
@@ -29,20 +30,6 @@ async function isFile(path: string): Promise<boolean> {
     if (err instanceof Deno.errors.NotFound) return false;
     throw err;
   }
-}
-
-function isoOrThrow(
-  flag: string,
-  value: string | undefined,
-): string | undefined {
-  if (value === undefined) return undefined;
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) {
-    throw new UsageError(
-      `--${flag} needs a date/time such as 2026-11-24T08:00:00Z, got '${value}'`,
-    );
-  }
-  return new Date(t).toISOString();
 }
 
 /**
@@ -64,23 +51,30 @@ export async function runVehicles(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const config = await configFromFlags(values);
-  const limit = values.limit === undefined ? 100 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new UsageError(
-      `--limit needs a positive integer, got '${values.limit}'`,
-    );
-  }
+  // Flags are checked before anything is opened.
+  const limit = values.limit === undefined
+    ? 100
+    : parseCountFlag("limit", values.limit);
   const filter = {
     plate: values.plate,
     fuzzy: values.fuzzy ? 1 : 0,
-    since: isoOrThrow("since", values.since),
-    until: isoOrThrow("until", values.until),
+    since: values.since === undefined
+      ? undefined
+      : parseTimeFlag("since", values.since),
+    until: values.until === undefined
+      ? undefined
+      : parseTimeFlag("until", values.until),
     limit,
   };
   if (filter.fuzzy && !filter.plate) {
     throw new UsageError("--fuzzy needs --plate");
   }
+  if (filter.since && filter.until && filter.since > filter.until) {
+    throw new UsageError(
+      `--since must not be later than --until, got '${values.since}' and '${values.until}'`,
+    );
+  }
+  const config = await configFromFlags(values);
   let rows: Array<
     {
       ts: string;

@@ -212,11 +212,26 @@ async function runLocked(
       } else if (sub.state === "known") {
         log.debug("clip seen before", { path, video: sub.videoId });
       }
-      if (sub.videoId && sub.state !== "failed") {
+      // A clip failed for good (its own fault) keeps its record, not its
+      // spooled copy: every bad clip on a stick would cost its size.
+      const dropSpooled = async () => {
+        if (spooled.kind !== "spooled") return;
+        await Deno.remove(spooled.path).then(
+          () => log.info("spooled copy of a failed clip removed", { path }),
+          () => {/* already gone */},
+        );
+      };
+      if (sub.videoId && sub.status === "failed") {
+        if (engine.failedForGood(sub.videoId)) await dropSpooled();
+      } else if (sub.videoId) {
         // Once its events are in the outbox, the spooled copy goes, and the
         // original too when the config asks for it (never before).
         engine.waitFor([sub.videoId], { signal: intake.signal }).then(
           async ([video]) => {
+            if (video?.status === "failed") {
+              if (engine.failedForGood(video.video_id)) await dropSpooled();
+              return;
+            }
             if (video?.status !== "done") return;
             if (spooled.kind === "spooled") {
               await Deno.remove(spooled.path).catch(() => {});

@@ -14,6 +14,7 @@ import {
   enqueueTasks,
   failedTaskError,
   failExpiredLeases,
+  failureKind,
   fetchUnhandled,
   findVideoBySource,
   frameTaskStatus,
@@ -28,6 +29,8 @@ import {
   recoverInterrupted,
   registerVideo,
   releaseLeases,
+  requeueTransientFailures,
+  setFailureKind,
   setVideoStatus,
   taskCounts,
   transaction,
@@ -58,6 +61,11 @@ import { WorkerPool } from "./pool.ts";
 import { type DataDirLock, lockDataDir } from "./data_lock.ts";
 import { makeDataDir, writeDataFile } from "../shared/data_fs.ts";
 import { createHash } from "node:crypto";
+import {
+  failureKindOfMessage,
+  faultPath,
+  isTransientFsError,
+} from "./fs_fault.ts";
 
 /** Where final events go: the local durable outbox. */
 export interface EventSink {
@@ -75,6 +83,13 @@ export interface EngineOptions {
   handlersModule?: string;
   /** How many times a task may be running when the process dies before it fails. @default {5} */
   maxInterrupts?: number;
+  /**
+   * First and longest pause (ms) before decoding is tried again after a
+   * passing file-system fault (read-only remount, I/O error, a folder of ours
+   * removed); the pause doubles from the first to the longest.
+   * @default {{ firstMs: 1000, maxMs: 60000 }}
+   */
+  fsRetry?: { firstMs: number; maxMs: number };
   /** The data-dir lock, taken by the caller before anything else (the caller releases it). @default {taken and released by the engine} */
   lock?: DataDirLock;
 }
@@ -128,6 +143,9 @@ export class Engine {
   #lastTickAt = performance.now();
   #started = false;
   #waiters = new Set<() => void>();
+  #fsRetry: { firstMs: number; maxMs: number };
+  /** The passing file-system fault decoding waits on, if any. */
+  #fsFault: { path: string; since: number; delayMs: number } | null = null;
   /** Statistics for status and bench. */
   readonly stats = { resultsHandled: 0, framesDeleted: 0, busyErrors: 0 };
 
@@ -144,6 +162,7 @@ export class Engine {
     this.#lock = lock;
     this.#log = options.log;
     this.#sink = options.sink;
+    this.#fsRetry = options.fsRetry ?? { firstMs: 1000, maxMs: 60_000 };
     this.#fatal.promise.catch(() => {});
   }
 
@@ -198,6 +217,19 @@ export class Engine {
         "recovered tasks left running by a previous run",
         recovered,
       );
+    }
+    // Clips failed by a passing fault (read-only disk, folder removed) are
+    // not the clips' fault: take them up again.
+    for (
+      const { videoId, error } of requeueTransientFailures(db, {
+        now: Date.now(),
+        classify: (e) => failureKindOfMessage(e, { dataDir }),
+      })
+    ) {
+      options.log.info("clip failed by a passing fault; taking it up again", {
+        video: videoId,
+        error: error ?? "",
+      });
     }
     const poolId = crypto.randomUUID().slice(0, 8);
     let engine: Engine | null = null;
@@ -267,6 +299,19 @@ export class Engine {
     return getVideo(this.db, videoId);
   }
 
+  /**
+   * Whether a clip failed for a reason of its own (undecodable, a stage
+   * failed for good), not a passing fault that a restart retries: its
+   * spooled copy is no longer needed.
+   *
+   * @param videoId The clip.
+   * @returns True when it failed for good.
+   */
+  failedForGood(videoId: string): boolean {
+    return getVideo(this.db, videoId)?.status === "failed" &&
+      failureKind(this.db, videoId) !== "transient";
+  }
+
   /** Frames currently on disk. */
   get framesOnDisk(): number {
     return this.#framesOnDisk;
@@ -277,6 +322,9 @@ export class Engine {
    * An unusable clip is recorded as failed with a one-line error; nothing
    * else is affected.
    *
+   * @throws {Error} On a passing fault of the file system or the database
+   * (read-only remount, I/O error): nothing is recorded, offer the clip again
+   * later.
    * @param path The clip.
    * @param options The camera's file name when `path` is a spooled copy (its time stamp is the start time).
    * @returns What happened.
@@ -289,6 +337,7 @@ export class Engine {
     let videoId: string | null = null;
     try {
       const st = await Deno.stat(abs).catch((err) => {
+        if (this.#isTransient(err)) throw err;
         throw new BadClipError(
           path,
           err instanceof Deno.errors.NotFound ? "file not found" : err.message,
@@ -313,7 +362,8 @@ export class Engine {
         }
       }
       const sha = await sha256File(abs).catch((err) => {
-        throw new BadClipError(path, err.message);
+        if (this.#isTransient(err)) throw err;
+        throw new BadClipError(path, `${err.message}`);
       });
       videoId = videoIdFromHash(sha);
       const known = getVideo(this.db, videoId);
@@ -339,14 +389,26 @@ export class Engine {
       return { path, videoId, state: "new", status: "queued" };
     } catch (err) {
       const message = (err as Error).message.split("\n")[0];
+      if (!(err instanceof BadClipError) && this.#isTransient(err)) {
+        this.#log.warn("cannot take clip now; it is offered again later", {
+          path,
+          error: message,
+        });
+        throw err;
+      }
       const id = videoId ??
         "path-" + createHash("sha256").update(abs).digest("hex").slice(0, 11);
-      registerVideo(this.db, { video_id: id, path: abs }, { now: Date.now() });
-      setVideoStatus(this.db, {
-        videoId: id,
-        status: "failed",
-        error: message,
-        now: Date.now(),
+      transaction(this.db, () => {
+        registerVideo(this.db, { video_id: id, path: abs }, {
+          now: Date.now(),
+        });
+        setVideoStatus(this.db, {
+          videoId: id,
+          status: "failed",
+          error: message,
+          now: Date.now(),
+        });
+        setFailureKind(this.db, { videoId: id, kind: "clip" });
       });
       this.#log.error(message);
       return {
@@ -384,28 +446,107 @@ export class Engine {
           await this.#waitForSpace();
           continue;
         }
+        if (this.#isTransient(err)) {
+          await this.#pauseOnFsFault(videoId, err);
+          continue;
+        }
+        // About the clip itself (undecodable): it fails, nothing else does.
         this.#log.error(message, { video: videoId });
-        setVideoStatus(this.db, {
-          videoId,
-          status: "failed",
-          error: message,
-          now: Date.now(),
-        });
+        try {
+          transaction(this.db, () => {
+            setVideoStatus(this.db, {
+              videoId,
+              status: "failed",
+              error: message,
+              now: Date.now(),
+            });
+            setFailureKind(this.db, { videoId, kind: "clip" });
+          });
+        } catch (dbErr) {
+          if (!this.#isTransient(dbErr)) throw dbErr;
+          await this.#pauseOnFsFault(videoId, dbErr);
+          continue;
+        }
         this.#notify();
       }
       this.#decodeQueue.shift();
     }
   }
 
+  #isTransient(err: unknown): boolean {
+    return isTransientFsError(err, { dataDir: this.config.data_dir });
+  }
+
+  /**
+   * A passing fault (read-only remount, I/O error, our frames folder
+   * removed): one warning naming the path, then retries with a doubling
+   * pause; the clip keeps its status and its frames.
+   */
+  async #pauseOnFsFault(videoId: string, err: unknown): Promise<void> {
+    const error = (err as Error).message.split("\n")[0];
+    const path = faultPath(err) ?? this.config.data_dir;
+    if (this.#fsFault === null) {
+      this.#fsFault = {
+        path,
+        since: Date.now(),
+        delayMs: this.#fsRetry.firstMs,
+      };
+      this.#log.warn(
+        "cannot write to the data dir; decoding paused and retried until it works",
+        { path, video: videoId, error },
+      );
+    } else {
+      this.#fsFault.delayMs = Math.min(
+        this.#fsFault.delayMs * 2,
+        this.#fsRetry.maxMs,
+      );
+      this.#log.debug("data dir still failing; retrying later", {
+        path,
+        video: videoId,
+        retry_ms: this.#fsFault.delayMs,
+        error,
+      });
+    }
+    const delay = this.#fsFault.delayMs;
+    await new Promise<void>((resolve) => {
+      if (this.#stopping) return resolve();
+      const timer = setTimeout(done, delay);
+      const signal = this.#abort.signal;
+      signal.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+    });
+  }
+
+  /** Ends a pause on a file-system fault with one line. */
+  #fsRecovered(): void {
+    if (this.#fsFault === null) return;
+    this.#log.info("data dir works again; decoding resumed", {
+      path: this.#fsFault.path,
+      paused_s: Math.round((Date.now() - this.#fsFault.since) / 1000),
+    });
+    this.#fsFault = null;
+  }
+
   async #decodeClip(videoId: string): Promise<void> {
     const video = getVideo(this.db, videoId);
     if (!video) return;
+    const fps = video.sampling_fps ?? this.config.sampling_fps;
+    if (await this.#finishIfSourceMissing(video, fps)) return;
     const dir = join(this.config.data_dir, "frames", videoId);
     await makeDataDir(dir);
     setVideoStatus(this.db, { videoId, status: "decoding", now: Date.now() });
-    const fps = video.sampling_fps ?? this.config.sampling_fps;
     let count = 0;
-    this.#log.info("decoding clip", { video: videoId, path: video.path, fps });
+    if (this.#fsFault === null) { // not again on each retry of a pause
+      this.#log.info("decoding clip", {
+        video: videoId,
+        path: video.path,
+        fps,
+      });
+    }
     for await (
       const frame of decodeFrames(video.path, {
         fps,
@@ -438,6 +579,7 @@ export class Engine {
       if (this.#stopping) return;
       const fresh = await writeFrameAtomic(path, frame.ppm);
       if (fresh) this.#framesOnDisk++;
+      this.#fsRecovered();
       if (status === null) {
         enqueueTasks(this.db, [frameTask(videoId, frame.index)], {
           now: Date.now(),
@@ -453,8 +595,52 @@ export class Engine {
       framesTotal: count,
       now: Date.now(),
     });
+    this.#fsRecovered();
     this.#log.info("clip decoded", { video: videoId, frames: count });
     this.#wake();
+  }
+
+  /**
+   * A clip whose source file went away (deleted from a fixed inbox while the
+   * daemon was down, a spooled copy removed) after some of its frames were
+   * decoded is finished with those frames, so their events are kept; the
+   * clip is marked done with the note "source missing, N of M frames
+   * processed". With no frame decoded it fails (about the clip).
+   *
+   * @returns True when the clip was finished here.
+   * @throws {BadClipError} When the source is gone and no frame was decoded.
+   */
+  async #finishIfSourceMissing(video: VideoRow, fps: number): Promise<boolean> {
+    try {
+      await Deno.stat(video.path);
+      return false;
+    } catch (err) {
+      if (this.#isTransient(err)) throw err; // an I/O error: pause, retry
+      if (!(err instanceof Deno.errors.NotFound)) return false; // ffmpeg says
+    }
+    const frames = taskCounts(this.db, {
+      videoId: video.video_id,
+      categories: ["vehicle_detect"],
+    });
+    const n = frames.queued + frames.done + frames.failed;
+    if (n === 0) throw new BadClipError(video.path, "file not found");
+    const expected = video.duration_s
+      ? Math.max(n, Math.floor(video.duration_s * fps))
+      : null;
+    const note = `source missing, ${n} of ${expected ?? "?"} frames processed`;
+    this.#log.warn(
+      "clip's source file is gone; finishing it with the frames already decoded",
+      { video: video.video_id, path: video.path, frames: n, expected },
+    );
+    setVideoStatus(this.db, {
+      videoId: video.video_id,
+      status: "decoded",
+      framesTotal: n,
+      error: note,
+      now: Date.now(),
+    });
+    this.#wake();
+    return true;
   }
 
   /** Waits until a frame is freed or a task ends, or 5 s pass. */
@@ -475,7 +661,14 @@ export class Engine {
       this.stats.framesDeleted++;
       this.#frameFreed.resolve();
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (err instanceof Deno.errors.NotFound) return;
+      // Read-only for a while: the frame stays; the clip's clean-up or the
+      // next start's sweep removes it.
+      if (!this.#isTransient(err)) throw err;
+      this.#log.debug("cannot delete frame now; left for the clean-up", {
+        path,
+        error: (err as Error).message,
+      });
     }
   }
 
@@ -648,11 +841,13 @@ export class Engine {
         category: "plate_smooth",
       });
       const failedCount = frames.failed + late.failed;
-      const error = smoothFailed
+      const problem = smoothFailed
         ? `plate_smooth failed: ${smoothFailed}`
         : failedCount > 0
         ? `${failedCount} task(s) failed`
         : null;
+      // A note set while decoding (source missing) stays with the clip.
+      const error = [v.error, problem].filter((x) => x).join("; ") || null;
       // The clip's end and the pruning of its rows commit together, so a
       // crash between them cannot leave rows behind for good.
       transaction(this.db, () => {
@@ -662,6 +857,9 @@ export class Engine {
           error,
           now,
         });
+        if (smoothFailed) {
+          setFailureKind(this.db, { videoId: v.video_id, kind: "tasks" });
+        }
         if (!this.config.graph.keep_finished) {
           pruneVideoRows(this.db, { videoId: v.video_id });
         }

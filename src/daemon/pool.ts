@@ -148,7 +148,10 @@ export class WorkerPool {
         slot.task = null;
         this.counters[msg.outcome]++;
         this.busyMs[slot.category] = (this.busyMs[slot.category] ?? 0) + msg.ms;
-        if (msg.outcome === "retry" || msg.outcome === "failed") {
+        if (
+          msg.outcome === "failed" ||
+          (msg.outcome === "retry" && !msg.postponed)
+        ) {
           this.#options.log.warn(
             msg.outcome === "failed"
               ? "task failed for good"

@@ -49,6 +49,8 @@ export type FromWorker =
     taskId: number;
     outcome: "done" | "retry" | "failed" | "lease-lost";
     error?: string;
+    /** A retry put off by a file-system fault (no attempt used; the worker logs it once). */
+    postponed?: boolean;
     ms: number;
   }
   /** Closed after a stop. */

@@ -53,7 +53,9 @@ export async function readFrameFile(dataDir: string, ref: string) {
   try {
     return decodePpm(await Deno.readFile(path));
   } catch (err) {
-    throw new Error(`Cannot read frame ${path}: ${(err as Error).message}`);
+    throw new Error(`Cannot read frame ${path}: ${(err as Error).message}`, {
+      cause: err, // the errno tells a passing fault (frame being rewritten)
+    });
   }
 }
 

@@ -12,9 +12,12 @@ import {
   claimTask,
   completeTask,
   failTask,
+  getVideo,
   LeaseLostError,
   openGraphDb,
+  postponeTask,
 } from "../graph/mod.ts";
+import { isMissingPath, isTransientFsError } from "./fs_fault.ts";
 import { Logger } from "../log/mod.ts";
 import type { CreateStageHandler, StageHandler } from "../shared/mod.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
@@ -41,6 +44,27 @@ function idle(ms: number): Promise<void> {
       resolve();
     };
   });
+}
+
+/** A file-system fault was logged and no task has completed since. */
+let faultNoted = false;
+
+/**
+ * Whether a task's failure is a passing fault of the data dir (read-only,
+ * I/O error), not of the task: it is put off without using an attempt. A
+ * missing frame counts only while its clip is still being decoded (the
+ * decoder writes it again after our frames folder was removed).
+ */
+function passingFault(
+  err: unknown,
+  msg: InitMessage,
+  db: DatabaseSync,
+  videoId: string | null,
+): boolean {
+  if (!isTransientFsError(err, { dataDir: msg.init.dataDir })) return false;
+  if (!isMissingPath(err)) return true;
+  const status = videoId === null ? null : getVideo(db, videoId)?.status;
+  return status === "queued" || status === "decoding";
 }
 
 function errorText(err: unknown): string {
@@ -81,6 +105,12 @@ async function loop(
         result: output ?? {},
         now: Date.now(),
       });
+      if (faultNoted) {
+        faultNoted = false;
+        log.info("tasks run again after the file-system fault", {
+          task: row.id,
+        });
+      }
       post({
         type: "finished",
         taskId: row.id,
@@ -99,6 +129,33 @@ async function loop(
         continue;
       }
       const error = errorText(err);
+      const delay = passingFault(err, msg, db, row.video_id)
+        ? postponeTask(db, {
+          taskId: row.id,
+          owner: msg.owner,
+          error,
+          now: Date.now(),
+          backoffMs: msg.backoffMs,
+        })
+        : null;
+      if (delay !== null) {
+        if (!faultNoted) {
+          faultNoted = true;
+          log.warn(
+            "task put off by a file-system fault; its attempts are kept",
+            { task: row.id, retry_ms: delay, error },
+          );
+        }
+        post({
+          type: "finished",
+          taskId: row.id,
+          outcome: "retry",
+          error,
+          postponed: true,
+          ms: performance.now() - started,
+        });
+        continue;
+      }
       const status = failTask(db, {
         taskId: row.id,
         owner: msg.owner,

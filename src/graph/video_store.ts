@@ -51,12 +51,17 @@ export interface VideoRow {
   finished_at: number | null;
   /** The source file's mtime (epoch ms) when it was registered. */
   mtime_ms: number | null;
+  /**
+   * Why a failed clip failed: `clip`, `tasks` or `transient` (retried on
+   * start); null otherwise (see `clip_failures.ts`).
+   */
+  error_kind: "clip" | "tasks" | "transient" | null;
 }
 
 /** Fields for a new clip. */
 export type NewVideo =
   & Pick<VideoRow, "video_id" | "path">
-  & Partial<Omit<VideoRow, "video_id" | "path" | "status">>;
+  & Partial<Omit<VideoRow, "video_id" | "path" | "status" | "error_kind">>;
 
 /**
  * Registers a clip unless its id is known.

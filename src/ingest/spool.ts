@@ -252,6 +252,17 @@ export async function spoolClip(
     return { kind: "spooled", path: final, sha256, size, reused: false };
   } catch (err) {
     await Deno.remove(temp).catch(() => {});
+    if (
+      !signal?.aborted && !isNoSpace(err) &&
+      !(err as Error).message?.includes(path)
+    ) {
+      // Writes and fsyncs on an open file name no path: name both ends.
+      const message = (err as Error).message?.split("\n")[0];
+      throw new Error(
+        `Cannot spool clip ${path} to ${spoolDir}: ${message}`,
+        { cause: err },
+      );
+    }
     if (isNoSpace(err)) {
       const freeNow = await freeSpace(spoolDir).catch(() => 0);
       return {

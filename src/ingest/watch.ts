@@ -18,6 +18,11 @@
  *   again with its new size and mtime).
  * - File names that are not valid UTF-8 cannot be named through Deno's APIs
  *   (they come back with U+FFFD); such files are skipped with a warning.
+ *   A watch event naming one rejects that read only: the watch goes on and
+ *   the folder is walked again (the event's path is lost).
+ * - An empty clip is never ready (cameras create the file first); it is
+ *   noted once ("waiting for data"), and once more as a warning when it
+ *   stays empty past the settle time.
  * - Symlinks are never followed, hidden files (names starting with `.`, e.g.
  *   macOS `._clip.mp4` resource forks) are skipped.
  * - Deno (since 1.43) reads `/proc` only under `--allow-all`, whatever
@@ -281,6 +286,8 @@ interface RootState {
   key: string | null;
   watcher: Deno.FsWatcher | null;
   pump: Promise<void> | null;
+  /** A watch event could not be read (a non-UTF-8 name): walk it again. */
+  rewalk: boolean;
 }
 
 /** Wait after a watch event before looking, so a burst is handled at once. */
@@ -367,6 +374,7 @@ export class InboxWatcher {
       key: null,
       watcher: null,
       pump: null,
+      rewalk: false,
     }));
     this.#onClip = onClip;
     this.#settleMs = settleMs;
@@ -443,7 +451,9 @@ export class InboxWatcher {
       for (const root of this.#roots) {
         const before = { present: root.present, key: root.key };
         await this.#checkRoot(root);
-        const back = before.present !== true || before.key !== root.key;
+        const back = before.present !== true || before.key !== root.key ||
+          root.rewalk;
+        root.rewalk = false;
         if (root.present && back) {
           await this.#walk(root.dir, 0, { now, seen, ready });
         }
@@ -610,21 +620,40 @@ export class InboxWatcher {
   }
 
   async #pump(root: RootState, watcher: Deno.FsWatcher): Promise<void> {
-    try {
-      for await (const event of watcher) {
-        for (const path of event.paths) {
-          // Events on the folder itself only wake the loop, which re-checks it.
-          if (path !== root.dir) this.#dirty.add(path);
+    // Read by hand, not with for-await: an event naming a file whose name is
+    // not valid UTF-8 rejects one read (TypeError), and for-await would end
+    // the watch of the whole inbox. The watcher itself goes on.
+    const events = watcher[Symbol.asyncIterator]();
+    while (true) {
+      let next: IteratorResult<Deno.FsEvent>;
+      try {
+        next = await events.next();
+      } catch (err) {
+        if (!this.#closed && isBadNameError(err)) {
+          this.#noteOnce(
+            "warn",
+            "a file name in the inbox is not valid UTF-8; that file is skipped, the rest is watched",
+            { path: root.dir },
+          );
+          // The event's path is lost: walk the folder again to see the rest.
+          root.rewalk = true;
+          this.#wake?.();
+          continue;
         }
-        this.#wake?.();
+        if (!this.#closed) {
+          this.#log.warn("inbox watch stopped; relying on rescans", {
+            dir: root.dir,
+            error: (err as Error).message,
+          });
+        }
+        break;
       }
-    } catch (err) {
-      if (!this.#closed) {
-        this.#log.warn("inbox watch stopped; relying on rescans", {
-          dir: root.dir,
-          error: (err as Error).message,
-        });
+      if (next.done) break;
+      for (const path of next.value.paths) {
+        // Events on the folder itself only wake the loop, which re-checks it.
+        if (path !== root.dir) this.#dirty.add(path);
       }
+      this.#wake?.();
     }
     if (root.watcher === watcher) {
       root.watcher = null;
@@ -731,6 +760,18 @@ export class InboxWatcher {
       settleMs: this.#settleMs,
     });
     this.#pending.set(path, decision.state);
+    if (sample.size === 0) {
+      // Cameras create the file first and fill it later; one that stays
+      // empty is worth a look (full card, crashed writer).
+      this.#noteOnce("info", "clip is empty; waiting for data", { path });
+      if (scan.now - decision.state.since >= this.#settleMs) {
+        this.#noteOnce(
+          "warn",
+          "clip is still empty after the settle time; waiting for data",
+          { path, settle_ms: this.#settleMs },
+        );
+      }
+    }
     if (decision.ready && !scan.ready.includes(path)) scan.ready.push(path);
   }
 
@@ -850,6 +891,11 @@ interface ScanState {
   now: number;
   seen: Set<string>;
   ready: string[];
+}
+
+/** Deno's error for an OS path that is not valid UTF-8. */
+function isBadNameError(err: unknown): boolean {
+  return err instanceof TypeError && /invalid UTF-8/i.test(err.message);
 }
 
 function signature(sample: FileSample): string {

@@ -107,6 +107,7 @@ Deno.test("`registerVideo()` stores a new clip as queued and keeps the first row
       updated_at: 1000,
       finished_at: null,
       mtime_ms: 99,
+      error_kind: null,
     });
     const again = registerVideo(
       db,

@@ -51,3 +51,21 @@ Deno.test("`videoIdFromHash()` keeps the first 16 hex digits", () => {
     "ba7816bf8f01cfea",
   );
 });
+
+Deno.test("`sha256File()` names the file when a read fails", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "video_id_test_" });
+  try {
+    // Opening a folder works; reading it fails with EISDIR, an error that
+    // names no path by itself.
+    await assert.rejects(
+      () => sha256File(dir),
+      (err: Error) => {
+        assert.match(err.message, new RegExp(`^Cannot read ${dir}: `));
+        assert.equal((err.cause as { code?: string }).code, "EISDIR");
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

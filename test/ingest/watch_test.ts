@@ -553,3 +553,91 @@ Deno.test("`InboxWatcher` with `Deno.watchFs` watches a removed and re-created f
     }
   });
 });
+
+Deno.test("`scanOnce()` says once that an empty clip waits for data, and warns once when it stays empty past the settle time", async () => {
+  await withTempDir(async (dir) => {
+    const { watcher, found, lines } = harness([dir], {
+      openWriters: NOBODY_WRITING,
+    });
+    const path = join(dir, "empty.mp4");
+    await Deno.writeFile(path, new Uint8Array(0));
+    await watcher.scanOnce(0);
+    await watcher.scanOnce(1000);
+    assert.deepEqual(
+      lines.filter((l) => l.includes("empty")),
+      [`<6>clip is empty; waiting for data path=${path}`],
+    );
+    await watcher.scanOnce(3000);
+    await watcher.scanOnce(6000);
+    await watcher.scanOnce(9000);
+    assert.deepEqual(
+      lines.filter((l) => l.includes("empty")),
+      [
+        `<6>clip is empty; waiting for data path=${path}`,
+        `<4>clip is still empty after the settle time; waiting for data path=${path} settle_ms=3000`,
+      ],
+    );
+    assert.equal(found.length, 0);
+    // Still watched: once filled and settled, it is taken.
+    await Deno.writeTextFile(path, "video");
+    await watcher.scanOnce(10_000);
+    await watcher.scanOnce(13_000);
+    assert.deepEqual(found.map((f) => f.path), [path]);
+  });
+});
+
+Deno.test("`InboxWatcher` with `Deno.watchFs` keeps watching after a file with a non-UTF-8 name appears", async () => {
+  await withTempDir(async (inbox) => {
+    const seen: string[] = [];
+    const { log, lines } = captureLog();
+    const watcher = new InboxWatcher({
+      dirs: [inbox],
+      settleMs: 100,
+      pollMs: 50,
+      // Long: the clip must be found through events, not by the rescan.
+      rescanMs: 600_000,
+      openWriters: NOBODY_WRITING,
+      log,
+      onClip: (path) => {
+        seen.push(path);
+      },
+    });
+    watcher.start();
+    try {
+      await waitUntil(
+        () => lines.some((l) => l.startsWith("<6>watching inbox folder")),
+        "the first scan",
+      );
+      const sh = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          'printf v > "$1/$(printf "bad\\377\\376.mp4")"',
+          "sh",
+          inbox,
+        ],
+      }).output();
+      assert.ok(sh.success);
+      // inotify keeps order: the bad name's event is read (and rejects)
+      // before the next clip's.
+      const good = join(inbox, "after.mp4");
+      await Deno.writeTextFile(good, "video");
+      await waitUntil(
+        () => seen.includes(good),
+        "the next clip through events",
+      );
+      assert.deepEqual(seen, [good]);
+      assert.ok(lines.some((l) => l.includes("not valid UTF-8")));
+      assert.ok(
+        !lines.some((l) => l.includes("inbox watch stopped")),
+        lines.join("\n"),
+      );
+      assert.ok(
+        lines.filter((l) => l.includes("not valid UTF-8")).every((l) =>
+          l.startsWith("<4>")
+        ),
+      );
+    } finally {
+      await watcher.close();
+    }
+  });
+});

@@ -13,7 +13,9 @@
  * (`TRIVIAL_THROW_ALL=1`: on every frame);
  * `TRIVIAL_CRASH_FRAME=n` makes the worker die on frame n on the first attempt;
  * `TRIVIAL_DELAY_MS=n` makes every frame task take n ms longer (slow models);
- * `TRIVIAL_INIT_FAIL_IF=path` makes handler creation fail while that file exists.
+ * `TRIVIAL_INIT_FAIL_IF=path` makes handler creation fail while that file exists;
+ * `TRIVIAL_WRITE_CROP=1` makes ocr write a crop file under DATA_DIR/crops, as
+ * the real stage does.
  *
  * @module
  */
@@ -32,6 +34,7 @@ function envInt(name: string): number | null {
 /** Creates the trivial handler of a category. */
 export const createStageHandler: CreateStageHandler = (
   category: TaskCategory,
+  init,
 ): StageHandler => {
   const failIf = Deno.env.get("TRIVIAL_INIT_FAIL_IF");
   if (failIf) {
@@ -42,10 +45,10 @@ export const createStageHandler: CreateStageHandler = (
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   }
-  return handler(category);
+  return handler(category, init.dataDir);
 };
 
-function handler(category: TaskCategory): StageHandler {
+function handler(category: TaskCategory, dataDir: string): StageHandler {
   return {
     async run(task, ctx): Promise<StageOutput> {
       const delay = envInt("TRIVIAL_DELAY_MS");
@@ -79,6 +82,14 @@ function handler(category: TaskCategory): StageHandler {
         case "plate_detect":
           return { next: [{ meta: { mean: task.meta.mean } }] };
         case "ocr":
+          if (Deno.env.get("TRIVIAL_WRITE_CROP") === "1") {
+            const dir = `${dataDir}/crops/${task.videoId}`;
+            await Deno.mkdir(dir, { recursive: true });
+            await Deno.writeFile(
+              `${dir}/${task.frameIdx}.ppm`,
+              new Uint8Array(8),
+            );
+          }
           return { text: `P${Math.floor((task.frameIdx ?? 0) / 5)}` };
         case "plate_smooth": {
           const groups = new Map<string, number[]>();
