@@ -15,20 +15,15 @@ import postgres from "postgres";
 import { sha256File } from "../../src/ingest/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
 import { dashcamCommand, runDashcam } from "../support/cli.ts";
-import { doneCount, query, resultCount, setup } from "../support/daemon.ts";
+import {
+  doneCount,
+  query,
+  resultCount,
+  setup,
+  until,
+} from "../support/daemon.ts";
 import { startPgCluster } from "../support/pg_cluster.ts";
-
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../support/random.ts";
 
 /** A daemon whose stderr can be read while it runs. */
 interface LiveDaemon {
@@ -53,22 +48,6 @@ function spawnDaemon(config: string): LiveDaemon {
     return text;
   })();
   return { child, text: () => text, done };
-}
-
-/** Polls `cond` (10 ms ticks) until true, the daemon exits, or `limitMs`. */
-async function until(
-  cond: () => boolean,
-  child: Deno.ChildProcess,
-  limitMs = 120_000,
-): Promise<boolean> {
-  let exited = false;
-  child.status.then(() => exited = true);
-  const deadline = Date.now() + limitMs;
-  while (!exited && Date.now() < deadline) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
 }
 
 async function kill(d: LiveDaemon): Promise<void> {

@@ -9,18 +9,7 @@ import { join } from "node:path";
 import { makeTestClip } from "../support/clips.ts";
 import { dashcamCommand, runDashcam } from "../support/cli.ts";
 import { writeTrivialConfig } from "../support/config.ts";
-
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../support/random.ts";
 
 function writeConfig(dir: string, keepFinished: boolean): Promise<string> {
   return writeTrivialConfig(dir, {
