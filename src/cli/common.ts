@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type Config, ConfigError, loadConfig } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
+import { defaultConfigFile } from "../shared/build_info.ts";
 
 /** Flags every command accepts. */
 export const CONFIG_FLAGS = {
@@ -71,7 +72,7 @@ export async function configFromFlags(
     logLevel: s("log-level"),
     fps: s("fps"),
     backend: s("backend"),
-  });
+  }, { defaultFile: defaultConfigFile() });
   log.level = config.log_level;
   return config;
 }

@@ -5,15 +5,18 @@
  * @module
  */
 import { ConfigError } from "../config/mod.ts";
-import { log } from "../log/mod.ts";
+import { log, redactSecrets } from "../log/mod.ts";
+import { EX_CONFIG, NotReadyError } from "../daemon/preflight.ts";
 import { UsageError } from "./common.ts";
 import { installSignalHandlers } from "./signals.ts";
+import { commandName } from "../shared/build_info.ts";
 
 const COMMANDS: Record<
   string,
   () => Promise<(args: string[]) => Promise<number>>
 > = {
   process: async () => (await import("./process.ts")).runProcess,
+  demo: async () => (await import("./demo.ts")).runDemo,
   status: async () => (await import("./status.ts")).runStatus,
   read: async () => (await import("./read.ts")).runRead,
   models: async () => (await import("./models.ts")).runModels,
@@ -23,20 +26,29 @@ const COMMANDS: Record<
   run: async () => (await import("./run.ts")).runRun,
 };
 
-/** Top-level usage. */
-export const HELP = `dashcam: edge licence-plate pipeline
+/**
+ * Top-level usage.
+ *
+ * @param name How the CLI is invoked: `dashcam` (compiled) or `deno task dashcam`.
+ * @returns The help text.
+ */
+export function help(name: string = commandName()): string {
+  return `dashcam: edge licence-plate pipeline
 
-Usage: deno task dashcam <command> [options]
+Usage: ${name} <command> [options]
 
 Commands:
   run [--inbox DIR]…       the daemon: watch inbox folders, process clips, sync events
   process CLIP… [--json]   run the pipeline on clips and print their final events
+  demo [--mirror BASE]     download a small public clip (once) and process it
   status [--json]          tasks, results, frames, clips, failures and outbox
   read FILE… [--json]      read plates from photos (jpg/png) and clips
-  models install --from DIR [--all]   copy the model files and verify their sha256
+  models install [--all]   download (or --mirror BASE, or copy --from DIR) and verify the models
   models check [--all]     verify the installed model files
-  migrate                  create/upgrade the fleet Postgres schema (needs pg.url)
-  sync --once [--json]     send the outbox backlog to the fleet Postgres and exit
+  migrate [--grant-device ROLE]   create/upgrade the fleet Postgres schema (as its owner)
+  sync --once [--retry-rejected] [--json]
+                           send the outbox backlog to the fleet Postgres and exit
+                           (--retry-rejected: offer rows Postgres refused again now)
   vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--limit N] [--remote] [--json]
                            search final events in the outbox (or Postgres with --remote)
 
@@ -50,6 +62,7 @@ Options (every command):
   --backend NAME           auto | native | wasm | webgpu
   --json                   machine-readable output
 `;
+}
 
 /**
  * Runs the CLI.
@@ -62,34 +75,41 @@ export async function main(args: string[]): Promise<number> {
   if (
     !command || command === "help" || command === "--help" || command === "-h"
   ) {
-    console.log(HELP);
+    console.log(help());
     return command ? 0 : 2;
   }
   // Long-running commands own SIGTERM/SIGINT from the first moment.
-  if (command === "run" || command === "process" || command === "read") {
+  if (
+    command === "run" || command === "process" || command === "read" ||
+    command === "demo"
+  ) {
     installSignalHandlers();
   }
   const load = COMMANDS[command];
   if (!load) {
     console.error(
-      `dashcam: unknown command '${command}' (try: deno task dashcam help)`,
+      `dashcam: unknown command '${command}' (try: ${commandName()} help)`,
     );
     return 2;
   }
   try {
     return await (await load())(rest);
   } catch (err) {
-    const message = (err as Error).message?.split("\n")[0] ?? String(err);
+    const message = redactSecrets(
+      (err as Error).message?.split("\n")[0] ?? String(err),
+    );
     if (err instanceof UsageError) {
       console.error(`dashcam ${command}: ${message}`);
       return 2;
     }
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof NotReadyError) {
       log.error(message);
-      return 78; // EX_CONFIG
+      return EX_CONFIG;
     }
     log.error(message);
-    if (log.level === "debug") console.error(err);
+    if (log.level === "debug") {
+      console.error(redactSecrets(String((err as Error).stack ?? err)));
+    }
     return 1;
   }
 }

@@ -4,10 +4,12 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { Engine, outboxSink, type Progress } from "../daemon/mod.ts";
+import { type DataDirLock, lockDataDir } from "../daemon/data_lock.ts";
+import type { Config } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
-import { Outbox } from "../sink/mod.ts";
+import { openDataDirOutbox } from "../sink/mod.ts";
+import { makeDataDir } from "../shared/data_fs.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { shutdownSignal } from "./signals.ts";
 import { formatEvent } from "./format.ts";
@@ -43,12 +45,37 @@ export async function runProcess(args: string[]): Promise<number> {
     );
   }
   const config = await configFromFlags(values);
-  await Deno.mkdir(config.data_dir, { recursive: true });
-  const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
-  const engine = await Engine.open(config, {
-    log,
-    sink: outboxSink(outbox, { log }),
-  });
+  await makeDataDir(config.data_dir);
+  // The lock comes first: a second process must change nothing.
+  const lock = await lockDataDir(config.data_dir);
+  try {
+    return await processLocked(config, { values, positionals, lock });
+  } finally {
+    lock.release();
+  }
+}
+
+async function processLocked(
+  config: Config,
+  options: {
+    values: { json?: boolean };
+    positionals: string[];
+    lock: DataDirLock;
+  },
+): Promise<number> {
+  const { values, positionals, lock } = options;
+  const outbox = openDataDirOutbox(config.data_dir, { log });
+  let engine: Engine;
+  try {
+    engine = await Engine.open(config, {
+      log,
+      lock,
+      sink: outboxSink(outbox, { log }),
+    });
+  } catch (err) {
+    outbox.close();
+    throw err;
+  }
   const stop = { signal: shutdownSignal };
   let timer: ReturnType<typeof setInterval> | undefined;
   try {

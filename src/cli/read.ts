@@ -7,11 +7,13 @@
  *
  * @module
  */
-import { extname, join } from "node:path";
+import { extname } from "node:path";
 import { Engine, outboxSink } from "../daemon/mod.ts";
+import { lockDataDir } from "../daemon/data_lock.ts";
 import { decodeImageFile } from "../ingest/image_decode.ts";
 import { log } from "../log/mod.ts";
-import { Outbox } from "../sink/mod.ts";
+import { openDataDirOutbox } from "../sink/mod.ts";
+import { makeDataDir } from "../shared/data_fs.ts";
 import { FrameReader, type ImagePlate } from "../vision/frame_reader.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 
@@ -83,6 +85,7 @@ export async function runRead(args: string[]): Promise<number> {
         navigator.hardwareConcurrency || 1,
       ),
       log: (m) => log.info(m),
+      warn: (m) => log.warn(m),
     });
     try {
       // The next photo is decoded (sharp works on its own threads) while
@@ -111,11 +114,18 @@ export async function runRead(args: string[]): Promise<number> {
     }
   }
   if (clips.length) {
-    await Deno.mkdir(config.data_dir, { recursive: true });
-    const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
+    await makeDataDir(config.data_dir);
+    // The lock comes first: a second process must change nothing.
+    const lock = await lockDataDir(config.data_dir);
+    const outbox = openDataDirOutbox(config.data_dir, { log });
     const engine = await Engine.open(config, {
       log,
+      lock,
       sink: outboxSink(outbox, { log }),
+    }).catch((err) => {
+      outbox.close();
+      lock.release();
+      throw err;
     });
     try {
       const subs = [];
@@ -149,6 +159,7 @@ export async function runRead(args: string[]): Promise<number> {
     } finally {
       await engine.close();
       outbox.close();
+      lock.release();
     }
   }
   return ok ? 0 : 1;

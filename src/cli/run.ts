@@ -6,6 +6,7 @@
  */
 import { resolve } from "node:path";
 import { runDaemon } from "../daemon/app.ts";
+import { assertReady } from "../daemon/preflight.ts";
 import { log } from "../log/mod.ts";
 import { configFromFlags, parseCommandArgs } from "./common.ts";
 import { shutdownSignal } from "./signals.ts";
@@ -32,5 +33,8 @@ export async function runRun(args: string[]): Promise<number> {
   if (values.inbox?.length) {
     config.inbox_dirs = values.inbox.map((d) => resolve(d));
   }
+  // Missing models or ffmpeg: exit 78 (EX_CONFIG), which the unit's
+  // RestartPreventExitStatus= stops on, before anything is opened.
+  await assertReady(config);
   return await runDaemon(config, { log, signal: shutdownSignal });
 }

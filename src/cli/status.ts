@@ -1,13 +1,17 @@
 /**
  * `status [--json]`: tasks per category and status, results not handled,
  * frames on disk, clips, failures and the outbox. Works while the daemon
- * runs: it only reads.
+ * runs: it only reads (both databases open read-only; it never creates,
+ * migrates or repairs them). A damaged or unreadable outbox is reported
+ * (one line, or `outboxError` in `--json`) and the exit code is 1.
  *
  * @module
  */
 import { join } from "node:path";
 import { graphStatus, openGraphDb } from "../graph/mod.ts";
-import { Outbox } from "../sink/outbox.ts";
+import { Outbox, type OutboxStats } from "../sink/outbox.ts";
+import { DamagedDatabaseError } from "../shared/sqlite_file.ts";
+import { log } from "../log/mod.ts";
 import { configFromFlags, parseCommandArgs } from "./common.ts";
 
 /** Usage text. */
@@ -54,17 +58,13 @@ export async function runStatus(args: string[]): Promise<number> {
   const graph = graphStatus(db);
   db.close();
   const framesOnDisk = await countFrames(join(config.data_dir, "frames"));
-  let outbox = null;
-  try {
-    await Deno.stat(join(config.data_dir, "outbox.db"));
-    const o = Outbox.open(join(config.data_dir, "outbox.db"));
-    outbox = o.stats();
-    o.close();
-  } catch { /* no outbox yet */ }
-  const report = { ...graph, framesOnDisk, outbox };
+  const { outbox, outboxError } = readOutbox(
+    join(config.data_dir, "outbox.db"),
+  );
+  const report = { ...graph, framesOnDisk, outbox, outboxError };
   if (values.json) {
     console.log(JSON.stringify(report));
-    return 0;
+    return outboxError ? 1 : 0;
   }
   console.log("tasks:");
   for (const [cat, byStatus] of Object.entries(graph.tasks)) {
@@ -88,11 +88,55 @@ export async function runStatus(args: string[]): Promise<number> {
         outbox.lastSuccessAt ?? "never"
       }${outbox.lastError ? ` last_error=${outbox.lastError}` : ""}`,
     );
+    if (outbox.rejected > 0) {
+      console.log(
+        `rejected: ${outbox.rejected} event(s) set aside, next retry ${
+          outbox.nextRejectedRetryAt ??
+            "none (use sync --once --retry-rejected)"
+        }, first error: ${outbox.firstRejectedError ?? "unknown"}`,
+      );
+    }
   }
+  if (outboxError) log.error(outboxError);
   for (const f of graph.failed) {
     console.log(
       `failed task ${f.id} ${f.category} video=${f.video_id} frame=${f.frame_idx} attempts=${f.attempts}: ${f.last_error}`,
     );
   }
-  return 0;
+  return outboxError ? 1 : 0;
+}
+
+/** The outbox's stats, read-only; a damaged or unreadable file is reported, never hidden. */
+function readOutbox(
+  path: string,
+): { outbox: OutboxStats | null; outboxError: string | null } {
+  let o: Outbox;
+  try {
+    o = Outbox.open(path, { readOnly: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      return { outbox: null, outboxError: null }; // no outbox yet
+    }
+    const message = (err as Error).message.split("\n")[0];
+    return {
+      outbox: null,
+      outboxError: err instanceof DamagedDatabaseError
+        ? `${message}; the file is left as it is: the next run sets it aside ` +
+          `and starts a new outbox; keep the set-aside file (its unsynced ` +
+          `events can be recovered with sqlite3 .recover)`
+        : message,
+    };
+  }
+  try {
+    return { outbox: o.stats(), outboxError: null };
+  } catch (err) {
+    return {
+      outbox: null,
+      outboxError: `Cannot read the outbox ${path}: ${
+        (err as Error).message.split("\n")[0]
+      }`,
+    };
+  } finally {
+    o.close();
+  }
 }

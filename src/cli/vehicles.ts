@@ -7,12 +7,29 @@
  */
 import { join } from "node:path";
 import { log } from "../log/mod.ts";
-import { closePg, connectFleet, Outbox, searchVehicles } from "../sink/mod.ts";
+import {
+  closePg,
+  connectFleet,
+  describePgError,
+  Outbox,
+  PgDescribedError,
+  searchVehicles,
+} from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
+import { assertPgHostAllowed } from "./pg_host.ts";
 
 /** Usage text. */
 export const USAGE =
   "vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--limit N] [--remote] [--json]  search final events";
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
 
 function isoOrThrow(
   flag: string,
@@ -76,6 +93,7 @@ export async function runVehicles(args: string[]): Promise<number> {
   >;
   let raw: unknown[];
   if (values.remote) {
+    assertPgHostAllowed(config.pg.url);
     const sql = connectFleet(config.pg, { log });
     try {
       const found = await searchVehicles(sql, filter);
@@ -88,11 +106,27 @@ export async function runVehicles(args: string[]): Promise<number> {
         trackId: v.trackId,
         extra: v.deviceId ? `device=${v.deviceId}` : "",
       }));
+    } catch (err) {
+      // A bad filter is the caller's; anything else is the server's.
+      if (err instanceof RangeError || err instanceof TypeError) throw err;
+      // One line naming pg.url and host:port, as sync and migrate give.
+      throw new PgDescribedError(
+        describePgError(err, { url: config.pg.url ?? undefined }),
+        { cause: err },
+      );
     } finally {
       await closePg(sql);
     }
   } else {
-    const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
+    // Read-only: an operator in group dashcam may search while the daemon
+    // is stopped, and a search never creates, migrates or repairs the outbox.
+    const path = join(config.data_dir, "outbox.db");
+    if (!(await isFile(path))) {
+      throw new Error(
+        `No outbox at ${path}: no events yet (check data_dir or --data-dir)`,
+      );
+    }
+    const outbox = Outbox.open(path, { readOnly: true });
     try {
       const found = outbox.query(filter);
       raw = found;

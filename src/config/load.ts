@@ -6,6 +6,7 @@
  * @module
  */
 import { resolve } from "node:path";
+import { redactSecrets } from "../log/redact.ts";
 import {
   BACKENDS,
   type Config,
@@ -15,11 +16,14 @@ import {
   TLS_MODES,
 } from "./schema.ts";
 
-/** A configuration error a user caused; the message is one line. */
+/**
+ * A configuration error a user caused; the message is one line, with any
+ * password in the values it quotes hidden ({@linkcode redactSecrets}).
+ */
 export class ConfigError extends Error {
   /** Creates the error. */
   constructor(message: string) {
-    super(message);
+    super(redactSecrets(message));
     this.name = "ConfigError";
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The appliance daemon (`run`). Start order: data dir and outbox, engine
- * (lock, crash recovery, models, workers), fleet sync, inbox watcher, then
+ * The appliance daemon (`run`). Start order: data-dir lock (before
+ * anything is touched), spool clean-up and outbox, engine (crash recovery,
+ * models, workers), fleet sync, inbox watcher, then
  * `READY=1`. On SIGTERM/SIGINT the order reverses: stop taking clips, stop
  * claiming tasks (running ones get `daemon.shutdown_deadline_s`, then are
  * released), one last sync, WAL checkpoint, exit 0.
@@ -18,10 +19,11 @@ import {
 import { graphStatus, queuedTaskCount } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
+  checkFleet,
   closePg,
   connectFleet,
-  Outbox,
-  prepareFleet,
+  openDataDirOutbox,
+  type Outbox,
   SyncLoop,
   syncOnce,
 } from "../sink/mod.ts";
@@ -33,6 +35,8 @@ import {
   renderMetrics,
 } from "./metrics.ts";
 import { notify, watchdogIntervalMs } from "./sd_notify.ts";
+import { type DataDirLock, lockDataDir } from "./data_lock.ts";
+import { makeDataDir } from "../shared/data_fs.ts";
 
 /** Options for {@linkcode runDaemon}. */
 export interface RunDaemonOptions {
@@ -112,17 +116,37 @@ export async function runDaemon(
   config: Config,
   options: RunDaemonOptions,
 ): Promise<number> {
-  const { log, signal } = options;
-  await Deno.mkdir(config.data_dir, { recursive: true });
+  await makeDataDir(config.data_dir);
+  // The lock comes first: a second process must change nothing.
+  const lock = await lockDataDir(config.data_dir);
+  try {
+    return await runLocked(config, { ...options, lock });
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(
+  config: Config,
+  options: RunDaemonOptions & { lock: DataDirLock },
+): Promise<number> {
+  const { log, signal, lock } = options;
   const spoolDir = join(config.data_dir, "spool");
-  await Deno.mkdir(spoolDir, { recursive: true });
+  await makeDataDir(spoolDir);
   await removeSpoolTemps(spoolDir);
-  const outbox = Outbox.open(join(config.data_dir, "outbox.db"));
+  const outbox = openDataDirOutbox(config.data_dir, { log });
   let sync: SyncLoop | null = null;
-  const engine = await Engine.open(config, {
-    log,
-    sink: outboxSink(outbox, { log, onEvent: () => sync?.kick() }),
-  });
+  let engine: Engine;
+  try {
+    engine = await Engine.open(config, {
+      log,
+      lock,
+      sink: outboxSink(outbox, { log, onEvent: () => sync?.kick() }),
+    });
+  } catch (err) {
+    outbox.close();
+    throw err;
+  }
   const sql = config.pg.url ? connectFleet(config.pg, { log }) : null;
   if (sql) {
     let lastPrune = 0;
@@ -143,7 +167,7 @@ export async function runDaemon(
         });
       },
       prepare: async () => {
-        await prepareFleet(sql, { pg: config.pg, log });
+        await checkFleet(sql, { pg: config.pg });
       },
     });
     sync.start();

@@ -42,7 +42,11 @@ import {
   videoIdFromHash,
 } from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { FinalEvent, StageOutput } from "../shared/mod.ts";
+import {
+  closeForReaders,
+  type FinalEvent,
+  type StageOutput,
+} from "../shared/mod.ts";
 import {
   childrenOf,
   FRAME_CATEGORIES,
@@ -51,6 +55,8 @@ import {
   plateSmoothTask,
 } from "./fanout.ts";
 import { WorkerPool } from "./pool.ts";
+import { type DataDirLock, lockDataDir } from "./data_lock.ts";
+import { makeDataDir, writeDataFile } from "../shared/data_fs.ts";
 import { createHash } from "node:crypto";
 
 /** Where final events go: the local durable outbox. */
@@ -69,6 +75,8 @@ export interface EngineOptions {
   handlersModule?: string;
   /** How many times a task may be running when the process dies before it fails. @default {5} */
   maxInterrupts?: number;
+  /** The data-dir lock, taken by the caller before anything else (the caller releases it). @default {taken and released by the engine} */
+  lock?: DataDirLock;
 }
 
 /** Outcome of submitting a clip. */
@@ -107,7 +115,7 @@ export class Engine {
   readonly pool: WorkerPool;
   #log: Logger;
   #sink: EventSink;
-  #lock: Deno.FsFile;
+  #lock: DataDirLock | null;
   #decodeQueue: string[] = [];
   #decoding: Promise<void> | null = null;
   #framesOnDisk = 0;
@@ -127,7 +135,7 @@ export class Engine {
     config: Config,
     db: DatabaseSync,
     pool: WorkerPool,
-    lock: Deno.FsFile,
+    lock: DataDirLock | null,
     options: EngineOptions,
   ) {
     this.config = config;
@@ -150,15 +158,37 @@ export class Engine {
   static async open(config: Config, options: EngineOptions): Promise<Engine> {
     const dataDir = resolve(config.data_dir);
     try {
-      await Deno.mkdir(join(dataDir, "frames"), { recursive: true });
+      await makeDataDir(dataDir);
     } catch (err) {
       throw new Error(
         `Cannot use data_dir ${dataDir}: ${(err as Error).message}`,
       );
     }
-    const lock = await takeLock(join(dataDir, "dashcam.lock"));
+    // Our own lock only when the caller did not take one first.
+    const lock = options.lock ? null : await lockDataDir(dataDir);
+    try {
+      await makeDataDir(join(dataDir, "frames"));
+    } catch (err) {
+      lock?.release();
+      throw new Error(
+        `Cannot use data_dir ${dataDir}: ${(err as Error).message}`,
+      );
+    }
     const dbPath = join(dataDir, "pipeline.db");
-    const db = openGraphDb(dbPath);
+    let db: DatabaseSync;
+    try {
+      db = openGraphDb(dbPath, {
+        onDamaged: ({ error, asidePath }) =>
+          options.log.error(
+            `${error.message}; set aside as ${asidePath} and rebuilt empty: ` +
+              `clips still in the inbox are processed again (their events ` +
+              `are not duplicated); delete the set-aside file once it is not needed`,
+          ),
+      });
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     const recovered = recoverInterrupted(db, {
       now: Date.now(),
       maxInterrupts: options.maxInterrupts ?? 5,
@@ -212,7 +242,7 @@ export class Engine {
     } catch (err) {
       await pool.close({ deadlineMs: 1000 });
       db.close();
-      lock.close();
+      lock?.release();
       throw err;
     }
     engine.#framesOnDisk = await countFrames(join(dataDir, "frames"));
@@ -371,7 +401,7 @@ export class Engine {
     const video = getVideo(this.db, videoId);
     if (!video) return;
     const dir = join(this.config.data_dir, "frames", videoId);
-    await Deno.mkdir(dir, { recursive: true });
+    await makeDataDir(dir);
     setVideoStatus(this.db, { videoId, status: "decoding", now: Date.now() });
     const fps = video.sampling_fps ?? this.config.sampling_fps;
     let count = 0;
@@ -754,8 +784,9 @@ export class Engine {
     await this.#decoding;
     releaseLeases(this.db); // tasks cut off at the deadline are retried
     checkpoint(this.db);
+    closeForReaders(this.db); // status/vehicles by the dashcam group
     this.db.close();
-    this.#lock.close();
+    this.#lock?.release();
   }
 }
 
@@ -771,25 +802,6 @@ export function isDiskFull(err: unknown): boolean {
     /No space left on device|Disk quota exceeded|os error 28\b/i.test(
       e?.message ?? "",
     );
-}
-
-async function takeLock(path: string): Promise<Deno.FsFile> {
-  const file = await Deno.open(path, { create: true, write: true });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const got = await Promise.race([
-    file.lock(true).then(() => true),
-    new Promise<false>((r) => timer = setTimeout(() => r(false), 2000)),
-  ]);
-  clearTimeout(timer);
-  if (!got) {
-    file.close();
-    throw new Error(
-      `Cannot use data_dir ${
-        path.replace(/\/dashcam\.lock$/, "")
-      }: another dashcam process holds ${path}`,
-    );
-  }
-  return file;
 }
 
 async function countFrames(root: string): Promise<number> {
@@ -817,7 +829,7 @@ async function writeFrameAtomic(
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
   const tmp = `${path}.tmp`;
-  await Deno.writeFile(tmp, bytes);
+  await writeDataFile(tmp, bytes);
   await Deno.rename(tmp, path);
   return !existed;
 }

@@ -58,7 +58,8 @@ export class WorkerPool {
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closing = false;
   #ready: PromiseWithResolvers<void> = Promise.withResolvers();
-  #readyCount = 0;
+  #settled = new Set<Slot>();
+  #initError: string | undefined;
   /** Tasks finished per outcome, for status and bench. */
   readonly counters = {
     done: 0,
@@ -132,14 +133,13 @@ export class WorkerPool {
   #onMessage(slot: Slot, msg: FromWorker): void {
     switch (msg.type) {
       case "ready":
-        if (!slot.ready) {
-          slot.ready = true;
-          if (++this.#readyCount === this.#slots.length) this.#ready.resolve();
-        }
+        slot.ready = true;
+        this.#settle(slot);
         break;
       case "init-failed":
-        this.#ready.reject(new Error(msg.message));
+        this.#initError ??= msg.message;
         this.#options.onFatal?.(msg.message);
+        this.#settle(slot);
         break;
       case "claimed":
         slot.task = { id: msg.taskId, since: performance.now() };
@@ -162,6 +162,19 @@ export class WorkerPool {
         slot.stopped.resolve();
         break;
     }
+  }
+
+  /**
+   * Start-up ends when every worker has loaded its handler or failed to:
+   * a worker terminated while onnxruntime is still creating its session
+   * can crash the process (exit 139) instead of the one-line error.
+   */
+  #settle(slot: Slot): void {
+    if (this.#settled.has(slot)) return;
+    this.#settled.add(slot);
+    if (this.#settled.size !== this.#slots.length) return;
+    if (this.#initError === undefined) this.#ready.resolve();
+    else this.#ready.reject(new Error(this.#initError));
   }
 
   #replace(slot: Slot, reason: string): void {

@@ -4,8 +4,12 @@
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { transaction } from "../shared/mod.ts";
+import {
+  type DamagedDatabaseError,
+  openDatabaseFile,
+} from "../shared/sqlite_file.ts";
 import { type Migration, MIGRATIONS } from "./migrations.ts";
 
 export { transaction };
@@ -18,6 +22,15 @@ export interface OpenGraphDbOptions {
   busyTimeoutMs?: number;
   /** Open read-only (for `status`). @default {false} */
   readOnly?: boolean;
+  /**
+   * When given, a damaged file (see `openDatabaseFile`) is renamed aside as
+   * `pipeline.db.damaged-<stamp>` and rebuilt empty (the clips are queued
+   * again from the inbox), and this is called with what happened; without
+   * it a damaged file throws `DamagedDatabaseError`.
+   */
+  onDamaged?: (
+    damage: { error: DamagedDatabaseError; asidePath: string },
+  ) => void;
 }
 
 /**
@@ -47,19 +60,34 @@ export function migrate(
 }
 
 /**
- * Opens (creating if needed) the task-graph database.
+ * Opens (creating when absent) the task-graph database. An existing file is
+ * checked (header; `PRAGMA quick_check` when `migrate` is on) and never
+ * written over.
  *
  * @param path File path of `pipeline.db`.
- * @param options Migration, busy timeout and read-only switches.
+ * @param options Migration, busy timeout, read-only and damage switches.
  * @returns The open database.
+ * @throws {DamagedDatabaseError} When the file is damaged and `onDamaged` is not given.
  */
 export function openGraphDb(
   path: string,
   options: OpenGraphDbOptions = {},
 ): DatabaseSync {
-  const { migrate: doMigrate = true, busyTimeoutMs = 5000, readOnly = false } =
-    options;
-  const db = new DatabaseSync(path, { readOnly });
+  const {
+    migrate: doMigrate = true,
+    busyTimeoutMs = 5000,
+    readOnly = false,
+    onDamaged,
+  } = options;
+  const opened = openDatabaseFile(path, {
+    label: "task database",
+    readOnly,
+    setAside: onDamaged !== undefined,
+    check: doMigrate || readOnly,
+    busyTimeoutMs,
+  });
+  const db = opened.db;
+  if (opened.damaged) onDamaged?.(opened.damaged);
   db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
   if (!readOnly) {
     db.exec("PRAGMA journal_mode = WAL");

@@ -8,6 +8,7 @@
 import { decodeArgs } from "./ffmpeg_args.ts";
 import { parsePpmHeader } from "./ppm.ts";
 import { BadClipError } from "./probe.ts";
+import { childEnv } from "./child_env.ts";
 
 /** One sampled frame. */
 export interface DecodedFrame {
@@ -127,6 +128,8 @@ export async function* decodeFrames(
 ): AsyncGenerator<DecodedFrame> {
   const child = new Deno.Command("ffmpeg", {
     args: decodeArgs(path, { fps: options.fps }),
+    clearEnv: true,
+    env: childEnv(),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

@@ -12,6 +12,7 @@
  */
 import type { RgbImage } from "../shared/mod.ts";
 import { decodePpm } from "./ppm.ts";
+import { childEnv } from "./child_env.ts";
 
 /** Still-image formats {@linkcode decodeImageFile} accepts. */
 export type ImageFormat = "jpeg" | "png";
@@ -455,6 +456,8 @@ async function decodeWithFfmpeg(
   try {
     child = new Deno.Command(ffmpegPath, {
       args: imageDecodeArgs(header),
+      clearEnv: true,
+      env: childEnv(),
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -3,6 +3,7 @@
  *
  * @module
  */
+export * from "./child_env.ts";
 export * from "./ffmpeg_args.ts";
 export * from "./frames.ts";
 export * from "./ppm.ts";

@@ -5,6 +5,7 @@
  */
 import { probeArgs } from "./ffmpeg_args.ts";
 import { startTimeFromName } from "./start_time.ts";
+import { childEnv } from "./child_env.ts";
 
 /** What ffprobe says of a clip. */
 export interface ClipInfo {
@@ -83,6 +84,8 @@ export async function probeClip(path: string): Promise<ClipInfo> {
   try {
     out = await new Deno.Command("ffprobe", {
       args: probeArgs(path),
+      clearEnv: true,
+      env: childEnv(),
       stdout: "piped",
       stderr: "piped",
       stdin: "null",

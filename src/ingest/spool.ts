@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
+import { makeDataDir, openDataFile } from "../shared/data_fs.ts";
 
 /** Mount-point prefixes taken as removable media by default. */
 export const DEFAULT_REMOVABLE_PREFIXES: readonly string[] = [
@@ -213,7 +214,7 @@ export async function spoolClip(
   if (before.isSymlink || !before.isFile) {
     throw new Error(`Cannot spool clip ${path}: not a regular file`);
   }
-  await Deno.mkdir(spoolDir, { recursive: true });
+  await makeDataDir(spoolDir);
   const free = await freeSpace(spoolDir);
   if (free - before.size < minFreeBytes) {
     return {
@@ -308,7 +309,7 @@ async function copyHashed(
     using input = await Deno.open(src, { read: true }).catch((err) => {
       throw new Error(`Cannot spool clip ${src}: ${(err as Error).message}`);
     });
-    using output = await Deno.open(dest, { write: true, createNew: true });
+    using output = await openDataFile(dest, { createNew: true });
     const buf = new Uint8Array(CHUNK_BYTES);
     while (true) {
       options.signal?.throwIfAborted();

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { redactSecrets } from "./redact.ts";
+
 /** Log levels, most severe first, with their syslog priorities. */
 export const LEVELS = {
   error: 3,
@@ -64,7 +66,8 @@ function formatValue(value: unknown): string {
 }
 
 /**
- * Formats one log line. Pure, so tests can check it.
+ * Formats one log line, with any `user:password@` or `password=` hidden
+ * ({@linkcode redactSecrets}). Pure, so tests can check it.
  *
  * @example Journald line
  * ```ts
@@ -86,7 +89,8 @@ export function formatLine(
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${formatValue(v)}`)
     .join(" ");
-  const text = fields ? `${message} ${fields}` : message;
+  // No password ever reaches a log, whatever shape it was given in.
+  const text = redactSecrets(fields ? `${message} ${fields}` : message);
   if (options.journald) return `<${LEVELS[level]}>${text}`;
   const time = (options.time ?? new Date()).toISOString();
   return `${time} ${level.toUpperCase().padEnd(5)} ${text}`;

@@ -4,3 +4,4 @@
  * @module
  */
 export * from "./logger.ts";
+export * from "./redact.ts";

@@ -1,16 +1,24 @@
 /**
- * Connecting to the fleet Postgres from the configuration, and making sure
- * its database and schema exist (the daemon does this on first connect).
+ * Connecting to the fleet Postgres from the configuration: `migrate` creates
+ * and upgrades its database and schema; a sync only checks them.
  *
  * @module
  */
 import type { Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { connectPg, describePgError, type PgSql } from "./pg_client.ts";
+import {
+  connectPg,
+  describePgError,
+  PgDescribedError,
+  pgHostPort,
+  type PgSql,
+} from "./pg_client.ts";
 import {
   ensureDatabase,
+  latestPgVersion,
   migratePg,
   type MigratePgResult,
+  pgSchemaVersion,
 } from "./pg_schema.ts";
 
 /** Settings of the fleet connection. */
@@ -42,16 +50,17 @@ export function connectFleet(
 }
 
 /**
- * Creates the database when missing (through the `postgres` maintenance
- * database; a user without the right to do so just gets the migrations) and
- * applies the schema migrations.
+ * `migrate`: creates the database when missing (through the `postgres`
+ * maintenance database; a user without the right to do so just gets the
+ * migrations) and applies the schema migrations. Only the owner role runs
+ * this; devices call {@linkcode checkFleet}.
  *
  * @param sql A client on the fleet database.
  * @param options The `pg` section and a logger.
  * @returns What was applied.
  * @throws {Error} One line naming `pg.url`, without the password.
  */
-export async function prepareFleet(
+export async function migrateFleet(
   sql: PgSql,
   options: { pg: FleetSettings; log: Logger },
 ): Promise<MigratePgResult> {
@@ -78,6 +87,45 @@ export async function prepareFleet(
   try {
     return await migratePg(sql, { log });
   } catch (err) {
-    throw new Error(describePgError(err, { url: pg.url! }));
+    throw new PgDescribedError(describePgError(err, { url: pg.url! }), {
+      cause: err,
+    });
   }
+}
+
+/**
+ * Before a sync: checks that the fleet database exists and its schema is at
+ * least this build's version. Never creates a database or changes the
+ * schema (a device role may not, and a typo in the database name must be an
+ * error, not a new database); events stay in the outbox until it passes.
+ *
+ * @param sql A client on the fleet database.
+ * @param options The `pg` section.
+ * @returns The schema version found.
+ * @throws {Error} One line naming `pg.url` and what to do: the database is
+ * missing (3D000), the schema is older than this build, or the role may not
+ * read `schema_migrations`.
+ */
+export async function checkFleet(
+  sql: PgSql,
+  options: { pg: FleetSettings },
+): Promise<number> {
+  const { pg } = options;
+  let current: number;
+  try {
+    current = await pgSchemaVersion(sql);
+  } catch (err) {
+    throw new PgDescribedError(describePgError(err, { url: pg.url! }), {
+      cause: err,
+    });
+  }
+  const needed = latestPgVersion();
+  if (current < needed) {
+    throw new PgDescribedError(
+      `Cannot sync to ${
+        pgHostPort(pg.url!)
+      } (pg.url): the fleet schema is at version ${current}, this build needs ${needed}; run \`dashcam migrate\` as the database owner`,
+    );
+  }
+  return current;
 }

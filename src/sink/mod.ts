@@ -5,9 +5,13 @@
  * @module
  */
 export * from "./outbox.ts";
+export * from "./data_dir_outbox.ts";
 export * from "./pg_client.ts";
 export * from "./pg_schema.ts";
+export * from "./pg_roles.ts";
 export * from "./pg_search.ts";
 export * from "./plate_match.ts";
 export * from "./sync.ts";
+export * from "./sync_error.ts";
+export * from "./rejected_retry.ts";
 export * from "./fleet.ts";

@@ -7,11 +7,18 @@
  * @module
  */
 import {
-  DatabaseSync,
+  type DatabaseSync,
   type SQLInputValue,
   type StatementSync,
 } from "node:sqlite";
-import { type Box, type FinalEvent, transaction } from "../shared/mod.ts";
+import {
+  type Box,
+  closeForReaders,
+  type FinalEvent,
+  transaction,
+} from "../shared/mod.ts";
+import { openDatabaseFile } from "../shared/sqlite_file.ts";
+import { log as defaultLog, type Logger } from "../log/mod.ts";
 import {
   editDistance,
   hasWildcard,
@@ -72,6 +79,18 @@ CREATE TABLE sync_state (
     value TEXT
 );`,
   },
+  {
+    version: 2,
+    name: "rejected_retry",
+    // Rows Postgres refused are offered again later (see rejected_retry.ts):
+    // `reject_count` refusals so far, `next_retry_at` when (NULL: not again
+    // until a forced retry).
+    sql: `
+ALTER TABLE events ADD COLUMN reject_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN next_retry_at TEXT;
+CREATE INDEX events_rejected ON events (id)
+    WHERE rejected_at IS NOT NULL AND sent_at IS NULL;`,
+  },
 ];
 
 /** Options for {@linkcode Outbox.open}. */
@@ -80,6 +99,16 @@ export interface OutboxOptions {
   busyTimeoutMs?: number;
   /** Clock for `created_at` and error times (tests inject one). @default {() => new Date()} */
   now?: () => Date;
+  /** Open read-only (`status`): never creates, migrates or sets aside; a damaged file throws. @default {false} */
+  readOnly?: boolean;
+  /**
+   * The data dir was used before (e.g. `pipeline.db` exists): a missing
+   * outbox is then reported loudly, as unsynced events may be lost.
+   * @default {false}
+   */
+  expectExisting?: boolean;
+  /** Where the loud lines go. @default {the process logger} */
+  log?: Logger;
 }
 
 /** An event as the outbox keeps it. */
@@ -94,10 +123,12 @@ export interface OutboxEvent extends FinalEvent {
   syncAttempts: number;
   /** Last delivery error, if any. */
   lastError: string | null;
-  /** When Postgres rejected the row for good (ISO), or null. */
+  /** When Postgres last refused the row (ISO), or null while not set aside. */
   rejectedAt: string | null;
   /** Id of the plate of interest it matched, or null. */
   alertId: number | null;
+  /** How many times Postgres refused it (restarts at a forced retry). */
+  rejectCount: number;
 }
 
 /** A plate of interest, as kept locally. */
@@ -122,8 +153,12 @@ export interface OutboxStats {
   pending: number;
   /** Confirmed by Postgres. */
   sent: number;
-  /** Refused by Postgres for good (kept aside). */
+  /** Refused by Postgres and kept aside (retried later, see `nextRejectedRetryAt`). */
   rejected: number;
+  /** Error of the oldest rejected event, or null when none. */
+  firstRejectedError: string | null;
+  /** Earliest automatic retry of a rejected event (ISO), or null when none is due to be retried. */
+  nextRejectedRetryAt: string | null;
   /** Events that matched a plate of interest. */
   alerted: number;
   /** `created_at` of the oldest pending event, or null. */
@@ -180,11 +215,13 @@ interface EventRow {
   last_error: string | null;
   rejected_at: string | null;
   alert_id: number | null;
+  reject_count: number;
 }
 
 const EVENT_COLUMNS = "id, event_key, video_id, track_id, frame_idx, ts, " +
   "final_plate, plate_confidence, car_bbox, plate_bbox, evidence, " +
-  "created_at, sent_at, sync_attempts, last_error, rejected_at, alert_id";
+  "created_at, sent_at, sync_attempts, last_error, rejected_at, alert_id, " +
+  "reject_count";
 
 function toEvent(row: EventRow): OutboxEvent {
   const event: OutboxEvent = {
@@ -204,6 +241,7 @@ function toEvent(row: EventRow): OutboxEvent {
     lastError: row.last_error,
     rejectedAt: row.rejected_at,
     alertId: row.alert_id,
+    rejectCount: row.reject_count,
   };
   if (row.evidence !== null) event.evidence = row.evidence;
   return event;
@@ -256,15 +294,21 @@ export class Outbox {
   /** The underlying database (for tests and `status`). */
   readonly db: DatabaseSync;
   #now: () => Date;
+  #log: Logger;
   #statements = new Map<string, StatementSync>();
 
-  private constructor(db: DatabaseSync, now: () => Date) {
+  private constructor(db: DatabaseSync, now: () => Date, log: Logger) {
     this.db = db;
     this.#now = now;
+    this.#log = log;
   }
 
   /**
-   * Opens (creating if needed) the outbox file and applies its migrations.
+   * Opens the outbox file and applies its migrations. The file is created
+   * only when absent; an existing file that is damaged (zero bytes, not a
+   * database, failing `PRAGMA quick_check`) is never written over: it is
+   * renamed to `outbox.db.damaged-<UTC stamp>` with its `-wal`/`-shm`, one
+   * error line says so, and a fresh outbox keeps new events.
    *
    * @example Open, add, count
    * ```ts ignore
@@ -273,29 +317,77 @@ export class Outbox {
    * outbox.pendingCount(); // 1
    * ```
    * @param path File path, normally `DATA_DIR/outbox.db`.
-   * @param options Busy timeout and clock.
+   * @param options Busy timeout, clock, read-only and logger.
    * @returns The open outbox.
+   * @throws {DamagedDatabaseError} Read-only, when the file is damaged.
+   * @throws {Deno.errors.NotFound} Read-only, when the file is absent.
    */
   static open(path: string, options: OutboxOptions = {}): Outbox {
-    const { busyTimeoutMs = 5000, now = () => new Date() } = options;
-    let db: DatabaseSync;
-    try {
-      db = new DatabaseSync(path);
-    } catch (err) {
-      throw new Error(
-        `Cannot open the outbox ${path}: ${(err as Error).message}`,
-        { cause: err },
+    const {
+      busyTimeoutMs = 5000,
+      now = () => new Date(),
+      readOnly = false,
+      expectExisting = false,
+      log = defaultLog,
+    } = options;
+    const opened = openDatabaseFile(path, {
+      label: "outbox",
+      readOnly,
+      setAside: !readOnly,
+      busyTimeoutMs,
+      now,
+    });
+    const db = opened.db;
+    if (opened.damaged) {
+      log.error(
+        `${opened.damaged.error.message}; set aside as ${opened.damaged.asidePath} ` +
+          `(with its -wal/-shm): keep that file, its unsynced events can be ` +
+          `recovered with sqlite3 .recover; a new empty outbox takes new events`,
+      );
+    } else if (opened.created && expectExisting) {
+      log.error(
+        `The outbox ${path} was missing although this data dir was used ` +
+          `before: events not yet synced may be lost; a new empty outbox ` +
+          `takes new events (restore the file from a backup if there is one)`,
       );
     }
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    db.exec("PRAGMA journal_mode = WAL");
-    // Final events must survive a power cut: fsync the WAL on every commit.
-    db.exec("PRAGMA synchronous = FULL");
+    if (!readOnly) {
+      db.exec("PRAGMA journal_mode = WAL");
+      // Final events must survive a power cut: fsync the WAL on every commit.
+      db.exec("PRAGMA synchronous = FULL");
+    }
     db.function("plate_distance", { deterministic: true }, (a, b) => {
       return editDistance(String(a), String(b));
     });
-    migrateOutbox(db);
-    return new Outbox(db, now);
+    const outbox = new Outbox(db, now, log);
+    if (!readOnly) {
+      migrateOutbox(db);
+      outbox.checkpoint();
+    }
+    return outbox;
+  }
+
+  /**
+   * Copies every committed page of the WAL into the main file
+   * (`PRAGMA wal_checkpoint(FULL)`), so the main file alone holds every
+   * committed event: a `-wal` lost in a power cut then loses nothing
+   * committed before. Done after each committed event batch; a checkpoint
+   * that a reader blocks, or that fails (disk full), is retried after the
+   * next batch: the events are committed either way, so it never throws.
+   */
+  checkpoint(): void {
+    try {
+      this.#prepare("PRAGMA wal_checkpoint(FULL)").get();
+    } catch (err) {
+      this.#log.warn(
+        "outbox WAL checkpoint failed; retried after the next event",
+        {
+          file: this.db.location() ?? undefined,
+          error: (err as Error).message.split("\n")[0],
+        },
+      );
+    }
   }
 
   /**
@@ -323,7 +415,9 @@ export class Outbox {
       event.evidence ?? null,
       this.#now().toISOString(),
     );
-    return Number(result.changes) === 1;
+    const added = Number(result.changes) === 1;
+    if (added && !this.db.isTransaction) this.checkpoint();
+    return added;
   }
 
   /**
@@ -334,11 +428,13 @@ export class Outbox {
    * @returns How many were new.
    */
   addMany(events: Iterable<FinalEvent>): number {
-    return transaction(this.db, () => {
+    const added = transaction(this.db, () => {
       let added = 0;
       for (const event of events) if (this.add(event)) added += 1;
       return added;
     });
+    if (added > 0) this.checkpoint();
+    return added;
   }
 
   /** Number of events neither sent nor rejected. */
@@ -382,30 +478,54 @@ export class Outbox {
   }
 
   /**
-   * Sets an event aside for good: Postgres refused it. It stops blocking the
-   * others and stays for inspection.
+   * Sets an event aside: Postgres refused it. It stops blocking the others,
+   * stays for inspection, and is offered again at `nextRetryAt`
+   * ({@linkcode Outbox.requeueDueRejected}).
    *
    * @param id Outbox row id.
    * @param error The server's message.
+   * @param nextRetryAt When to offer it again (ISO), or null for not until a forced retry. @default {null}
    */
-  markRejected(id: number, error: string): void {
+  markRejected(
+    id: number,
+    error: string,
+    nextRetryAt: string | null = null,
+  ): void {
     this.#prepare(
-      `UPDATE events SET rejected_at = ?, last_error = ?,
-         sync_attempts = sync_attempts + 1
+      `UPDATE events SET rejected_at = ?, last_error = ?, next_retry_at = ?,
+         sync_attempts = sync_attempts + 1, reject_count = reject_count + 1
        WHERE id = ?`,
-    ).run(this.#now().toISOString(), error, id);
+    ).run(this.#now().toISOString(), error, nextRetryAt, id);
   }
 
   /**
-   * Puts rejected events back in the queue (after the server or the data was
-   * fixed).
+   * Puts every rejected event back in the queue now (after the server or
+   * the data was fixed) and restarts its automatic retry count.
    *
    * @returns How many were re-queued.
    */
   retryRejected(): number {
     const result = this.#prepare(
-      "UPDATE events SET rejected_at = NULL WHERE rejected_at IS NOT NULL AND sent_at IS NULL",
+      `UPDATE events SET rejected_at = NULL, next_retry_at = NULL, reject_count = 0
+       WHERE rejected_at IS NOT NULL AND sent_at IS NULL`,
     ).run();
+    return Number(result.changes);
+  }
+
+  /**
+   * Puts back in the queue the rejected events whose `next_retry_at` has
+   * come (their refusal count is kept, so the next delay doubles).
+   *
+   * @param at The current time (ISO).
+   * @returns How many were re-queued.
+   */
+  requeueDueRejected(at: string): number {
+    const result = this.#prepare(
+      `UPDATE events SET rejected_at = NULL, next_retry_at = NULL
+       WHERE rejected_at IS NOT NULL AND sent_at IS NULL
+         AND next_retry_at IS NOT NULL
+         AND julianday(next_retry_at) <= julianday(?)`,
+    ).run(at);
     return Number(result.changes);
   }
 
@@ -450,7 +570,7 @@ export class Outbox {
       `SELECT count(*) AS total,
          coalesce(sum(sent_at IS NULL AND rejected_at IS NULL), 0) AS pending,
          coalesce(sum(sent_at IS NOT NULL), 0) AS sent,
-         coalesce(sum(rejected_at IS NOT NULL), 0) AS rejected,
+         coalesce(sum(rejected_at IS NOT NULL AND sent_at IS NULL), 0) AS rejected,
          coalesce(sum(alert_id IS NOT NULL), 0) AS alerted
        FROM events`,
     ).get() as {
@@ -466,11 +586,20 @@ export class Outbox {
     ).get() as { created_at: string } | undefined;
     const alerts = this.#prepare("SELECT count(*) AS n FROM alerts")
       .get() as { n: number };
+    const rejected = this.#prepare(
+      `SELECT (SELECT last_error FROM events
+                WHERE rejected_at IS NOT NULL AND sent_at IS NULL
+                ORDER BY id LIMIT 1) AS first_error,
+              (SELECT min(next_retry_at) FROM events
+                WHERE rejected_at IS NOT NULL AND sent_at IS NULL) AS next_retry`,
+    ).get() as { first_error: string | null; next_retry: string | null };
     return {
       total: counts.total,
       pending: counts.pending,
       sent: counts.sent,
       rejected: counts.rejected,
+      firstRejectedError: rejected.first_error,
+      nextRejectedRetryAt: rejected.next_retry,
       alerted: counts.alerted,
       oldestPendingAt: oldest?.created_at ?? null,
       alerts: alerts.n,
@@ -688,8 +817,9 @@ export class Outbox {
     };
   }
 
-  /** Closes the database. */
+  /** Closes the database, leaving it readable by the `dashcam` group (see `closeForReaders`). */
   close(): void {
+    closeForReaders(this.db);
     if (this.db.isOpen) this.db.close();
   }
 

@@ -6,8 +6,9 @@
  *
  * @module
  */
+import { Socket } from "node:net";
 import postgres from "postgres";
-import { log as defaultLog, type Logger } from "../log/mod.ts";
+import { log as defaultLog, type Logger, redactSecrets } from "../log/mod.ts";
 
 /** A postgres.js client, as `connectPg` returns it. */
 export type PgSql = postgres.Sql;
@@ -110,9 +111,9 @@ export function pgHostPort(url: string): string {
  * @returns The URL without its password.
  */
 export function redactUrl(url: string): string {
-  let out = url.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, "$1:***@");
-  out = out.replace(/([?&]password=)[^&]*/i, "$1***");
-  return out;
+  // The general rule: also a typo'd scheme (`postgres//`, `postgress:`) or
+  // none at all, where a URL parser would not find the password.
+  return redactSecrets(url);
 }
 
 function readPasswordFile(path: string, setting: string): string {
@@ -189,6 +190,146 @@ export function resolvePgPassword(
   return { password: null, source: "none" };
 }
 
+/** The part of postgres.js's parsed options a socket factory needs. */
+interface SocketTarget {
+  host: string[];
+  port: number[];
+  path?: string | false;
+}
+
+/**
+ * Makes `socket` survive an `error` event that nobody listens to: the event
+ * goes to `onLate` instead of being thrown (an EventEmitter throws an
+ * `error` without listeners, which kills the process). Other events, and
+ * errors that have a listener, pass as usual. Scoped to this one socket: no
+ * process-wide handler.
+ *
+ * Why: postgres.js 3.4.9 calls `socket.removeAllListeners()` on a socket
+ * when it closes (`closed()`) and before it wraps it in TLS (`secure()`),
+ * and drops its reference; an error the runtime reports on that socket
+ * afterwards (seen in the field: `ECONNREFUSED` during a server restart,
+ * about once in 300 restarts) had no listener and killed the daemon. The
+ * driver has already failed the queries of that connection and reconnects
+ * on its own, so the late error carries nothing to act on.
+ *
+ * @param socket A socket (or any EventEmitter).
+ * @param onLate Receives the dropped errors.
+ */
+export function guardSocketErrors(
+  socket: {
+    emit(event: string | symbol, ...args: unknown[]): boolean;
+    listenerCount(event: string | symbol): number;
+  },
+  onLate: (err: unknown) => void,
+): void {
+  const emit = socket.emit;
+  socket.emit = function (event: string | symbol, ...args: unknown[]) {
+    if (event === "error" && this.listenerCount("error") === 0) {
+      onLate(args[0]);
+      return false;
+    }
+    return emit.call(this, event, ...args);
+  };
+}
+
+/**
+ * The `socket` option of postgres.js: a plain TCP (or Unix) socket, guarded
+ * by {@linkcode guardSocketErrors}, connecting to the next host of the list.
+ * The driver attaches its own listeners to it and writes its first message
+ * (buffered until the connection is up), as with its own sockets.
+ */
+function guardedSocketFactory(log: Logger): (target: SocketTarget) => Socket {
+  let next = 0;
+  return (target) => {
+    const socket = new Socket();
+    guardSocketErrors(socket, (err) => {
+      log.debug(
+        "postgres: ignored a late socket error (connection already closed)",
+        {
+          error: err instanceof Error ? err.message : String(err),
+        },
+      );
+    });
+    if (typeof target.path === "string" && target.path !== "") {
+      socket.connect(target.path);
+      return socket;
+    }
+    const i = next++ % Math.max(1, target.host.length);
+    const host = target.host[i] ?? "localhost";
+    const port = Number(target.port[i] ?? target.port[0] ?? 5432);
+    socket.connect(port, host);
+    // The driver names host:port in its errors and uses the host for TLS SNI.
+    Object.assign(socket, { host, port });
+    return socket;
+  };
+}
+
+/**
+ * True for a rejection of the query postgres.js 3.4.9 runs by itself on
+ * each new connection to learn the array types (`fetchArrayTypes` in
+ * src/connection.js: `... from pg_catalog.pg_type a ... where a.typcategory
+ * = 'A'`). The driver attaches the failed statement as `err.query`.
+ *
+ * @param reason A rejection reason.
+ * @returns Whether it is that internal query's failure.
+ */
+export function isDriverTypeFetchError(reason: unknown): boolean {
+  if (typeof reason !== "object" || reason === null) return false;
+  const query = (reason as { query?: unknown }).query;
+  return typeof query === "string" && query.includes("pg_catalog.pg_type") &&
+    query.includes("typcategory = 'A'");
+}
+
+let typeFetchGuard: Logger | null = null;
+
+/**
+ * Keeps the driver's own array-type query from killing the process.
+ * postgres.js 3.4.9 runs it from an async function nobody awaits; when the
+ * connection dies while it runs (a server restarting again right after a
+ * reconnect, an administrator terminating backends), the rejection is
+ * unhandled and Deno exits. Only that query's rejections are taken (logged
+ * at debug level); the queries waiting on the connection have already been
+ * failed by the driver and the caller retries them. Every other unhandled
+ * rejection still ends the process. Installed once per process.
+ */
+function guardTypeFetch(log: Logger): void {
+  const installed = typeFetchGuard !== null;
+  typeFetchGuard = log; // the latest client's logger gets the line
+  if (installed) return;
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    if (!isDriverTypeFetchError(event.reason)) return;
+    event.preventDefault();
+    typeFetchGuard?.debug(
+      "postgres: a connection died while loading array types; it reconnects",
+      {
+        error: event.reason instanceof Error
+          ? event.reason.message
+          : String(event.reason),
+      },
+    );
+  });
+}
+
+/**
+ * Makes the client load the array types only until it has them once
+ * (postgres.js reloads them on every new connection, which after a server
+ * restart is one more query that can fail in the reconnect window). The
+ * driver reads `options.fetch_types` on each connect; the loaded types live
+ * in `options.shared.typeArrayMap` for the whole client.
+ */
+function fetchTypesOnce(sql: PgSql): void {
+  const options = (sql as unknown as {
+    options?: { shared?: { typeArrayMap?: Record<string, unknown> } };
+  }).options;
+  if (options?.shared?.typeArrayMap === undefined) return;
+  const shared = options.shared;
+  Object.defineProperty(options, "fetch_types", {
+    configurable: true,
+    enumerable: true,
+    get: () => Object.keys(shared.typeArrayMap ?? {}).length === 0,
+  });
+}
+
 function tlsOption(
   tls: PgTlsMode,
   caFile: string | undefined,
@@ -254,9 +395,51 @@ export function connectPg(options: ConnectPgOptions): PgSql {
     },
     connection: { application_name: "dashcam" },
   };
+  // Our own sockets, so that an error on one the driver has dropped cannot
+  // kill the process (see guardSocketErrors). `socket` is a documented
+  // option that the 3.4.9 type definitions do not list.
+  Object.assign(pgOptions, { socket: guardedSocketFactory(log) });
   if (database !== undefined) pgOptions.database = database;
   if (resolved.password !== null) pgOptions.password = resolved.password;
-  return postgres(url, pgOptions);
+  guardTypeFetch(log);
+  const sql = postgres(url, pgOptions);
+  fetchTypesOnce(sql);
+  return sql;
+}
+
+/**
+ * `host:port` a client connects to (its first host), for messages; null when
+ * the client does not say.
+ *
+ * @param sql A postgres.js client.
+ * @returns e.g. "fleet.example:5432", or null.
+ */
+export function pgTarget(sql: PgSql): string | null {
+  const options = (sql as { options?: { host?: unknown; port?: unknown } })
+    .options;
+  const hosts = [options?.host].flat().filter((h) => typeof h === "string");
+  const ports = [options?.port].flat().filter((p) =>
+    typeof p === "number" || typeof p === "string"
+  );
+  if (hosts.length === 0) return null;
+  return hosts.map((h, i) => `${h}:${ports[i] ?? ports[0] ?? 5432}`).join(",");
+}
+
+/**
+ * An error whose message is already the one line {@linkcode describePgError}
+ * gives; describing it again returns the message unchanged (no "Postgres
+ * error at (unknown host)" wrapped around it). `cause` keeps the driver's
+ * error.
+ */
+export class PgDescribedError extends Error {
+  /**
+   * @param message The described line.
+   * @param options The driver's error as `cause`.
+   */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "PgDescribedError";
+  }
 }
 
 /** Options for {@linkcode describePgError}. */
@@ -265,6 +448,8 @@ export interface DescribePgErrorOptions {
   setting?: string;
   /** The URL used (gives host:port and a password to scrub). */
   url?: string;
+  /** `host:port` to name when `url` is not given (see {@linkcode pgTarget}). */
+  where?: string;
   /** More strings to scrub from the message. */
   secrets?: readonly string[];
 }
@@ -329,8 +514,16 @@ export function describePgError(
   if (err instanceof Error && err.message !== scrub(err.message, all)) {
     err.message = scrub(err.message, all);
   }
+  const name = (err as { name?: unknown } | null)?.name;
+  // Already one line (ours), or a local outbox fault: not a Postgres error.
+  if (name === "PgDescribedError" || name === "OutboxWriteError") {
+    return message;
+  }
+  if (e.code === "ERR_SQLITE_ERROR") {
+    return `Local SQLite error (not Postgres): ${message}`;
+  }
   const code = typeof e.code === "string" ? e.code : "";
-  let where = url !== undefined ? pgHostPort(url) : "";
+  let where = url !== undefined ? pgHostPort(url) : (options.where ?? "");
   if (where === "") {
     // postgres.js gives strings, or arrays (one per host) once the socket is gone.
     const address = [e.address].flat().filter((a) => typeof a === "string");

@@ -98,6 +98,15 @@ CREATE INDEX IF NOT EXISTS vehicles_plate_bbox_idx
   },
 ];
 
+/**
+ * The schema version this build needs: the last of {@linkcode PG_MIGRATIONS}.
+ *
+ * @returns The highest migration version.
+ */
+export function latestPgVersion(): number {
+  return PG_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+}
+
 /** Options for {@linkcode migratePg}. */
 export interface MigratePgOptions {
   /** Migrations to apply, in order. @default {PG_MIGRATIONS} */

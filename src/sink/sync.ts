@@ -10,7 +10,13 @@
  */
 import { log as defaultLog, type Logger } from "../log/mod.ts";
 import type { AlertRow, Outbox, OutboxEvent, UnpushedAlert } from "./outbox.ts";
-import { describePgError, type PgSql } from "./pg_client.ts";
+import { describePgError, type PgSql, pgTarget } from "./pg_client.ts";
+import { rejectedRetryDelayMs } from "./rejected_retry.ts";
+import {
+  classifySyncError,
+  OutboxWriteError,
+  type SyncErrorKind,
+} from "./sync_error.ts";
 
 /** Columns written to `vehicles`, in order. */
 const VEHICLE_COLUMNS = [
@@ -69,7 +75,7 @@ export interface SyncResult {
   sent: number;
   /** Rows Postgres already had (a re-send after a crash). */
   duplicates: number;
-  /** Rows Postgres refused, now set aside. */
+  /** Rows Postgres refused in this pass, now set aside (retried later). */
   rejected: number;
   /** Alert ids pushed onto already-sent rows. */
   alertsPushed: number;
@@ -92,18 +98,37 @@ interface VehicleRow {
 }
 
 /**
- * Returns true for a server error about the data of a row (SQLSTATE class
- * 22 "data exception" or 23 "integrity constraint violation"): re-sending
- * the same row will fail the same way.
+ * Returns true for a server error about the row itself (see
+ * {@linkcode classifySyncError}): re-sending the same row will likely fail
+ * the same way, so it is set aside and the other rows go on.
  *
  * @param err What the driver threw.
  * @returns Whether the row itself is at fault.
  */
 export function isDataError(err: unknown): boolean {
-  if (typeof err !== "object" || err === null) return false;
-  const e = err as { name?: unknown; code?: unknown };
-  if (e.name !== "PostgresError" || typeof e.code !== "string") return false;
-  return e.code.startsWith("22") || e.code.startsWith("23");
+  return classifySyncError(err) === "row";
+}
+
+/** File name of the outbox, for messages. */
+function outboxPath(outbox: Outbox): string {
+  try {
+    return outbox.db.location() ?? "outbox.db";
+  } catch {
+    return "outbox.db";
+  }
+}
+
+/**
+ * Runs a write to the outbox; a failure becomes an
+ * {@linkcode OutboxWriteError} naming the file (a local fault, never
+ * reported as a Postgres one).
+ */
+function local<T>(outbox: Outbox, action: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new OutboxWriteError(outboxPath(outbox), action, err);
+  }
 }
 
 function toRow(sql: PgSql, event: OutboxEvent, deviceId: string): VehicleRow {
@@ -231,11 +256,17 @@ export async function pullAlerts(outbox: Outbox, sql: PgSql): Promise<number> {
 }
 
 /**
- * One sync pass: sends every pending outbox row, oldest first, in batches.
- * A batch the server refuses for data reasons (SQLSTATE 22xxx/23xxx) is
- * retried row by row and only the bad rows are set aside (`markRejected`).
- * Any other error (connection lost, server down, missing table) ends the
- * pass with a throw; the rows stay pending and the next pass resends them.
+ * One sync pass: first puts back in the queue the set-aside rows whose
+ * retry time has come (see rejected_retry.ts: 10 min doubling to 24 h, 10
+ * refusals), then sends every pending outbox row, oldest first, in batches.
+ * A batch the server refuses for a reason about a row (see
+ * {@linkcode classifySyncError}: SQLSTATE 22, 23, 44, P0001 from a trigger,
+ * 42501 from row-level security, ...) is re-sent row by row and only the
+ * rows that fail are set aside (`markRejected`, with their next retry
+ * time). A connection or server-state error (refused, lost, shutting down,
+ * missing table) ends the pass with the driver's error; the rows stay
+ * pending and the next pass resends them. A failed write to the outbox ends
+ * the pass with an {@linkcode OutboxWriteError} naming the file.
  *
  * @example One pass
  * ```ts ignore
@@ -246,6 +277,7 @@ export async function pullAlerts(outbox: Outbox, sql: PgSql): Promise<number> {
  * @param options Device id, batch size, logger, signal, hooks.
  * @returns Counts of this pass.
  * @throws {Error} The driver's error when the pass cannot go on.
+ * @throws {OutboxWriteError} When the outbox cannot be written.
  */
 export async function syncOnce(
   outbox: Outbox,
@@ -290,9 +322,34 @@ export async function syncOnce(
     alertsPushed: 0,
     alerts: null,
   };
+  const where = pgTarget(sql);
+  const describe = (err: unknown) =>
+    describePgError(err, { setting, ...(where ? { where } : {}) });
+  const requeued = local(
+    outbox,
+    "re-queue rejected rows",
+    () => outbox.requeueDueRejected(now().toISOString()),
+  );
+  if (requeued > 0) {
+    log.info("offering rows postgres refused before again", {
+      rows: requeued,
+    });
+  }
+  const context: RowContext = {
+    result,
+    hooks,
+    now,
+    log,
+    describe,
+    queryTimeoutMs,
+  };
   let afterId = 0;
   while (!signal?.aborted) {
-    const batch = outbox.nextBatch(batchSize, afterId);
+    const batch = local(
+      outbox,
+      "read the next batch",
+      () => outbox.nextBatch(batchSize, afterId),
+    );
     if (batch.length === 0) break;
     afterId = batch[batch.length - 1]!.id;
     const ids = batch.map((e) => e.id);
@@ -301,26 +358,24 @@ export async function syncOnce(
     try {
       inserted = await insertRows(sql, rows, queryTimeoutMs);
     } catch (err) {
-      if (!isDataError(err)) {
-        outbox.markFailed(ids, describePgError(err, { setting }));
+      const kind = classifySyncError(err);
+      if (kind !== "row") {
+        recordAttempt(outbox, ids, describe(err), log);
         throw err;
       }
       log.warn("postgres refused a batch; retrying it row by row", {
         rows: batch.length,
         error: serverMessage(err),
       });
-      await sendRowByRow(outbox, sql, batch, rows, {
-        result,
-        hooks,
-        now,
-        log,
-        setting,
-        queryTimeoutMs,
-      });
+      await sendRowByRow(outbox, sql, { batch, rows }, context);
       continue;
     }
     await hooks.afterCommit?.(ids);
-    outbox.markSent(ids, now().toISOString());
+    local(
+      outbox,
+      `mark ${ids.length} rows sent`,
+      () => outbox.markSent(ids, now().toISOString()),
+    );
     result.sent += inserted;
     result.duplicates += batch.length - inserted;
   }
@@ -346,44 +401,81 @@ export async function syncOnce(
   return result;
 }
 
+/**
+ * Counts a failed attempt on rows that stay pending. Bookkeeping only: when
+ * the outbox cannot take the write (disk full), the original error must
+ * still reach the caller, so a failure here is logged, not thrown.
+ */
+function recordAttempt(
+  outbox: Outbox,
+  ids: readonly number[],
+  message: string,
+  log: Logger,
+): void {
+  try {
+    outbox.markFailed(ids, message);
+  } catch (err) {
+    log.warn(
+      new OutboxWriteError(outboxPath(outbox), "record a failed attempt", err)
+        .message,
+    );
+  }
+}
+
+interface RowContext {
+  result: SyncResult;
+  hooks: SyncHooks;
+  now: () => Date;
+  log: Logger;
+  describe: (err: unknown) => string;
+  queryTimeoutMs: number;
+}
+
 async function sendRowByRow(
   outbox: Outbox,
   sql: PgSql,
-  batch: OutboxEvent[],
-  rows: VehicleRow[],
-  context: {
-    result: SyncResult;
-    hooks: SyncHooks;
-    now: () => Date;
-    log: Logger;
-    setting: string;
-    queryTimeoutMs: number;
-  },
+  input: { batch: OutboxEvent[]; rows: VehicleRow[] },
+  context: RowContext,
 ): Promise<void> {
+  const { batch, rows } = input;
   for (let i = 0; i < batch.length; i++) {
     const event = batch[i]!;
     let inserted: number;
     try {
       inserted = await insertRows(sql, [rows[i]!], context.queryTimeoutMs);
     } catch (err) {
-      if (!isDataError(err)) {
-        outbox.markFailed(
-          [event.id],
-          describePgError(err, { setting: context.setting }),
-        );
+      const kind: SyncErrorKind = classifySyncError(err);
+      if (kind !== "row") {
+        recordAttempt(outbox, [event.id], context.describe(err), context.log);
         throw err;
       }
       const message = serverMessage(err);
-      outbox.markRejected(event.id, message);
+      const at = context.now();
+      const refusals = event.rejectCount + 1;
+      const delay = rejectedRetryDelayMs(refusals);
+      const nextRetryAt = delay === null
+        ? null
+        : new Date(at.getTime() + delay).toISOString();
+      local(
+        outbox,
+        "set a refused row aside",
+        () => outbox.markRejected(event.id, message, nextRetryAt),
+      );
       context.result.rejected += 1;
       context.log.error("postgres rejected an event; set aside", {
         event_key: event.eventKey,
         error: message,
+        refusals,
+        retry_at: nextRetryAt ?? "after sync --once --retry-rejected",
       });
       continue;
     }
     await context.hooks.afterCommit?.([event.id]);
-    outbox.markSent([event.id], context.now().toISOString());
+    local(
+      outbox,
+      "mark a row sent",
+      () => outbox.markSent([event.id], context.now().toISOString()),
+    );
     context.result.sent += inserted;
     context.result.duplicates += 1 - inserted;
   }
@@ -481,7 +573,9 @@ export interface SyncLoopOptions {
  * Runs {@linkcode syncOnce} until stopped: after a good pass it waits
  * `intervalMs` (or a `kick()`), after a failed one a jittered exponential
  * backoff (also cut short by `kick()`, e.g. when the network comes back).
- * Errors are logged as one line and recorded in the outbox, never thrown.
+ * Errors are logged as one line (a local outbox fault names the file and is
+ * never called a Postgres error) and recorded in the outbox when it can
+ * take the write, never thrown: the loop outlives a full or read-only disk.
  */
 export class SyncLoop {
   #outbox: Outbox;
@@ -498,6 +592,7 @@ export class SyncLoop {
   #kicked = false;
   #failures = 0;
   #running: Promise<void> | null = null;
+  #where: string | null;
 
   /**
    * @param outbox The outbox.
@@ -555,6 +650,20 @@ export class SyncLoop {
     this.#prepare = options.prepare;
     this.#hooks = options.hooks ?? {};
     this.#external = options.signal;
+    this.#where = pgTarget(sql);
+  }
+
+  /** One line for a failed pass: local (outbox) or Postgres, never both. */
+  #describe(err: unknown): string {
+    const o = this.#options;
+    try {
+      return describePgError(err, {
+        setting: o.setting,
+        ...(this.#where ? { where: this.#where } : {}),
+      });
+    } catch {
+      return `Sync pass failed: ${String(err).split(/\r?\n/)[0]}`;
+    }
   }
 
   /** Consecutive failed passes (0 while healthy). */
@@ -625,7 +734,13 @@ export class SyncLoop {
           queryTimeoutMs: o.queryTimeoutMs,
         });
         const at = o.now().toISOString();
-        if (!stop.aborted) this.#outbox.recordSyncSuccess(at);
+        if (!stop.aborted) {
+          local(
+            this.#outbox,
+            "record the sync time",
+            () => this.#outbox.recordSyncSuccess(at),
+          );
+        }
         if (this.#failures > 0) {
           o.log.info("postgres sync recovered", { failures: this.#failures });
         }
@@ -642,12 +757,20 @@ export class SyncLoop {
       } catch (err) {
         if (stop.aborted && isAbortError(err)) break;
         this.#failures += 1;
-        const message = describePgError(err, { setting: o.setting });
         delayMs = backoffDelay(this.#failures, o);
-        this.#outbox.recordSyncError(message);
+        const message = this.#describe(err);
+        // The handler itself must not throw: recording the error is a write
+        // to the same outbox that may be full or read-only.
+        let recorded = true;
+        try {
+          this.#outbox.recordSyncError(message);
+        } catch {
+          recorded = false;
+        }
         o.log.warn(message, {
           failures: this.#failures,
           retry_in_ms: Math.round(delayMs),
+          ...(recorded ? {} : { recorded: false }),
         });
         outcome = {
           ok: false,
@@ -657,7 +780,15 @@ export class SyncLoop {
           at: o.now().toISOString(),
         };
       }
-      this.#onPass?.(outcome);
+      try {
+        this.#onPass?.(outcome);
+      } catch (err) {
+        // A hook (e.g. retention pruning the outbox on a full disk) must not
+        // end the loop either.
+        o.log.warn("sync pass hook failed", {
+          error: this.#describe(err),
+        });
+      }
       if (stop.aborted) break;
       if (this.#kicked) continue;
       if (this.#wake.signal.aborted) this.#wake = new AbortController();

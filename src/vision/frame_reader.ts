@@ -9,8 +9,8 @@
 import type { Box, RgbImage } from "../shared/mod.ts";
 import { assignPlates, VEHICLE_CLASS_IDS } from "./assign.ts";
 import { type BackendChoice } from "./inference.ts";
-import { findModel, type Manifest } from "./model_manifest.ts";
-import { assertModelsReady, loadManifest } from "./model_store.ts";
+import type { Manifest } from "./model_manifest.ts";
+import { loadManifest, resolveModel } from "./model_store.ts";
 import { WorkerDetector } from "./detector_client.ts";
 import { Detector, PlateOcr } from "./models.ts";
 import { applyFormatRules } from "./plate_format.ts";
@@ -39,6 +39,8 @@ export interface FrameReaderOptions {
   threads?: number;
   /** Log line receiver. */
   log?: (msg: string) => void;
+  /** Warning receiver (a derived model replaced by its upstream file). @default {log} */
+  warn?: (msg: string) => void;
   /** Manifest. @default {models/models.json} */
   manifest?: Manifest;
   /**
@@ -91,23 +93,29 @@ export class FrameReader {
    */
   static async open(options: FrameReaderOptions): Promise<FrameReader> {
     const manifest = options.manifest ?? await loadManifest();
-    await assertModelsReady(manifest, {
+    const resolve = {
       dir: options.modelsDir,
-      only: "default",
-    });
+      warn: options.warn ?? options.log,
+    };
+    const vehicleEntry = await resolveModel(
+      manifest,
+      "vehicle_detect",
+      resolve,
+    );
+    const plateEntry = await resolveModel(manifest, "plate_detect", resolve);
+    const ocrEntry = await resolveModel(manifest, "ocr", resolve);
     const load = {
       modelsDir: options.modelsDir,
       backend: options.backend,
       threads: options.threads ?? 1,
       log: options.log,
     };
-    const vehicleEntry = findModel(manifest, "vehicle_detect");
     const [v, p, o] = await Promise.all([
       options.parallel
         ? WorkerDetector.open(vehicleEntry, load)
         : Detector.load(vehicleEntry, load),
-      Detector.load(findModel(manifest, "plate_detect"), load),
-      PlateOcr.load(findModel(manifest, "ocr"), load),
+      Detector.load(plateEntry, load),
+      PlateOcr.load(ocrEntry, load),
     ]);
     return new FrameReader(v, p, o, options.minConfidence ?? 0.6);
   }

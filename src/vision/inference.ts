@@ -206,7 +206,7 @@ async function assertModelFile(modelPath: string): Promise<void> {
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new Error(
-        `Cannot load model: ${modelPath} not found (install with: deno task dashcam models install --from DIR)`,
+        `Cannot load model: ${modelPath} not found (install with: deno task dashcam models install)`,
       );
     }
     throw new Error(

@@ -26,6 +26,15 @@ export const DECODERS = [
 /** Name of an output decoder. */
 export type DecoderKind = typeof DECODERS[number];
 
+/** How a derived model is made from its upstream file (see `onnx_derive.ts`). */
+export const DERIVE_RECIPES = [
+  "symbolic_dims",
+  "dequantize_conv_integer",
+] as const;
+
+/** Name of a derivation recipe. */
+export type DeriveRecipe = typeof DERIVE_RECIPES[number];
+
 /** A tensor dimension: a fixed size, or a name for a free (dynamic) one. */
 export type Dim = number | string;
 
@@ -41,6 +50,23 @@ export interface ManifestFile {
   licence: string;
   /** Where it comes from: `owner/repo@commit:path`, or how it was derived. */
   source: string;
+  /**
+   * Public URL of the upstream file, which serves exactly these bytes: GitHub
+   * raw `https://github.com/<owner>/<repo>/raw/<commit>/<path>` or a release
+   * asset `https://github.com/<owner>/<repo>/releases/download/<tag>/<file>`.
+   * Absent for a derived model, which `derive` makes instead.
+   */
+  url?: string;
+}
+
+/** How a derived model is made from an upstream model of the manifest. */
+export interface DeriveSpec {
+  /** File name of the upstream model entry it is made from (an entry with a `url`). */
+  from: string;
+  /** What is done to it; see `onnx_derive.ts`. */
+  recipe: DeriveRecipe;
+  /** What using the upstream file instead costs, shown in the fallback warning. */
+  fallbackCost: string;
 }
 
 /** How an image is turned into the model's input tensor. */
@@ -118,6 +144,8 @@ export interface ModelEntry extends ManifestFile {
   ocr?: OcrSpec;
   /** Files installed together with the model (configs, class names). */
   extraFiles: ManifestFile[];
+  /** Present when the model is made from another entry instead of downloaded. */
+  derive?: DeriveSpec;
 }
 
 /** The parsed manifest. */
@@ -229,12 +257,37 @@ function parseFileFields(obj: Obj, key: string): ManifestFile {
   if (typeof sha256 !== "string" || !/^[0-9a-f]{64}$/.test(sha256)) {
     fail(join(key, "sha256"), "must be 64 lower-case hex digits", sha256);
   }
-  return {
+  const parsed: ManifestFile = {
     file,
     sha256,
     bytes: positiveInteger(obj, key, "bytes"),
     licence: string(obj, key, "licence"),
     source: string(obj, key, "source"),
+  };
+  if (obj.url !== undefined) {
+    const url = string(obj, key, "url");
+    if (!UPSTREAM_URL.test(url)) {
+      fail(
+        join(key, "url"),
+        "must be https://github.com/OWNER/REPO/raw/COMMIT/PATH or https://github.com/OWNER/REPO/releases/download/TAG/FILE",
+        url,
+      );
+    }
+    parsed.url = url;
+  }
+  return parsed;
+}
+
+/** What an upstream `url` must look like: GitHub raw at a full commit, or a release asset. */
+export const UPSTREAM_URL =
+  /^https:\/\/github\.com\/[\w.-]+\/[\w.-]+\/(raw\/[0-9a-f]{40}|releases\/download\/[^/\s]+)\/[^\s?#]+$/;
+
+function parseDerive(value: unknown, key: string): DeriveSpec {
+  const obj = object(value, key, ["from", "recipe", "fallbackCost"]);
+  return {
+    from: string(obj, key, "from"),
+    recipe: oneOf(obj, key, "recipe", DERIVE_RECIPES),
+    fallbackCost: string(obj, key, "fallbackCost"),
   };
 }
 
@@ -391,6 +444,8 @@ function parseModel(value: unknown, key: string): ModelEntry {
     "ocr",
     "licence",
     "source",
+    "url",
+    "derive",
     "extraFiles",
   ]);
   const base = parseFileFields(obj, key);
@@ -413,10 +468,25 @@ function parseModel(value: unknown, key: string): ModelEntry {
         "bytes",
         "licence",
         "source",
+        "url",
       ]);
-      return parseFileFields(file, where);
+      const parsed = parseFileFields(file, where);
+      if (parsed.url === undefined) {
+        throw new TypeError(`${PREFIX}: '${join(where, "url")}' is missing`);
+      }
+      return parsed;
     }),
   };
+  if (obj.derive !== undefined) {
+    if (base.url !== undefined) {
+      fail(join(key, "url"), "must be absent when 'derive' is given", base.url);
+    }
+    entry.derive = parseDerive(obj.derive, join(key, "derive"));
+  } else if (base.url === undefined) {
+    throw new TypeError(
+      `${PREFIX}: '${join(key, "url")}' is missing (or give 'derive')`,
+    );
+  }
   const isOcr = entry.decoder === "plate_slots";
   if (isOcr !== (entry.task === "ocr")) {
     fail(
@@ -480,6 +550,24 @@ export function parseManifest(json: unknown): Manifest {
         fail(`models[${i}].file`, "is listed twice", file.file);
       }
       seen.add(file.file);
+    }
+  });
+  models.forEach((model, i) => {
+    if (model.derive === undefined) return;
+    const from = models.find((m) => m.file === model.derive?.from);
+    if (from === undefined || from.derive !== undefined) {
+      fail(
+        `models[${i}].derive.from`,
+        "must name a model entry with a url",
+        model.derive.from,
+      );
+    }
+    if (from.task !== model.task) {
+      fail(
+        `models[${i}].derive.from`,
+        `must name a ${model.task} model`,
+        model.derive.from,
+      );
     }
   });
   for (const task of MODEL_TASKS) {

@@ -1,7 +1,10 @@
 /**
  * Installs and checks the model files listed in `models/models.json`. The
- * product ships no weights: the user copies them from a folder they trust,
- * and every file is checked against the manifest's sha256.
+ * product ships no weights: `models install` downloads each upstream file
+ * from the URL the manifest pins (or a mirror of it), or copies it from a
+ * folder the user trusts, and makes the derived models from their upstream
+ * file (`onnx_derive.ts`); every file is checked against the manifest's
+ * sha256 before it is moved into place.
  *
  * @module
  */
@@ -9,15 +12,23 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
+  findModel,
   type Manifest,
   type ManifestFile,
+  type ModelEntry,
   type ModelSelection,
+  type ModelTask,
   parseManifest,
   selectModels,
 } from "./model_manifest.ts";
+import {
+  type DownloadOptions,
+  downloadVerified,
+  mirrorUrl,
+} from "./model_download.ts";
 
 /** The command that installs models, quoted in error messages. */
-export const INSTALL_HINT = "deno task dashcam models install --from DIR";
+export const INSTALL_HINT = "deno task dashcam models install";
 
 /** The manifest that comes with the code. */
 export const DEFAULT_MANIFEST_URL: URL = new URL(
@@ -43,6 +54,24 @@ export interface InstallReport {
   missing: string[];
   /** Files found in the source folder whose size or sha256 is wrong; nothing was written for them. */
   corrupt: FileProblem[];
+  /** Files whose download failed; `reason` names the URL and the error. Nothing was written for them. */
+  failed: FileProblem[];
+  /** Derived models made from their upstream file and verified. */
+  derived: string[];
+  /** Derived models that could not be made; the pipeline will use their upstream file instead. */
+  fallback: FallbackNote[];
+}
+
+/** A derived model that could not be made, and what is used instead. */
+export interface FallbackNote {
+  /** The derived model's file name. */
+  file: string;
+  /** The upstream file used in its place. */
+  upstream: string;
+  /** One line: why it could not be made. */
+  reason: string;
+  /** What the upstream file costs, from the manifest's `derive.fallbackCost`. */
+  cost: string;
 }
 
 /** What {@linkcode checkModels} found. */
@@ -55,10 +84,28 @@ export interface CheckReport {
   corrupt: FileProblem[];
 }
 
+/** Progress of one file being downloaded. */
+export interface InstallProgress {
+  /** File name. */
+  file: string;
+  /** URL fetched. */
+  url: string;
+  /** Bytes so far. */
+  done: number;
+  /** Expected size. */
+  total: number;
+}
+
 /** Options for {@linkcode installModels}. */
 export interface InstallModelsOptions {
-  /** Folder to copy the files from. */
-  from: string;
+  /** Folder to copy the files from; when absent, the files are downloaded. */
+  from?: string;
+  /** Base URL replacing `https://github.com` in every download URL. */
+  mirror?: string;
+  /** Retries and backoff of each download (tests shorten them). */
+  download?: Pick<DownloadOptions, "retries" | "backoffMs" | "sleep">;
+  /** Called as download bytes arrive. */
+  onProgress?: (progress: InstallProgress) => void;
   /** Models folder to install into; created when absent. */
   to: string;
   /** `default` installs the default models only, `all` every model. @default {"default"} */
@@ -121,19 +168,23 @@ export async function loadManifest(
 }
 
 /**
- * Copies the selected models (and their extra files) from a folder into the
- * models folder. Each file is hashed while it is copied into a temporary file
- * next to its target, synced, and renamed into place only when its sha256
- * matches, so a crash never leaves a half-written model. Files already
- * present with the right sha256 are skipped.
+ * Installs the selected models (and their extra files) into the models
+ * folder. Upstream files are copied from `options.from`, or else downloaded
+ * from their manifest URL (through `options.mirror` when given). A derived
+ * model is copied when the folder has it, or else made from its upstream file
+ * and checked against its pinned sha256; when that fails it is listed in
+ * `fallback` and the pipeline will use the upstream file. Every file goes
+ * through a temporary file and is renamed into place only when its sha256
+ * matches, so a crash never leaves a half-written model; files already
+ * present with the right sha256 are skipped and never touched.
  *
- * @example Install the default models
+ * @example Install the default models from a USB stick
  * ```ts ignore
  * const report = await installModels(await loadManifest(), { from: "/media/usb/models", to: "/var/lib/dashcam/models" });
  * ```
  * @param manifest The manifest.
- * @param options Source folder, target folder and selection.
- * @returns Which files were installed, skipped, missing or corrupt.
+ * @param options Source folder or mirror, target folder and selection.
+ * @returns What was installed, skipped, made, or could not be had.
  * @throws {Error} When the target folder cannot be written.
  */
 export async function installModels(
@@ -146,33 +197,190 @@ export async function installModels(
     skipped: [],
     missing: [],
     corrupt: [],
+    failed: [],
+    derived: [],
+    fallback: [],
   };
   await Deno.mkdir(to, { recursive: true });
-  for (const entry of listFiles(manifest, only)) {
-    const target = join(to, entry.file);
-    if ((await checkFile(target, entry)).status === "ok") {
-      report.skipped.push(entry.file);
-      continue;
-    }
-    const source = join(from, entry.file);
-    let input: Deno.FsFile;
-    try {
-      input = await Deno.open(source, { read: true });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        report.missing.push(entry.file);
-        continue;
-      }
-      throw error;
-    }
-    const problem = await copyVerified(input, target, entry);
-    if (problem === undefined) {
-      report.installed.push(entry.file);
+  const selected = selectModels(checkSelection(manifest, only), only);
+  const toDerive: ModelEntry[] = [];
+  const upstream: ManifestFile[] = [];
+  const want = (file: ManifestFile) => {
+    if (!upstream.some((f) => f.file === file.file)) upstream.push(file);
+  };
+  for (const entry of selected) {
+    if (entry.derive === undefined) {
+      want(entry);
     } else {
-      report.corrupt.push({ file: entry.file, reason: problem });
+      const target = join(to, entry.file);
+      if ((await checkFile(target, entry)).status === "ok") {
+        report.skipped.push(entry.file);
+      } else if (
+        from !== undefined && await copyFromFolder(from, entry, target) === "ok"
+      ) {
+        report.installed.push(entry.file);
+      } else {
+        toDerive.push(entry);
+        const source = findModel(manifest, entry.task, {
+          file: entry.derive.from,
+        });
+        want(source);
+        source.extraFiles.forEach(want);
+      }
+    }
+    entry.extraFiles.forEach(want);
+  }
+  for (const file of upstream) {
+    const target = join(to, file.file);
+    if ((await checkFile(target, file)).status === "ok") {
+      report.skipped.push(file.file);
+    } else if (from !== undefined) {
+      const copied = await copyFromFolder(from, file, target);
+      if (copied === "ok") report.installed.push(file.file);
+      else if (copied === "missing") report.missing.push(file.file);
+      else report.corrupt.push({ file: file.file, reason: copied.reason });
+    } else {
+      const url = mirrorUrl(file.url ?? "", options.mirror);
+      try {
+        await downloadVerified(url, target, {
+          sha256: file.sha256,
+          bytes: file.bytes,
+          ...options.download,
+          onProgress: (p) =>
+            options.onProgress?.({ file: file.file, url, ...p }),
+        });
+        report.installed.push(file.file);
+      } catch (error) {
+        report.failed.push({
+          file: file.file,
+          reason: `${url}: ${firstLine(error)}`,
+        });
+      }
+    }
+  }
+  for (const entry of toDerive) {
+    const derive = entry.derive!;
+    const source = join(to, derive.from);
+    if (!upstream.some((f) => f.file === derive.from)) continue;
+    const sourceEntry = findModel(manifest, entry.task, { file: derive.from });
+    if ((await checkFile(source, sourceEntry)).status !== "ok") continue;
+    const problem = await deriveInto(source, join(to, entry.file), entry);
+    if (problem === undefined) report.derived.push(entry.file);
+    else {
+      report.fallback.push({
+        file: entry.file,
+        upstream: derive.from,
+        reason: problem,
+        cost: derive.fallbackCost,
+      });
     }
   }
   return report;
+}
+
+/** Copies one file from the folder; `ok`, `missing`, or the problem. */
+async function copyFromFolder(
+  from: string,
+  file: ManifestFile,
+  target: string,
+): Promise<"ok" | "missing" | { reason: string }> {
+  let input: Deno.FsFile;
+  try {
+    input = await Deno.open(join(from, file.file), { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "missing";
+    throw error;
+  }
+  const problem = await writeVerified(input.readable, target, file);
+  return problem === undefined ? "ok" : { reason: problem };
+}
+
+/** Makes a derived model from its installed upstream file; returns a problem or undefined. */
+async function deriveInto(
+  source: string,
+  target: string,
+  entry: ModelEntry,
+): Promise<string | undefined> {
+  let bytes: Uint8Array;
+  try {
+    // Loaded only here: the stage workers that import this module never derive.
+    const { deriveModel } = await import("./onnx_derive.ts");
+    bytes = deriveModel(await Deno.readFile(source), entry.derive!.recipe, {
+      inputs: [entry.input],
+      outputs: entry.outputs,
+    });
+  } catch (error) {
+    return firstLine(error);
+  }
+  return await writeVerified(ReadableStream.from([bytes]), target, entry);
+}
+
+/**
+ * Picks, for a task, the model the config names (or the default) in `dir`.
+ * When it is a derived model that is missing or corrupt but its upstream
+ * file is intact, the upstream entry is returned and `warn` gets one line
+ * naming the cost; the pipeline starts instead of refusing to.
+ *
+ * @example The plate detector, falling back to the int8 file
+ * ```ts ignore
+ * const entry = await resolveModel(manifest, "plate_detect", { dir, warn: console.warn });
+ * ```
+ * @param manifest The manifest.
+ * @param task The stage.
+ * @param options Models folder, file chosen in the config, warning sink.
+ * @returns The entry to load.
+ * @throws {Error} One line naming the missing or corrupt file and the
+ * install command.
+ */
+export async function resolveModel(
+  manifest: Manifest,
+  task: ModelTask,
+  options: ResolveModelOptions,
+): Promise<ModelEntry> {
+  const { dir, file, warn } = options;
+  const entry = findModel(manifest, task, { file });
+  const problem = await firstProblem(dir, entry);
+  if (problem === undefined) return entry;
+  if (entry.derive !== undefined) {
+    const upstream = findModel(manifest, task, { file: entry.derive.from });
+    if (await firstProblem(dir, upstream) === undefined) {
+      warn?.(
+        `Using ${
+          join(dir, upstream.file)
+        } instead of the derived ${entry.file} (${problem}): ${entry.derive.fallbackCost}; make it with: ${INSTALL_HINT}`,
+      );
+      return upstream;
+    }
+  }
+  throw new Error(
+    `Cannot use models: ${problem} (install with: ${INSTALL_HINT})`,
+  );
+}
+
+/** Options for {@linkcode resolveModel}. */
+export interface ResolveModelOptions {
+  /** Models folder. */
+  dir: string;
+  /** File chosen in the config. @default {the task's default} */
+  file?: string;
+  /** Receives the fallback warning. */
+  warn?: (message: string) => void;
+}
+
+async function firstProblem(
+  dir: string,
+  entry: ModelEntry,
+): Promise<string | undefined> {
+  for (const file of [entry, ...entry.extraFiles]) {
+    const result = await checkFile(join(dir, file.file), file);
+    if (result.status === "missing") {
+      return `${join(dir, file.file)} not found`;
+    }
+    if (result.status === "corrupt") {
+      return `${join(dir, file.file)} is corrupt: ${result.reason}`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -217,28 +425,15 @@ export async function checkModels(
  */
 export async function assertModelsReady(
   manifest: Manifest,
-  options: CheckModelsOptions,
+  options: CheckModelsOptions & { warn?: (message: string) => void },
 ): Promise<void> {
-  const report = await checkModels(manifest, options);
-  const missing = report.missing[0];
-  if (missing !== undefined) {
-    throw new Error(
-      `Cannot use models: ${
-        join(options.dir, missing)
-      } not found (install with: ${INSTALL_HINT})`,
-    );
-  }
-  const corrupt = report.corrupt[0];
-  if (corrupt !== undefined) {
-    throw new Error(
-      `Cannot use models: ${
-        join(options.dir, corrupt.file)
-      } is corrupt: ${corrupt.reason} (install with: ${INSTALL_HINT})`,
-    );
+  const { dir, only = "default", warn } = options;
+  for (const entry of selectModels(checkSelection(manifest, only), only)) {
+    await resolveModel(manifest, entry.task, { dir, file: entry.file, warn });
   }
 }
 
-function listFiles(manifest: Manifest, only: ModelSelection): ManifestFile[] {
+function checkSelection(manifest: Manifest, only: ModelSelection): Manifest {
   if (only !== "default" && only !== "all") {
     throw new TypeError(
       `Cannot select models as 'only' must be default or all: current value is ${
@@ -246,7 +441,11 @@ function listFiles(manifest: Manifest, only: ModelSelection): ManifestFile[] {
       }`,
     );
   }
-  return selectModels(manifest, only).flatMap((entry) => [
+  return manifest;
+}
+
+function listFiles(manifest: Manifest, only: ModelSelection): ManifestFile[] {
+  return selectModels(checkSelection(manifest, only), only).flatMap((entry) => [
     entry,
     ...entry.extraFiles,
   ]);
@@ -292,9 +491,9 @@ async function checkFile(
   return { status: "ok" };
 }
 
-/** Copies `input` to `target` through a temporary file; returns a problem or undefined. */
-async function copyVerified(
-  input: Deno.FsFile,
+/** Writes `input` to `target` through a temporary file; returns a problem or undefined. */
+async function writeVerified(
+  input: ReadableStream<Uint8Array>,
   target: string,
   entry: ManifestFile,
 ): Promise<string | undefined> {
@@ -310,7 +509,7 @@ async function copyVerified(
   try {
     const writer = output.writable.getWriter();
     try {
-      for await (const chunk of input.readable) {
+      for await (const chunk of input) {
         hash.update(chunk);
         bytes += chunk.byteLength;
         await writer.write(chunk);

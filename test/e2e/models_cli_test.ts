@@ -73,7 +73,7 @@ Deno.test("models install copies and verifies the defaults; check and start-up n
     assert.equal(missing.code, 1);
     assert.match(
       missing.stderr,
-      /cct_xs_v2_global\.onnx not found \(install with: deno task dashcam models install --from DIR\)/,
+      /cct_xs_v2_global\.onnx not found \(install with: deno task dashcam models install\)/,
     );
   } finally {
     await Deno.remove(root, { recursive: true });

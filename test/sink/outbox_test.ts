@@ -57,16 +57,16 @@ Deno.test("`Outbox.open()` sets WAL, synchronous=FULL and records migrations", a
     const versions = outbox.db.prepare(
       "SELECT version, name FROM schema_migrations ORDER BY version",
     ).all().map((r) => ({ ...r }));
-    assert.deepEqual(versions, [{
-      version: 1,
-      name: "events_alerts_sync_state",
-    }]);
+    assert.deepEqual(versions, [
+      { version: 1, name: "events_alerts_sync_state" },
+      { version: 2, name: "rejected_retry" },
+    ]);
     // Re-opening applies nothing twice.
     const again = Outbox.open(path);
     const count = again.db.prepare(
       "SELECT count(*) AS n FROM schema_migrations",
     ).get() as { n: number };
-    assert.equal(count.n, 1);
+    assert.equal(count.n, 2);
     again.close();
   });
 });
@@ -154,6 +154,36 @@ Deno.test("`Outbox.markSent()` and `markRejected()` take rows out of the pending
     ]);
     assert.equal(outbox.retryRejected(), 0);
   }, now);
+});
+
+Deno.test("`Outbox.requeueDueRejected()` re-queues only rows whose retry time has come", async () => {
+  await withOutbox((outbox) => {
+    for (let i = 1; i <= 4; i++) outbox.add(event(i, `P${i}`));
+    const ids = outbox.nextBatch(4).map((e) => e.id);
+    outbox.markRejected(ids[0]!, "P0001 first", "2025-02-03T10:00:00.000Z");
+    outbox.markRejected(ids[1]!, "42501 second", "2025-02-03T12:00:00.000Z");
+    outbox.markRejected(ids[2]!, "23514 for good", null);
+    let stats = outbox.stats();
+    assert.equal(stats.rejected, 3);
+    assert.equal(stats.firstRejectedError, "P0001 first");
+    assert.equal(stats.nextRejectedRetryAt, "2025-02-03T10:00:00.000Z");
+    assert.equal(outbox.requeueDueRejected("2025-02-03T09:59:59.000Z"), 0);
+    assert.equal(outbox.requeueDueRejected("2025-02-03T10:00:00.000Z"), 1);
+    const back = outbox.nextBatch(10);
+    assert.deepEqual(back.map((e) => e.id), [ids[0], ids[3]]);
+    assert.equal(back[0]!.rejectCount, 1); // kept: the next delay doubles
+    stats = outbox.stats();
+    assert.equal(stats.rejected, 2);
+    assert.equal(stats.firstRejectedError, "42501 second");
+    // A row with no retry time left waits for a forced retry, which also
+    // restarts its count.
+    assert.equal(outbox.requeueDueRejected("2030-01-01T00:00:00.000Z"), 1);
+    assert.equal(outbox.stats().rejected, 1);
+    assert.equal(outbox.retryRejected(), 1);
+    assert.equal(outbox.stats().rejected, 0);
+    const forced = outbox.nextBatch(10).find((e) => e.id === ids[2]);
+    assert.equal(forced?.rejectCount, 0);
+  });
 });
 
 Deno.test("`Outbox.recordSyncError()` and `recordSyncSuccess()` show in `stats()`", async () => {

@@ -1,5 +1,5 @@
 /**
- * A throwaway PostgreSQL 15 cluster for tests and benches: a temp folder,
+ * A throwaway PostgreSQL cluster for tests and benches: a temp folder,
  * `initdb` with SCRAM password auth over TCP, `pg_ctl start` on a free port.
  * When the process runs as root, initdb and pg_ctl run as the `postgres`
  * user (initdb refuses root) and the temp folder is handed to that user.
@@ -7,8 +7,37 @@
  * @module
  */
 
-/** Where Debian puts the PostgreSQL 15 binaries; PATH is the fallback. */
-const PG_BIN = "/usr/lib/postgresql/15/bin";
+/** Where Debian puts each major version's server binaries. */
+const PG_LIB = "/usr/lib/postgresql";
+
+/** The major versions the product supports, newest first. */
+const PG_MAJORS = [17, 16, 15, 14];
+
+/**
+ * Finds the server binaries: `PG_BIN` from the environment, else the newest
+ * of `/usr/lib/postgresql/{17,16,15,14}/bin` that holds `initdb` (Debian and
+ * Ubuntu install them there, off PATH), else `null` (PATH is used).
+ *
+ * @param options `root` stands in for `/usr/lib/postgresql` in tests; `env`
+ *   for the process's environment.
+ * @returns The folder, or `null`.
+ */
+export function findPgBinDir(
+  options: { root?: string; env?: Record<string, string | undefined> } = {},
+): string | null {
+  const { root = PG_LIB, env = { PG_BIN: Deno.env.get("PG_BIN") } } = options;
+  if (env.PG_BIN) return env.PG_BIN;
+  for (const major of PG_MAJORS) {
+    const dir = `${root}/${major}/bin`;
+    try {
+      Deno.statSync(`${dir}/initdb`);
+      return dir;
+    } catch {
+      // Not this version.
+    }
+  }
+  return null;
+}
 
 /** Modes of `pg_ctl stop`. */
 export type PgStopMode = "smart" | "fast" | "immediate";
@@ -46,12 +75,8 @@ export interface StartPgClusterOptions {
 }
 
 function binary(name: string): string {
-  try {
-    Deno.statSync(`${PG_BIN}/${name}`);
-    return `${PG_BIN}/${name}`;
-  } catch {
-    return name;
-  }
+  const dir = findPgBinDir();
+  return dir ? `${dir}/${name}` : name;
 }
 
 function isRoot(): boolean {
@@ -80,7 +105,18 @@ async function run(args: string[], cwd: string): Promise<string> {
     stdout: "piped",
     stderr: "piped",
   });
-  const { code, stdout, stderr } = await command.output();
+  let out: Deno.CommandOutput;
+  try {
+    out = await command.output();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    throw new Error(
+      `Cannot run ${args[0]}: no PostgreSQL server binaries in ${PG_LIB}/{${
+        PG_MAJORS.join(",")
+      }}/bin or on PATH (apt-get install postgresql, or set PG_BIN to the folder holding initdb)`,
+    );
+  }
+  const { code, stdout, stderr } = out;
   const text = new TextDecoder().decode(stdout) +
     new TextDecoder().decode(stderr);
   if (code !== 0) {

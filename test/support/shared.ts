@@ -6,14 +6,55 @@
  */
 import { fromFileUrl } from "./paths.ts";
 
-/** `../shared` beside the repo. */
-export const SHARED_DIR = fromFileUrl(
-  new URL("../../../shared/", import.meta.url),
-);
+/** `../shared` beside the repo, or `$DASHCAM_SHARED_DIR`. */
+export const SHARED_DIR = sharedDir(Deno.env.get("DASHCAM_SHARED_DIR"));
 /** The model files. */
 export const SHARED_MODELS = `${SHARED_DIR}models`;
 /** The media files. */
 export const SHARED_MEDIA = `${SHARED_DIR}media`;
+
+function sharedDir(fromEnv: string | undefined): string {
+  if (fromEnv) return fromEnv.endsWith("/") ? fromEnv : `${fromEnv}/`;
+  return fromFileUrl(new URL("../../../shared/", import.meta.url));
+}
+
+/**
+ * What is missing of the shared data, as one line saying how to get it, or
+ * `null` when models and media are both there.
+ *
+ * @param dir The shared folder (with a trailing slash).
+ * @returns The line, or `null`.
+ */
+export function missingSharedData(dir: string): string | null {
+  const missing: string[] = [];
+  for (
+    const [name, marker] of [["models", "MODELS.md"], [
+      "media",
+      "ground_truth.json",
+    ]]
+  ) {
+    try {
+      Deno.statSync(`${dir}${name}/${marker}`);
+    } catch {
+      missing.push(`${dir}${name}/${marker}`);
+    }
+  }
+  if (missing.length === 0) return null;
+  return `tests: missing ${missing.join(" and ")}: these tests need the ` +
+    "project's shared data beside the repo (models: `deno task dashcam models " +
+    `install --all --models-dir ${dir}models\`, media: the developer media ` +
+    "set, which is not public; ask the project for it) or DASHCAM_SHARED_DIR " +
+    "naming a folder that holds both";
+}
+
+// Test modules that need the data import this module: without it they stop
+// here with one line instead of a raw NotFound in every test. The other
+// test files still run.
+const missing = missingSharedData(SHARED_DIR);
+if (missing !== null) {
+  console.error(missing);
+  Deno.exit(1);
+}
 
 /** One ground-truth plate. */
 export interface TruthPlate {

@@ -12,6 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { EX_CONFIG } from "../../src/daemon/preflight.ts";
 
 const UNITS = new URL("../../systemd/", import.meta.url);
 const MAIN = "dashcam.service";
@@ -131,6 +132,8 @@ Deno.test("`dashcam.service` starts as a notify service with watchdog, restart a
     ["Service", "ExecStart", ["/usr/local/bin/dashcam run"]],
     ["Service", "Environment", ["DASHCAM_CONFIG=/etc/dashcam/dashcam.json"]],
     ["Service", "Restart", ["always"]],
+    // Missing models/ffmpeg or a bad config: no restart loop.
+    ["Service", "RestartPreventExitStatus", [String(EX_CONFIG)]],
     ["Service", "WatchdogSec", ["30"]],
     ["Service", "TimeoutStopSec", ["45"]],
     ["Service", "User", ["dashcam"]],

@@ -108,7 +108,7 @@ Deno.test("`createInferenceSession()` gives a one-line error naming the file whe
       (error: Error) => {
         assert.equal(
           error.message,
-          "Cannot load model: /nonexistent/dir/missing_model.onnx not found (install with: deno task dashcam models install --from DIR)",
+          "Cannot load model: /nonexistent/dir/missing_model.onnx not found (install with: deno task dashcam models install)",
         );
         return true;
       },

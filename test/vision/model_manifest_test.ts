@@ -4,6 +4,7 @@ import {
   type Manifest,
   parseManifest,
   selectModels,
+  UPSTREAM_URL,
 } from "../../src/vision/model_manifest.ts";
 
 const MANIFEST_JSON: unknown = JSON.parse(
@@ -39,6 +40,7 @@ function ocrManifest(): Record<string, unknown> {
       },
       licence: "MIT",
       source: "owner/repo@0000000:ocr.onnx",
+      url: `https://github.com/owner/repo/raw/${"0".repeat(40)}/ocr.onnx`,
       extraFiles: [],
     }],
   };
@@ -51,14 +53,89 @@ function firstModel(json: Record<string, unknown>): any {
 
 Deno.test("`parseManifest()` accepts models/models.json with one default per task", () => {
   const manifest = parseManifest(MANIFEST_JSON);
-  assert.equal(manifest.models.length, 7);
+  assert.equal(manifest.models.length, 8);
   const defaults = selectModels(manifest, "default").map((m) => m.file);
   assert.deepEqual(defaults, [
     "yolox_nano_dynamic.onnx",
     "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
     "cct_xs_v2_global.onnx",
   ]);
-  assert.equal(selectModels(manifest, "all").length, 7);
+  assert.equal(selectModels(manifest, "all").length, 8);
+});
+
+Deno.test("`parseManifest()`: every upstream file of models/models.json has a pinned GitHub URL, every derived model an upstream entry", () => {
+  const manifest = parseManifest(MANIFEST_JSON);
+  for (const model of manifest.models) {
+    for (
+      const file of model.derive
+        ? model.extraFiles
+        : [model, ...model.extraFiles]
+    ) {
+      assert.match(file.url ?? "", UPSTREAM_URL, file.file);
+    }
+  }
+  const derived = manifest.models.filter((m) => m.derive).map((m) => [
+    m.file,
+    m.derive?.from,
+    m.derive?.recipe,
+  ]);
+  assert.deepEqual(derived, [
+    ["yolox_nano_dynamic.onnx", "yolox_nano.onnx", "symbolic_dims"],
+    [
+      "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
+      "yolo-v9-t-416-license-plates-end2end1.onnx",
+      "dequantize_conv_integer",
+    ],
+  ]);
+});
+
+Deno.test("`parseManifest()` checks url and derive", () => {
+  const cases: Array<[(json: Record<string, unknown>) => void, string]> = [
+    [
+      (j) => firstModel(j).url = "https://example.org/ocr.onnx",
+      `Cannot parse model manifest: 'models[0].url' must be https://github.com/OWNER/REPO/raw/COMMIT/PATH or https://github.com/OWNER/REPO/releases/download/TAG/FILE: current value is "https://example.org/ocr.onnx"`,
+    ],
+    [
+      (j) => delete firstModel(j).url,
+      "Cannot parse model manifest: 'models[0].url' is missing (or give 'derive')",
+    ],
+    [
+      (j) =>
+        firstModel(j).derive = {
+          from: "x.onnx",
+          recipe: "symbolic_dims",
+          fallbackCost: "c",
+        },
+      `Cannot parse model manifest: 'models[0].url' must be absent when 'derive' is given: current value is "https://github.com/owner/repo/raw/0000000000000000000000...`,
+    ],
+    [
+      (j) => {
+        delete firstModel(j).url;
+        firstModel(j).derive = {
+          from: "x.onnx",
+          recipe: "symbolic_dims",
+          fallbackCost: "c",
+        };
+      },
+      `Cannot parse model manifest: 'models[0].derive.from' must name a model entry with a url: current value is "x.onnx"`,
+    ],
+    [
+      (j) => {
+        delete firstModel(j).url;
+        firstModel(j).derive = {
+          from: "x.onnx",
+          recipe: "quantize",
+          fallbackCost: "c",
+        };
+      },
+      `Cannot parse model manifest: 'models[0].derive.recipe' must be one of symbolic_dims, dequantize_conv_integer: current value is "quantize"`,
+    ],
+  ];
+  for (const [change, message] of cases) {
+    const json = ocrManifest();
+    change(json);
+    assert.throws(() => parseManifest(json), { message });
+  }
 });
 
 Deno.test("`parseManifest()` keeps the OCR spec and sha256 of the default OCR model", () => {

@@ -7,7 +7,9 @@ import {
   checkModels,
   installModels,
   loadManifest,
+  resolveModel,
 } from "../../src/vision/model_store.ts";
+import { startModelMirror, upstreamFiles } from "../support/model_mirror.ts";
 
 const V2 = "cct_xs_v2_global.onnx";
 const V2_YAML = "cct_xs_v2_global_plate_config.yaml";
@@ -48,6 +50,9 @@ Deno.test("`installModels()` copies the default OCR model and its config, then s
       skipped: [],
       missing: [],
       corrupt: [],
+      failed: [],
+      derived: [],
+      fallback: [],
     });
     assert.deepEqual(await listDir(to), [V2, V2_YAML]);
     const original = await Deno.readFile(join(SHARED_MODELS, V2_YAML));
@@ -96,7 +101,7 @@ Deno.test("`checkModels()` finds a corrupted copy and `installModels()` replaces
         assert.match(
           error.message,
           new RegExp(
-            `^Cannot use models: ${path} is corrupt: sha256 [0-9a-f]{64}, expected 8031afb5.* \\(install with: deno task dashcam models install --from DIR\\)$`,
+            `^Cannot use models: ${path} is corrupt: sha256 [0-9a-f]{64}, expected 8031afb5.* \\(install with: deno task dashcam models install\\)$`,
           ),
         );
         return true;
@@ -127,8 +132,15 @@ Deno.test("`checkModels()` reports a truncated file by its size and a missing on
     });
     await assert.rejects(assertModelsReady(manifest, { dir }), {
       message: `Cannot use models: ${
+        join(dir, V2)
+      } is corrupt: size 100 bytes, expected 3344292 (install with: deno task dashcam models install)`,
+    });
+    await installModels(manifest, { from: SHARED_MODELS, to: dir });
+    await Deno.remove(join(dir, V2_YAML));
+    await assert.rejects(assertModelsReady(manifest, { dir }), {
+      message: `Cannot use models: ${
         join(dir, V2_YAML)
-      } not found (install with: deno task dashcam models install --from DIR)`,
+      } not found (install with: deno task dashcam models install)`,
     });
   });
 });
@@ -198,6 +210,7 @@ Deno.test("`checkModels()` finds every file of models/models.json intact in shar
     "coco_classes.txt",
     "yolox_nano_dynamic.onnx",
     "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
+    "yolo-v9-t-416-license-plates-end2end1.onnx",
     "plate_detection_yolo26_e2e_640.onnx",
     "license_plate_detector_yolov8n_int8_320.onnx",
     V2,
@@ -205,4 +218,194 @@ Deno.test("`checkModels()` finds every file of models/models.json intact in shar
     V1,
     V1_YAML,
   ]);
+});
+
+/** The real manifest cut down to the vehicle detectors (yolox_nano and its derived twin). */
+async function vehicleManifest(): Promise<Manifest> {
+  const manifest = await loadManifest();
+  return {
+    version: manifest.version,
+    models: manifest.models.filter((model) => model.task === "vehicle_detect"),
+  };
+}
+
+const noWait = { retries: 1, sleep: () => Promise.resolve() };
+
+Deno.test("`installModels()` downloads the upstream file, makes the derived model and verifies it", async () => {
+  const manifest = await vehicleManifest();
+  const mirror = await startModelMirror(upstreamFiles(manifest));
+  try {
+    await withTempDir(async (dir) => {
+      const report = await installModels(manifest, {
+        to: dir,
+        mirror: mirror.base,
+        download: noWait,
+      });
+      assert.deepEqual(report.installed, [
+        "yolox_nano.onnx",
+        "coco_classes.txt",
+      ]);
+      assert.deepEqual(report.derived, ["yolox_nano_dynamic.onnx"]);
+      assert.deepEqual(report.failed, []);
+      assert.deepEqual(await listDir(dir), [
+        "coco_classes.txt",
+        "yolox_nano.onnx",
+        "yolox_nano_dynamic.onnx",
+      ]);
+      await assertModelsReady(manifest, { dir });
+      // Only the upstream file was fetched, through the mirror's path.
+      assert.deepEqual(mirror.requests.map((r) => r.path), [
+        "/Kazuhito00/YOLOX-ONNX-TFLite-Sample/raw/3d4f1119d0694200671c08069ecb847aa0d8495a/model/yolox_nano.onnx",
+        "/Kazuhito00/YOLOX-ONNX-TFLite-Sample/raw/3d4f1119d0694200671c08069ecb847aa0d8495a/coco_classes.txt",
+      ]);
+    });
+  } finally {
+    await mirror.close();
+  }
+});
+
+Deno.test("a derived model that cannot be made falls back to its upstream file with a warning naming the cost", async () => {
+  const manifest = await vehicleManifest();
+  const derived = manifest.models.find((m) => m.derive)!;
+  derived.sha256 = "0".repeat(64); // what this build makes is not what is pinned
+  const mirror = await startModelMirror(upstreamFiles(manifest));
+  try {
+    await withTempDir(async (dir) => {
+      const report = await installModels(manifest, {
+        to: dir,
+        mirror: mirror.base,
+        download: noWait,
+      });
+      assert.deepEqual(report.derived, []);
+      assert.equal(report.fallback.length, 1);
+      assert.equal(report.fallback[0].file, "yolox_nano_dynamic.onnx");
+      assert.equal(report.fallback[0].upstream, "yolox_nano.onnx");
+      assert.match(
+        report.fallback[0].reason,
+        /^sha256 e12bf8ba[0-9a-f]{56}, expected 0{64}$/,
+      );
+      assert.match(report.fallback[0].cost, /fixed 416x416 input/);
+      assert.deepEqual(await listDir(dir), [
+        "coco_classes.txt",
+        "yolox_nano.onnx",
+      ]);
+
+      const warnings: string[] = [];
+      const entry = await resolveModel(manifest, "vehicle_detect", {
+        dir,
+        warn: (m) => warnings.push(m),
+      });
+      assert.equal(entry.file, "yolox_nano.onnx");
+      assert.deepEqual(warnings, [
+        `Using ${
+          join(dir, "yolox_nano.onnx")
+        } instead of the derived yolox_nano_dynamic.onnx (${
+          join(dir, "yolox_nano_dynamic.onnx")
+        } not found): ${
+          derived.derive!.fallbackCost
+        }; make it with: deno task dashcam models install`,
+      ]);
+      await assertModelsReady(manifest, { dir }); // starts instead of refusing
+
+      await Deno.remove(join(dir, "yolox_nano.onnx"));
+      await assert.rejects(
+        resolveModel(manifest, "vehicle_detect", { dir }),
+        {
+          message: `Cannot use models: ${
+            join(dir, "yolox_nano_dynamic.onnx")
+          } not found (install with: deno task dashcam models install)`,
+        },
+      );
+    });
+  } finally {
+    await mirror.close();
+  }
+});
+
+Deno.test("`installModels()` with a blocked host: one failure per file naming the URL, the installed files untouched, nothing half-written", async () => {
+  const manifest = await ocrOnlyManifest();
+  const mirror = await startModelMirror([]);
+  const blocked = mirror.base;
+  await mirror.close(); // nothing listens there any more
+  await withTempDir(async (dir) => {
+    await installModels(manifest, { from: SHARED_MODELS, to: dir });
+    const before = await Deno.stat(join(dir, V2));
+    const report = await installModels(manifest, {
+      to: dir,
+      only: "all",
+      mirror: blocked,
+      download: noWait,
+    });
+    assert.deepEqual(report.skipped, [V2, V2_YAML]);
+    assert.deepEqual(report.installed, []);
+    assert.deepEqual(report.failed.map((f) => f.file), [V1, V1_YAML]);
+    const v1 = manifest.models.find((m) => m.file === V1)!;
+    assert.ok(
+      report.failed[0].reason.startsWith(
+        `${blocked}${new URL(v1.url!).pathname}: `,
+      ),
+      report.failed[0].reason,
+    );
+    assert.match(report.failed[0].reason, /onnection refused/);
+    assert.ok(report.failed.every((f) => !f.reason.includes("\n")));
+    assert.deepEqual(await listDir(dir), [V2, V2_YAML]);
+    assert.deepEqual(
+      (await Deno.stat(join(dir, V2))).mtime,
+      before.mtime,
+    );
+  });
+});
+
+Deno.test({
+  name:
+    "`installModels()` on a full disk: the download fails naming the error and leaves nothing behind",
+  ignore: Deno.uid() !== 0, // mounting a small tmpfs needs root (CI runs as root)
+  async fn() {
+    const manifest = await vehicleManifest();
+    const mirror = await startModelMirror(upstreamFiles(manifest));
+    try {
+      await withTempDir(async (dir) => {
+        const mount = await new Deno.Command("mount", {
+          args: ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir],
+        }).output();
+        assert.equal(mount.code, 0, new TextDecoder().decode(mount.stderr));
+        try {
+          const report = await installModels(manifest, {
+            to: dir,
+            mirror: mirror.base,
+            download: noWait,
+          });
+          assert.deepEqual(report.installed, ["coco_classes.txt"]); // 625 bytes fit
+          assert.deepEqual(report.derived, []);
+          assert.equal(report.failed.length, 1);
+          assert.match(
+            report.failed[0].reason,
+            /^http:\/\/127\.0\.0\.1:\d+\/.*yolox_nano\.onnx: No space left on device/,
+          );
+          assert.deepEqual(await listDir(dir), ["coco_classes.txt"]);
+        } finally {
+          await new Deno.Command("umount", { args: [dir] }).output();
+        }
+      });
+    } finally {
+      await mirror.close();
+    }
+  },
+});
+
+Deno.test("`installModels()` from a folder with only the upstream files makes the derived model", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = await vehicleManifest();
+    const usb = join(dir, "usb");
+    await Deno.mkdir(usb);
+    for (const file of ["yolox_nano.onnx", "coco_classes.txt"]) {
+      await Deno.copyFile(join(SHARED_MODELS, file), join(usb, file));
+    }
+    const to = join(dir, "models");
+    const report = await installModels(manifest, { from: usb, to });
+    assert.deepEqual(report.installed, ["yolox_nano.onnx", "coco_classes.txt"]);
+    assert.deepEqual(report.derived, ["yolox_nano_dynamic.onnx"]);
+    assert.deepEqual(report.missing, []);
+    await assertModelsReady(manifest, { dir: to });
+  });
 });

@@ -29,11 +29,12 @@ import {
   type PlateOnVehicle,
   VEHICLE_CLASS_IDS,
 } from "../assign.ts";
-import { findModel, type ModelTask } from "../model_manifest.ts";
-import { checkModels, INSTALL_HINT, loadManifest } from "../model_store.ts";
+import type { ModelTask } from "../model_manifest.ts";
+import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
 import { encodePng } from "../png.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
+import { makeDataDir, writeDataFile } from "../../shared/data_fs.ts";
 
 type Init = StageInit & { log: StageLog };
 
@@ -45,19 +46,11 @@ async function modelFor(task: ModelTask, init: Init) {
   const manifest = await loadManifest();
   const file = (init.options.models as Record<string, string> | undefined)
     ?.[task];
-  const entry = findModel(manifest, task, { file });
-  const report = await checkModels(
-    { ...manifest, models: [entry] },
-    { dir: init.modelsDir, only: "all" },
-  );
-  const problem = report.missing[0] ?? report.corrupt[0]?.file;
-  if (problem) {
-    throw new Error(
-      `Cannot use model ${join(init.modelsDir, problem)}: ${
-        report.missing.length ? "not found" : "checksum mismatch"
-      } (install with: ${INSTALL_HINT})`,
-    );
-  }
+  const entry = await resolveModel(manifest, task, {
+    dir: init.modelsDir,
+    file,
+    warn: (message) => init.log.warn(message),
+  });
   const options: LoadModelOptions = {
     modelsDir: init.modelsDir,
     backend: init.backend,
@@ -117,13 +110,13 @@ async function ocrStage(init: Init): Promise<StageHandler> {
       const plates = (task.meta.plates ?? []) as PlateOnVehicle[];
       const results = await ocr.read(img, plates.map((p) => p.plateBox));
       const dir = join(init.dataDir, "crops", task.videoId);
-      await Deno.mkdir(dir, { recursive: true });
+      await makeDataDir(dir);
       const reads: FramePlateRead[] = [];
       for (let i = 0; i < results.length; i++) {
         const crop = `crops/${task.videoId}/${
           String(task.frameIdx).padStart(6, "0")
         }_${i}.ppm`;
-        await Deno.writeFile(
+        await writeDataFile(
           join(init.dataDir, crop),
           encodePpm(results[i].crop),
         );
@@ -188,10 +181,8 @@ function summaryStage(init: Init): StageHandler {
           const img = decodePpm(await Deno.readFile(join(init.dataDir, crop)));
           evidence = `evidence/${task.videoId}/${task.trackId}.png`;
           const path = join(init.dataDir, evidence);
-          await Deno.mkdir(join(init.dataDir, "evidence", task.videoId), {
-            recursive: true,
-          });
-          await Deno.writeFile(`${path}.tmp`, encodePng(img));
+          await makeDataDir(join(init.dataDir, "evidence", task.videoId));
+          await writeDataFile(`${path}.tmp`, encodePng(img));
           await Deno.rename(`${path}.tmp`, path);
         } catch (err) {
           ctx.log.warn("evidence crop not saved", {
