@@ -161,7 +161,7 @@ async function runAll(rt: Runtime, configPath: string): Promise<RunResults> {
   say(
     `${rt.name}: Deno for ${probe.arch}, sharp ${
       "error" in probe.sharp ? `cannot decode: ${probe.sharp.error}` : "decodes"
-    } (${probeOut.seconds.toFixed(0)} s)`,
+    }, starts ${probe.ffmpeg} (${probeOut.seconds.toFixed(0)} s)`,
   );
   const common = [
     "--json",
@@ -254,6 +254,9 @@ async function main(): Promise<number> {
     const problems: string[] = [];
     if (got.probe.arch !== "aarch64") {
       problems.push(`the emulated Deno is built for ${got.probe.arch}`);
+    }
+    if (got.probe.ffmpeg.startsWith("error")) {
+      problems.push(`the aarch64 run cannot start ffmpeg: ${got.probe.ffmpeg}`);
     }
     if ("error" in got.probe.sharp) {
       problems.push(`sharp (aarch64) cannot decode: ${got.probe.sharp.error}`);

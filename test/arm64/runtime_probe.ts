@@ -4,8 +4,14 @@
  * still `Deno.args[0]` decoded by sharp alone (no ffmpeg fallback), so the
  * check knows that the aarch64 run read photos with sharp's aarch64 build.
  *
- * Output: `{"arch": "aarch64", "sharp": {"width", "height", "sha256"}}`, or
- * `"sharp": {"error": "…"}` when sharp cannot load or decode.
+ * It also starts `ffmpeg -version`, as the product does to decode clips: under
+ * qemu's user-mode emulator the emulated process starts the host's (x86-64)
+ * ffmpeg natively.
+ *
+ * Output: `{"arch": "aarch64", "sharp": {"width", "height", "sha256"},
+ * "ffmpeg": "ffmpeg version 5.1.9-0+deb12u1"}`, with `"sharp": {"error":
+ * "…"}` when sharp cannot load or decode and `"ffmpeg": "error: …"` when
+ * ffmpeg cannot be started.
  *
  * @module
  */
@@ -19,9 +25,28 @@ export interface RuntimeProbe {
   sharp: { width: number; height: number; sha256: string } | {
     error: string;
   };
+  /** First line of `ffmpeg -version`, or `error: …`. */
+  ffmpeg: string;
+}
+
+async function ffmpegVersion(): Promise<string> {
+  try {
+    const out = await new Deno.Command("ffmpeg", {
+      args: ["-version"],
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).output();
+    const first = (new TextDecoder().decode(out.stdout).split("\n")[0] ?? "")
+      .replace(/ Copyright.*$/, "");
+    return out.success ? first : `error: exit ${out.code}`;
+  } catch (error) {
+    return `error: ${error instanceof Error ? error.message : String(error)}`;
+  }
 }
 
 async function probe(still: string): Promise<RuntimeProbe> {
+  const ffmpeg = await ffmpegVersion();
   try {
     const image = await decodeImageFile(still, { decoder: "sharp" });
     const hash = new Uint8Array(
@@ -35,11 +60,13 @@ async function probe(still: string): Promise<RuntimeProbe> {
         sha256: Array.from(hash, (b) => b.toString(16).padStart(2, "0"))
           .join(""),
       },
+      ffmpeg,
     };
   } catch (error) {
     return {
       arch: Deno.build.arch,
       sharp: { error: error instanceof Error ? error.message : String(error) },
+      ffmpeg,
     };
   }
 }
