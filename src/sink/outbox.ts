@@ -564,6 +564,12 @@ export class Outbox {
     this.#setState("last_success_at", at);
   }
 
+  #hasColumn(table: string, column: string): boolean {
+    return this.#prepare(
+      "SELECT 1 AS one FROM pragma_table_info(?) WHERE name = ?",
+    ).get(table, column) !== undefined;
+  }
+
   /** Counts and sync health, for `status`. */
   stats(): OutboxStats {
     const counts = this.#prepare(
@@ -586,12 +592,16 @@ export class Outbox {
     ).get() as { created_at: string } | undefined;
     const alerts = this.#prepare("SELECT count(*) AS n FROM alerts")
       .get() as { n: number };
+    // `status` opens read-only and never migrates: an outbox the daemon of
+    // an older version wrote has no retry column yet (the next start adds it).
+    const retryColumn = this.#hasColumn("events", "next_retry_at")
+      ? "(SELECT min(next_retry_at) FROM events WHERE rejected_at IS NOT NULL AND sent_at IS NULL)"
+      : "NULL";
     const rejected = this.#prepare(
       `SELECT (SELECT last_error FROM events
                 WHERE rejected_at IS NOT NULL AND sent_at IS NULL
                 ORDER BY id LIMIT 1) AS first_error,
-              (SELECT min(next_retry_at) FROM events
-                WHERE rejected_at IS NOT NULL AND sent_at IS NULL) AS next_retry`,
+              ${retryColumn} AS next_retry`,
     ).get() as { first_error: string | null; next_retry: string | null };
     return {
       total: counts.total,

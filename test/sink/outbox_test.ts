@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import type { FinalEvent } from "../../src/shared/mod.ts";
-import { Outbox } from "../../src/sink/outbox.ts";
+import {
+  migrateOutbox,
+  Outbox,
+  OUTBOX_MIGRATIONS,
+} from "../../src/sink/outbox.ts";
 import {
   editDistance,
   fuzzyLikePatterns,
@@ -372,4 +376,24 @@ Deno.test("`fuzzyLikePatterns()` covers exactly the strings within the distance"
     }
   }
   assert.throws(() => fuzzyLikePatterns("AB", 3), RangeError);
+});
+
+Deno.test("`Outbox.stats()` read-only on an outbox an older version wrote (not migrated yet) reports what it holds", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "outbox_old_" });
+  try {
+    const path = `${dir}/outbox.db`;
+    const old = new DatabaseSync(path);
+    migrateOutbox(old, OUTBOX_MIGRATIONS.slice(0, 1));
+    old.close();
+    const outbox = Outbox.open(path, { readOnly: true });
+    try {
+      const stats = outbox.stats();
+      assert.equal(stats.total, 0);
+      assert.equal(stats.nextRejectedRetryAt, null);
+    } finally {
+      outbox.close();
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
