@@ -120,8 +120,13 @@ export class Engine {
   #lastTickAt = performance.now();
   #started = false;
   #waiters = new Set<() => void>();
-  /** Statistics for status and bench. */
-  readonly stats = { resultsHandled: 0, framesDeleted: 0, busyErrors: 0 };
+  /** Statistics for status and bench (`ticks`: dispatcher rounds run). */
+  readonly stats = {
+    resultsHandled: 0,
+    framesDeleted: 0,
+    busyErrors: 0,
+    ticks: 0,
+  };
 
   private constructor(
     config: Config,
@@ -515,6 +520,7 @@ export class Engine {
   async #runLoop(): Promise<void> {
     while (!this.#stopping) {
       this.#lastTickAt = performance.now();
+      this.stats.ticks++;
       let busy = false;
       try {
         busy = await this.#tick();
