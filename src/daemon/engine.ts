@@ -146,8 +146,13 @@ export class Engine {
   #fsRetry: { firstMs: number; maxMs: number };
   /** The passing file-system fault decoding waits on, if any. */
   #fsFault: { path: string; since: number; delayMs: number } | null = null;
-  /** Statistics for status and bench. */
-  readonly stats = { resultsHandled: 0, framesDeleted: 0, busyErrors: 0 };
+  /** Statistics for status and bench (`ticks`: dispatcher rounds run). */
+  readonly stats = {
+    resultsHandled: 0,
+    framesDeleted: 0,
+    busyErrors: 0,
+    ticks: 0,
+  };
 
   private constructor(
     config: Config,
@@ -738,6 +743,7 @@ export class Engine {
   async #runLoop(): Promise<void> {
     while (!this.#stopping) {
       this.#lastTickAt = performance.now();
+      this.stats.ticks++;
       let busy = false;
       try {
         busy = await this.#tick();

@@ -6,7 +6,7 @@
  * @module
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import type { TaskCategory } from "../shared/mod.ts";
+import { cachedStatement, type TaskCategory } from "../shared/mod.ts";
 import { transaction } from "./db.ts";
 
 /** A `tasks` row: the seed's columns plus the queue's. */
@@ -94,7 +94,8 @@ export function enqueueTasks(
   tasks: readonly NewTask[],
   options: { now: number; maxAttempts: number },
 ): number {
-  const stmt = db.prepare(
+  const stmt = cachedStatement(
+    db,
     `INSERT OR IGNORE INTO tasks
        (category, payload, priority, video_id, frame_idx, track_id, meta,
         dependencies, status, max_attempts, created_at)
@@ -143,7 +144,8 @@ export function claimTask(
   db: DatabaseSync,
   options: ClaimOptions,
 ): TaskRow | null {
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     `UPDATE tasks
         SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
       WHERE id = (
@@ -177,7 +179,8 @@ export function completeTask(
   options: { taskId: number; owner: string; result: unknown; now: number },
 ): void {
   transaction(db, () => {
-    const r = db.prepare(
+    const r = cachedStatement(
+      db,
       `UPDATE tasks
           SET status = 'done', lease_owner = NULL, lease_until = NULL,
               finished_at = ?
@@ -186,10 +189,11 @@ export function completeTask(
     if (Number(r.changes) !== 1) {
       throw new LeaseLostError(options.taskId, options.owner);
     }
-    db.prepare("INSERT INTO results (task_id, result) VALUES (?, ?)").run(
-      options.taskId,
-      JSON.stringify(options.result),
-    );
+    cachedStatement(db, "INSERT INTO results (task_id, result) VALUES (?, ?)")
+      .run(
+        options.taskId,
+        JSON.stringify(options.result),
+      );
   });
 }
 
@@ -212,7 +216,8 @@ export function failTask(
     backoffMs: number;
   },
 ): "queued" | "failed" | null {
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     `UPDATE tasks
         SET last_error = ?, lease_owner = NULL, lease_until = NULL,
             run_at = ? + ? * (1 << MIN(attempts - 1, 16)),
@@ -243,7 +248,8 @@ export function failExpiredLeases(
   db: DatabaseSync,
   options: { now: number },
 ): number {
-  const r = db.prepare(
+  const r = cachedStatement(
+    db,
     `UPDATE tasks
         SET status = 'failed', finished_at = ?, lease_owner = NULL,
             lease_until = NULL,
@@ -271,7 +277,8 @@ export function recoverInterrupted(
   options: { now: number; maxInterrupts: number },
 ): { released: number; failed: number } {
   return transaction(db, () => {
-    const failed = db.prepare(
+    const failed = cachedStatement(
+      db,
       `UPDATE tasks
           SET status = 'failed', finished_at = ?, lease_owner = NULL,
               lease_until = NULL, interrupts = interrupts + 1,
@@ -280,7 +287,8 @@ export function recoverInterrupted(
         WHERE status = 'queued' AND lease_owner IS NOT NULL
           AND interrupts + 1 >= ?`,
     ).run(options.now, options.maxInterrupts);
-    const released = db.prepare(
+    const released = cachedStatement(
+      db,
       `UPDATE tasks
           SET lease_owner = NULL, lease_until = NULL,
               attempts = MAX(attempts - 1, 0), interrupts = interrupts + 1
@@ -301,7 +309,8 @@ export function recoverInterrupted(
  * @returns How many leases were released.
  */
 export function releaseLeases(db: DatabaseSync): number {
-  const r = db.prepare(
+  const r = cachedStatement(
+    db,
     `UPDATE tasks SET lease_owner = NULL, lease_until = NULL,
             attempts = MAX(attempts - 1, 0)
       WHERE status = 'queued' AND lease_owner IS NOT NULL`,
@@ -320,7 +329,8 @@ export function frameTaskStatus(
   db: DatabaseSync,
   options: { videoId: string; frameIdx: number },
 ): TaskRow["status"] | null {
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     `SELECT status FROM tasks
       WHERE category = 'vehicle_detect' AND video_id = ? AND frame_idx = ?`,
   ).get(options.videoId, options.frameIdx) as
@@ -343,7 +353,8 @@ export function queuedTasksIn(
   options: { categories: readonly string[] },
 ): number {
   const marks = options.categories.map(() => "?").join(", ");
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     `SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued' AND category IN (${marks})`,
   ).get(...options.categories) as { n: number };
   return Number(row.n);
@@ -356,7 +367,8 @@ export function queuedTasksIn(
  * @returns The count of queued tasks.
  */
 export function queuedTaskCount(db: DatabaseSync): number {
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     "SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued'",
   ).get() as {
     n: number;
@@ -401,7 +413,8 @@ export function failedTaskError(
   db: DatabaseSync,
   options: { videoId: string; category: TaskCategory },
 ): string | null {
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     `SELECT last_error FROM tasks
       WHERE video_id = ? AND category = ? AND status = 'failed' LIMIT 1`,
   ).get(options.videoId, options.category) as
@@ -431,7 +444,8 @@ export function clipResults(
   db: DatabaseSync,
   options: { videoId: string; category: TaskCategory },
 ): Array<{ task: TaskRow; result: unknown }> {
-  const rows = db.prepare(
+  const rows = cachedStatement(
+    db,
     `SELECT t.*, r.result AS result_json FROM tasks t
        JOIN results r ON r.task_id = t.id
       WHERE t.video_id = ? AND t.category = ? AND t.status = 'done'
@@ -466,7 +480,8 @@ export function fetchUnhandled(
   db: DatabaseSync,
   options: { limit: number },
 ): UnhandledResult[] {
-  const rows = db.prepare(
+  const rows = cachedStatement(
+    db,
     `SELECT r.id AS result_id, r.result AS result_json, t.*
        FROM results r JOIN tasks t ON t.id = r.task_id
       WHERE r.handled = 0
@@ -501,7 +516,8 @@ export function handleResult(
   },
 ): number {
   return transaction(db, () => {
-    const r = db.prepare(
+    const r = cachedStatement(
+      db,
       "UPDATE results SET handled = 1 WHERE id = ? AND handled = 0",
     ).run(options.resultId);
     if (Number(r.changes) !== 1) return -1;
@@ -531,7 +547,7 @@ export function frameUsers(
   db: DatabaseSync,
   options: { ref: string; excludeTaskId: number },
 ): number {
-  const row = db.prepare(SEED_CLEANUP_QUERY).get(
+  const row = cachedStatement(db, SEED_CLEANUP_QUERY).get(
     options.excludeTaskId,
     `%${JSON.stringify(options.ref)}%`,
   ) as Record<string, SQLInputValue>;

@@ -5,6 +5,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
+import { cachedStatement } from "../shared/mod.ts";
 
 /** A clip's status. */
 export type VideoStatus =
@@ -76,7 +77,8 @@ export function registerVideo(
   video: NewVideo,
   options: { now: number },
 ): { row: VideoRow; created: boolean } {
-  const r = db.prepare(
+  const r = cachedStatement(
+    db,
     `INSERT OR IGNORE INTO video_metadata
        (video_id, path, size, sha256, duration_s, fps, width, height,
         start_time, sampling_fps, mtime_ms, status, created_at, updated_at)
@@ -110,7 +112,10 @@ export function registerVideo(
  * @returns The row, or null.
  */
 export function getVideo(db: DatabaseSync, videoId: string): VideoRow | null {
-  const row = db.prepare("SELECT * FROM video_metadata WHERE video_id = ?")
+  const row = cachedStatement(
+    db,
+    "SELECT * FROM video_metadata WHERE video_id = ?",
+  )
     .get(videoId);
   return (row as unknown as VideoRow | undefined) ?? null;
 }
@@ -126,7 +131,8 @@ export function findVideoBySource(
   db: DatabaseSync,
   source: { path: string; size: number; mtimeMs: number },
 ): VideoRow | null {
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     `SELECT * FROM video_metadata WHERE path = ? AND size = ? AND mtime_ms = ?
       ORDER BY created_at DESC LIMIT 1`,
   ).get(source.path, source.size, source.mtimeMs);
@@ -144,12 +150,22 @@ export function listVideos(
   db: DatabaseSync,
   options: { status?: VideoStatus[] } = {},
 ): VideoRow[] {
-  const rows = db.prepare(
-    "SELECT * FROM video_metadata ORDER BY created_at, video_id",
-  ).all() as unknown as VideoRow[];
-  return options.status
-    ? rows.filter((r) => options.status!.includes(r.status))
-    : rows;
+  const { status } = options;
+  if (status === undefined) {
+    return cachedStatement(
+      db,
+      "SELECT * FROM video_metadata ORDER BY created_at, video_id",
+    ).all() as unknown as VideoRow[];
+  }
+  // Filtered in SQL (index video_metadata_status): the dispatcher asks on
+  // every poll, and the table keeps a row for every clip ever seen.
+  if (status.length === 0) return [];
+  const marks = status.map(() => "?").join(", ");
+  return cachedStatement(
+    db,
+    `SELECT * FROM video_metadata WHERE status IN (${marks})
+      ORDER BY created_at, video_id`,
+  ).all(...status) as unknown as VideoRow[];
 }
 
 /**
@@ -169,7 +185,8 @@ export function setVideoStatus(
   },
 ): void {
   const terminal = options.status === "done" || options.status === "failed";
-  db.prepare(
+  cachedStatement(
+    db,
     `UPDATE video_metadata
         SET status = ?, updated_at = ?,
             error = CASE WHEN ? THEN ? ELSE error END,
@@ -201,7 +218,8 @@ export function pendingWork(
   options: { videoId: string; categories: readonly string[] },
 ): number {
   const marks = options.categories.map(() => "?").join(", ");
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     `SELECT
        (SELECT COUNT(*) FROM tasks
          WHERE video_id = ? AND category IN (${marks}) AND status = 'queued')
@@ -229,7 +247,8 @@ export function taskCounts(
   options: { videoId: string; categories: readonly string[] },
 ): { queued: number; done: number; failed: number } {
   const marks = options.categories.map(() => "?").join(", ");
-  const rows = db.prepare(
+  const rows = cachedStatement(
+    db,
     `SELECT status, COUNT(*) AS n FROM tasks
       WHERE video_id = ? AND category IN (${marks}) GROUP BY status`,
   ).all(options.videoId, ...options.categories) as Array<
@@ -254,11 +273,12 @@ export function pruneVideoRows(
   db: DatabaseSync,
   options: { videoId: string },
 ): number {
-  db.prepare(
+  cachedStatement(
+    db,
     `DELETE FROM results WHERE task_id IN
        (SELECT id FROM tasks WHERE video_id = ?)`,
   ).run(options.videoId);
-  const r = db.prepare("DELETE FROM tasks WHERE video_id = ?").run(
+  const r = cachedStatement(db, "DELETE FROM tasks WHERE video_id = ?").run(
     options.videoId,
   );
   return Number(r.changes);
@@ -294,22 +314,26 @@ export interface GraphStatus {
 export function graphStatus(db: DatabaseSync): GraphStatus {
   const tasks: GraphStatus["tasks"] = {};
   for (
-    const r of db.prepare(
+    const r of cachedStatement(
+      db,
       "SELECT category, status, COUNT(*) AS n FROM tasks GROUP BY category, status",
     ).all() as Array<{ category: string; status: string; n: number }>
   ) {
     (tasks[r.category] ??= {})[r.status] = Number(r.n);
   }
-  const unhandled = db.prepare(
+  const unhandled = cachedStatement(
+    db,
     "SELECT COUNT(*) AS n FROM results WHERE handled = 0",
   ).get() as { n: number };
-  const failed = db.prepare(
+  const failed = cachedStatement(
+    db,
     `SELECT id, category, video_id, frame_idx, attempts, last_error FROM tasks
       WHERE status = 'failed' ORDER BY id DESC LIMIT 20`,
   ).all() as unknown as GraphStatus["failed"];
   const videos: Record<string, number> = {};
   for (
-    const r of db.prepare(
+    const r of cachedStatement(
+      db,
       "SELECT status, COUNT(*) AS n FROM video_metadata GROUP BY status",
     ).all() as Array<{ status: string; n: number }>
   ) videos[r.status] = Number(r.n);

@@ -393,6 +393,11 @@ export class InboxWatcher {
     return this.#pending.size;
   }
 
+  /** Clips reported and still in the inbox (remembered so they are not reported twice). */
+  get reportedCount(): number {
+    return this.#reported.size;
+  }
+
   /** Starts watching and rescanning in the background. */
   start(): void {
     if (this.#loop || this.#closed) return;
@@ -428,6 +433,16 @@ export class InboxWatcher {
       }
       for (const path of [...this.#pending.keys()]) {
         if (!seen.has(path)) this.#pending.delete(path);
+      }
+      // Clips reported once and gone from the inbox since (deleted, or the
+      // camera's loop recording moved on) are forgotten, so the map holds
+      // the inbox's clips, not every clip of the daemon's life. A folder not
+      // there now (card pulled) keeps its entries.
+      for (const path of [...this.#reported.keys()]) {
+        if (seen.has(path) || this.#rootOf(path)?.present !== true) continue;
+        await Deno.lstat(path).catch((err) => {
+          if (err instanceof Deno.errors.NotFound) this.#reported.delete(path);
+        });
       }
       return await this.#report(ready);
     });

@@ -6,4 +6,5 @@
 export * from "./types.ts";
 export * from "./stage.ts";
 export * from "./sqlite.ts";
+export * from "./statement_cache.ts";
 export * from "./text_distance.ts";

@@ -1,7 +1,9 @@
 /**
  * `deno task bench [section…]`: prints figures and ratios. Sections:
- * engine, frames, vision (default: all). Not part of the tests: timings on
- * a shared 2-core machine are noisy.
+ * engine, frames, sync, backends, power-cuts, vision (default: all of
+ * these), and `soak [--minutes N] [--sample-s S] [--clip-every-s C] [--keep]`
+ * (an hour by default, so only when named; its flags follow it). Not part
+ * of the tests: timings on a shared 2-core machine are noisy.
  *
  * @module
  */
@@ -10,6 +12,7 @@ import { powerCutBench } from "./power_cut_bench.ts";
 import { fmt, table } from "./_util.ts";
 import { frameFormatBench } from "./frame_format_bench.ts";
 import { visionBench } from "./vision_bench.ts";
+import { parseSoakArgs, soakBench } from "./soak_bench.ts";
 
 /** The sync bench runs as its own process (it starts a throwaway Postgres). */
 async function syncBench(): Promise<void> {
@@ -66,7 +69,12 @@ const sections: Record<string, () => Promise<void>> = {
     }),
 };
 
-const wanted = Deno.args.length ? Deno.args : Object.keys(sections);
+// `soak` takes an hour, so it runs only when named; the flags after it
+// are its own.
+const soakAt = Deno.args.indexOf("soak");
+const named = soakAt >= 0 ? Deno.args.slice(0, soakAt + 1) : Deno.args;
+const wanted = named.length ? named : Object.keys(sections);
+sections.soak = () => soakBench(parseSoakArgs(Deno.args.slice(soakAt + 1)));
 console.log(
   `# dashcam bench (${
     new Date().toISOString()

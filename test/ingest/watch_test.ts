@@ -641,3 +641,44 @@ Deno.test("`InboxWatcher` with `Deno.watchFs` keeps watching after a file with a
     }
   });
 });
+
+Deno.test("`scanOnce()` forgets reported clips once they leave the inbox (memory bounded by the inbox, not by the daemon's life)", async () => {
+  await withTempDir(async (dir) => {
+    const inbox = join(dir, "inbox");
+    await Deno.mkdir(inbox);
+    const { watcher, found } = harness([inbox], {
+      openWriters: () =>
+        Promise.resolve({
+          open: new Set<string>(),
+          checked: true,
+          unreadable: 0,
+        }),
+    });
+    const mtime = new Date("2024-01-01T12:00:00Z");
+    const write = async (i: number) => {
+      const path = join(inbox, `clip_${String(i).padStart(4, "0")}.mp4`);
+      await Deno.writeFile(path, new Uint8Array([1, 2, 3, i & 0xff]));
+      await Deno.utime(path, mtime, mtime);
+      return path;
+    };
+    let now = 0;
+    // A loop recording: 100 clips arrive over time, each deleted afterwards.
+    for (let i = 0; i < 100; i++) {
+      await write(i);
+      await watcher.scanOnce(now);
+      now += 5000;
+      await watcher.scanOnce(now); // settled: reported
+      await Deno.remove(join(inbox, `clip_${String(i).padStart(4, "0")}.mp4`));
+    }
+    assert.equal(found.length, 100);
+    await watcher.scanOnce(now);
+    assert.equal(watcher.reportedCount, 0);
+    // The same name with the same size and mtime is a new clip now.
+    const again = await write(0);
+    await watcher.scanOnce(now + 1000);
+    await watcher.scanOnce(now + 10_000);
+    assert.deepEqual(found.at(-1), { path: again, size: 4 });
+    assert.equal(found.length, 101);
+    assert.equal(watcher.reportedCount, 1);
+  });
+});
