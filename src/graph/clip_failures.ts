@@ -5,7 +5,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import { transaction } from "../shared/mod.ts";
+import { cachedStatement, transaction } from "../shared/mod.ts";
 
 /** Stored failure kinds (see `FailureKind` in daemon/fs_fault.ts). */
 export type StoredFailureKind = "clip" | "tasks" | "transient";
@@ -20,7 +20,10 @@ export function setFailureKind(
   db: DatabaseSync,
   options: { videoId: string; kind: StoredFailureKind | null },
 ): void {
-  db.prepare("UPDATE video_metadata SET error_kind = ? WHERE video_id = ?")
+  cachedStatement(
+    db,
+    "UPDATE video_metadata SET error_kind = ? WHERE video_id = ?",
+  )
     .run(options.kind, options.videoId);
 }
 
@@ -36,7 +39,8 @@ export function failureKind(
   db: DatabaseSync,
   videoId: string,
 ): StoredFailureKind | null {
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     "SELECT error_kind FROM video_metadata WHERE video_id = ? AND status = 'failed'",
   ).get(videoId) as { error_kind: StoredFailureKind | null } | undefined;
   return row?.error_kind ?? null;
@@ -69,7 +73,8 @@ export function requeueTransientFailures(
   options: RequeueOptions,
 ): Array<{ videoId: string; error: string | null }> {
   return transaction(db, () => {
-    const rows = db.prepare(
+    const rows = cachedStatement(
+      db,
       `SELECT video_id, error, error_kind, sha256 FROM video_metadata
         WHERE status = 'failed' AND (error_kind IS NULL OR error_kind = 'transient')
         ORDER BY created_at, video_id`,
@@ -82,13 +87,15 @@ export function requeueTransientFailures(
       }
     >;
     const queued: Array<{ videoId: string; error: string | null }> = [];
-    const requeue = db.prepare(
+    const requeue = cachedStatement(
+      db,
       `UPDATE video_metadata
           SET status = 'queued', error = NULL, error_kind = NULL,
               finished_at = NULL, updated_at = ?
         WHERE video_id = ?`,
     );
-    const mark = db.prepare(
+    const mark = cachedStatement(
+      db,
       "UPDATE video_metadata SET error_kind = ? WHERE video_id = ?",
     );
     for (const r of rows) {

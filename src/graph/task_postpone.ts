@@ -7,6 +7,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
+import { cachedStatement } from "../shared/mod.ts";
 
 /** Options for {@linkcode postponeTask}. */
 export interface PostponeTaskOptions {
@@ -40,7 +41,8 @@ export function postponeTask(
   options: PostponeTaskOptions,
 ): number | null {
   const { maxDelayMs = 60_000, maxPostponed = 30 } = options;
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     `UPDATE tasks
         SET last_error = ?, lease_owner = NULL, lease_until = NULL,
             attempts = MAX(attempts - 1, 0), postponed = postponed + 1,

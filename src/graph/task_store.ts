@@ -387,7 +387,8 @@ export function queuedTaskCount(db: DatabaseSync): number {
  * @returns The count.
  */
 export function intakeBacklog(db: DatabaseSync): number {
-  const row = db.prepare(
+  const row = cachedStatement(
+    db,
     `SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'queued') +
             COALESCE((
               SELECT SUM(MAX(0,

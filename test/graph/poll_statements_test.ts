@@ -11,6 +11,7 @@ import {
   frameTaskStatus,
   frameUsers,
   handleResult,
+  intakeBacklog,
   queuedTaskCount,
   queuedTasksIn,
 } from "../../src/graph/task_store.ts";
@@ -56,6 +57,7 @@ function idlePoll(db: DatabaseSync, now: number): void {
   assert.equal(failExpiredLeases(db, { now }), 0);
   assert.deepEqual(listVideos(db, { status: ["decoded", "smoothing"] }), []);
   assert.equal(queuedTaskCount(db), 0);
+  assert.equal(intakeBacklog(db), 0);
   assert.equal(queuedTasksIn(db, { categories: FRAME_CATEGORIES }), 0);
 }
 
