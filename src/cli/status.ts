@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { graphStatus, openGraphDb } from "../graph/mod.ts";
+import { GRAPH_DB_FILE, graphStatus, openGraphDb } from "../graph/mod.ts";
 import { Outbox, type OutboxStats } from "../sink/outbox.ts";
 import { DamagedDatabaseError } from "../shared/sqlite_file.ts";
 import { log } from "../log/mod.ts";
@@ -46,12 +46,12 @@ export async function runStatus(args: string[]): Promise<number> {
     return 0;
   }
   const config = await configFromFlags(values);
-  const dbPath = join(config.data_dir, "pipeline.db");
+  const dbPath = join(config.data_dir, GRAPH_DB_FILE);
   try {
     await Deno.stat(dbPath);
   } catch {
     throw new Error(
-      `Cannot show status: no pipeline.db in data_dir ${config.data_dir}`,
+      `Cannot show status: no ${GRAPH_DB_FILE} in data_dir ${config.data_dir}`,
     );
   }
   const db = openGraphDb(dbPath, { readOnly: true });

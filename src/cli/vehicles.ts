@@ -12,6 +12,7 @@ import {
   connectFleet,
   describePgError,
   Outbox,
+  OUTBOX_FILE,
   PgDescribedError,
   searchVehicles,
 } from "../sink/mod.ts";
@@ -114,7 +115,7 @@ export async function runVehicles(args: string[]): Promise<number> {
   } else {
     // Read-only: an operator in group dashcam may search while the daemon
     // is stopped, and a search never creates, migrates or repairs the outbox.
-    const path = join(config.data_dir, "outbox.db");
+    const path = join(config.data_dir, OUTBOX_FILE);
     if (!(await isFile(path))) {
       throw new Error(
         `No outbox at ${path}: no events yet (check data_dir or --data-dir)`,

@@ -6,7 +6,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { redactSecrets } from "../log/redact.ts";
+import { redactSecrets } from "../log/mod.ts";
 import {
   BACKENDS,
   type Config,

@@ -14,6 +14,9 @@ import { type Migration, MIGRATIONS } from "./migrations.ts";
 
 export { transaction };
 
+/** File name of the task-graph database inside the data dir. */
+export const GRAPH_DB_FILE = "pipeline.db";
+
 /** Options for {@linkcode openGraphDb}. */
 export interface OpenGraphDbOptions {
   /** Apply pending migrations (only the process that owns the data dir does). @default {true} */

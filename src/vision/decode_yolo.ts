@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Detection } from "../shared/types.ts";
+import type { Detection } from "../shared/mod.ts";
 
 /** Options for {@linkcode decodeYoloV9E2E} and {@linkcode decodeYolo26E2E}. */
 export interface DecodeE2EOptions {

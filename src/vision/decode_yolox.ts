@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Detection } from "../shared/types.ts";
+import type { Detection } from "../shared/mod.ts";
 
 /** Options for {@linkcode decodeYolox}. */
 export interface DecodeYoloxOptions {

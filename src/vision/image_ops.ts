@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Box, RgbImage } from "../shared/types.ts";
+import type { Box, RgbImage } from "../shared/mod.ts";
 
 /** Fixed-point weight scale of the bilinear filter (11 bits, as OpenCV). */
 const WEIGHT_ONE = 2048;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Box, Detection } from "../shared/types.ts";
+import type { Box, Detection } from "../shared/mod.ts";
 
 /**
  * Intersection over union of two boxes, with continuous coordinates (a box

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { PlateRead } from "../shared/types.ts";
+import type { PlateRead } from "../shared/mod.ts";
 
 /** Alphabet of the fast-plate-ocr latin models, in output order; `_` is the pad. */
 export const PLATE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_";

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { PlateRead } from "../shared/types.ts";
+import type { PlateRead } from "../shared/mod.ts";
 
 /** The OCR's padding character, as in its plate config (`pad_char`). */
 export const PAD_CHAR = "_";

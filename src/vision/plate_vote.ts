@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { PlateRead } from "../shared/types.ts";
+import type { PlateRead } from "../shared/mod.ts";
 import { PAD_CHAR } from "./plate_format.ts";
 import { normalizedEditDistance } from "../shared/mod.ts";
 

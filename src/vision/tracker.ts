@@ -36,7 +36,7 @@
  * @module
  */
 
-import type { Box, PlateRead } from "../shared/types.ts";
+import type { Box, PlateRead } from "../shared/mod.ts";
 import { iou } from "./nms.ts";
 import { votePlate } from "./plate_vote.ts";
 import { editDistance, normalizedEditDistance } from "../shared/mod.ts";
