@@ -221,7 +221,8 @@ Deno.test("`probeClip()` and `decodeFrames()` take the recording, not a thumbnai
     ]);
     const cut = join(dir, "cut.mp4");
     await ffmpeg(["-i", ROUNDABOUT, "-t", "2", "-c", "copy", cut]);
-    // As a plain first video track (the camera's own layout).
+    // As a plain first video track (the camera's own layout), with the
+    // timecode data tracks some cameras add.
     const thumbFirst = join(dir, "thumb_first.mp4");
     await ffmpeg([
       "-i",
@@ -236,6 +237,8 @@ Deno.test("`probeClip()` and `decodeFrames()` take the recording, not a thumbnai
       "1:a",
       "-c",
       "copy",
+      "-timecode",
+      "10:15:00:00",
       thumbFirst,
     ]);
     // The thumbnail flagged as the default stream, and a subtitle track
