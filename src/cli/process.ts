@@ -115,6 +115,8 @@ async function processLocked(
       if (v.status !== "done") {
         ok = false;
         if (!values.json) console.error(`failed: ${v.path}: ${v.error}`);
+      } else if (v.error) {
+        console.error(`warning: ${v.path}: ${v.error}`);
       }
     }
     return ok ? 0 : 1;

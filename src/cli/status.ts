@@ -8,7 +8,12 @@
  * @module
  */
 import { join } from "node:path";
-import { GRAPH_DB_FILE, graphStatus, openGraphDb } from "../graph/mod.ts";
+import {
+  clipWarnings,
+  GRAPH_DB_FILE,
+  graphStatus,
+  openGraphDb,
+} from "../graph/mod.ts";
 import { Outbox, type OutboxStats } from "../sink/outbox.ts";
 import { DamagedDatabaseError } from "../shared/sqlite_file.ts";
 import { log } from "../log/mod.ts";
@@ -56,12 +61,13 @@ export async function runStatus(args: string[]): Promise<number> {
   }
   const db = openGraphDb(dbPath, { readOnly: true });
   const graph = graphStatus(db);
+  const warnings = clipWarnings(db);
   db.close();
   const framesOnDisk = await countFrames(join(config.data_dir, "frames"));
   const { outbox, outboxError } = readOutbox(
     join(config.data_dir, "outbox.db"),
   );
-  const report = { ...graph, framesOnDisk, outbox, outboxError };
+  const report = { ...graph, warnings, framesOnDisk, outbox, outboxError };
   if (values.json) {
     console.log(JSON.stringify(report));
     return outboxError ? 1 : 0;
@@ -98,6 +104,9 @@ export async function runStatus(args: string[]): Promise<number> {
     }
   }
   if (outboxError) log.error(outboxError);
+  for (const w of warnings) {
+    console.log(`warning: clip ${w.path}: ${w.note}`);
+  }
   for (const f of graph.failed) {
     console.log(
       `failed task ${f.id} ${f.category} video=${f.video_id} frame=${f.frame_idx} attempts=${f.attempts}: ${f.last_error}`,

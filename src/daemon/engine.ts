@@ -39,6 +39,7 @@ import {
 import {
   BadClipError,
   clipStartTime,
+  cutShortNote,
   decodeFrames,
   probeClip,
   sha256File,
@@ -594,13 +595,31 @@ export class Engine {
       }
     }
     if (this.#stopping) return;
+    // A file cut short (power cut, card pulled) is finished with the frames
+    // it has, with a note saying so; never silently.
+    const note = cutShortNote({
+      framesDecoded: count,
+      durationS: video.duration_s ?? 0,
+      fps,
+    });
     setVideoStatus(this.db, {
       videoId,
       status: "decoded",
       framesTotal: count,
+      ...(note ? { error: note } : {}),
       now: Date.now(),
     });
     this.#fsRecovered();
+    if (note) {
+      this.#log.warn(
+        "clip is cut short; finishing it with the frames decoded",
+        {
+          video: videoId,
+          path: video.path,
+          note,
+        },
+      );
+    }
     this.#log.info("clip decoded", { video: videoId, frames: count });
     this.#wake();
   }

@@ -339,3 +339,33 @@ export function graphStatus(db: DatabaseSync): GraphStatus {
   ) videos[r.status] = Number(r.n);
   return { tasks, unhandledResults: Number(unhandled.n), failed, videos };
 }
+
+/** A clip finished with a warning. */
+export interface ClipWarning {
+  /** The clip's id. */
+  video_id: string;
+  /** The clip's path. */
+  path: string;
+  /** The note kept with it (`cut short: decoded N of M frames (P%)`, ...). */
+  note: string;
+}
+
+/**
+ * Clips finished (`done`) with a note: cut short, source missing, some
+ * tasks failed. For `status` only (not on a poll path).
+ *
+ * @param db The database.
+ * @param options How many, newest first. @default {limit: 20}
+ * @returns Path and note of each.
+ */
+export function clipWarnings(
+  db: DatabaseSync,
+  options: { limit?: number } = {},
+): ClipWarning[] {
+  return cachedStatement(
+    db,
+    `SELECT video_id, path, error AS note FROM video_metadata
+      WHERE status = 'done' AND error IS NOT NULL
+      ORDER BY finished_at DESC, video_id LIMIT ?`,
+  ).all(options.limit ?? 20) as unknown as ClipWarning[];
+}

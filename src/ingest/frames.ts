@@ -7,7 +7,7 @@
  */
 import { decodeArgs } from "./ffmpeg_args.ts";
 import { parsePpmHeader } from "./ppm.ts";
-import { BadClipError } from "./probe.ts";
+import { BadClipError, probeClip } from "./probe.ts";
 import { childEnv } from "./child_env.ts";
 
 /** One sampled frame. */
@@ -26,6 +26,11 @@ export interface DecodedFrame {
 export interface DecodeFramesOptions {
   /** Frames sampled per second. */
   fps: number;
+  /**
+   * Absolute index of the video stream to decode, from
+   * {@linkcode probeClip}'s `streamIndex`. @default {the probe's choice, run here}
+   */
+  streamIndex?: number;
   /** Stops decoding (ffmpeg is killed). */
   signal?: AbortSignal;
 }
@@ -115,19 +120,23 @@ export class PpmStreamSplitter {
 }
 
 /**
- * Decodes `path` at `fps`, yielding frames in order.
+ * Decodes `path` at `fps`, yielding frames in order: the video stream the
+ * probe chooses (not a thumbnail track), as 8-bit RGB whatever the clip's
+ * pixel format.
  *
  * @param path The clip.
  * @param options Sampling rate and cancellation.
  * @returns The frames.
- * @throws {BadClipError} When ffmpeg cannot decode the clip.
+ * @throws {BadClipError} When ffprobe or ffmpeg cannot read the clip.
  */
 export async function* decodeFrames(
   path: string,
   options: DecodeFramesOptions,
 ): AsyncGenerator<DecodedFrame> {
+  const streamIndex = options.streamIndex ??
+    (await probeClip(path)).streamIndex;
   const child = new Deno.Command("ffmpeg", {
-    args: decodeArgs(path, { fps: options.fps }),
+    args: decodeArgs(path, { fps: options.fps, streamIndex }),
     clearEnv: true,
     env: childEnv(),
     stdout: "piped",

@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./child_env.ts";
+export * from "./cut_short.ts";
 export * from "./ffmpeg_args.ts";
 export * from "./frames.ts";
 export * from "./ppm.ts";
@@ -12,4 +13,5 @@ export * from "./probe.ts";
 export * from "./spool.ts";
 export * from "./start_time.ts";
 export * from "./video_id.ts";
+export * from "./video_stream.ts";
 export * from "./watch.ts";

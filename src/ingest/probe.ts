@@ -6,6 +6,7 @@
 import { probeArgs } from "./ffmpeg_args.ts";
 import { startTimeFromName } from "./start_time.ts";
 import { childEnv } from "./child_env.ts";
+import { chooseVideoStream, type ProbeStream } from "./video_stream.ts";
 
 /** What ffprobe says of a clip. */
 export interface ClipInfo {
@@ -19,6 +20,11 @@ export interface ClipInfo {
   height: number;
   /** Container creation time (ISO), when tagged. */
   creationTime: string | null;
+  /**
+   * Absolute index of the video stream that is the recording (see
+   * {@linkcode chooseVideoStream}); decoding maps this stream (`-map 0:<i>`).
+   */
+  streamIndex: number;
 }
 
 /** A clip that cannot be used; the message is one line naming the file. */
@@ -46,11 +52,11 @@ function parseRate(rate: unknown): number {
  */
 export function parseProbe(path: string, json: unknown): ClipInfo {
   const j = json as {
-    streams?: Array<Record<string, unknown>>;
+    streams?: ProbeStream[];
     format?: { duration?: string; tags?: Record<string, string> };
   };
-  const v = j.streams?.find((s) => s.codec_type === "video");
-  if (!v || !Number(v.width) || !Number(v.height)) {
+  const v = chooseVideoStream(j.streams ?? []);
+  if (!v) {
     throw new BadClipError(path, "no video stream");
   }
   const tags = {
@@ -62,6 +68,7 @@ export function parseProbe(path: string, json: unknown): ClipInfo {
   return {
     durationS: Number(j.format?.duration ?? v.duration ?? 0) || 0,
     fps: parseRate(v.avg_frame_rate) || parseRate(v.r_frame_rate),
+    streamIndex: Number(v.index) || 0,
     width: Number(v.width),
     height: Number(v.height),
     // Cameras without a clock write 1970 or 2000-01-01; ignore such stamps.

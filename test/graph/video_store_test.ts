@@ -4,6 +4,7 @@ import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { openGraphDb } from "../../src/graph/db.ts";
 import { enqueueTasks, type NewTask } from "../../src/graph/task_store.ts";
 import {
+  clipWarnings,
   findVideoBySource,
   getVideo,
   graphStatus,
@@ -318,5 +319,41 @@ Deno.test("`graphStatus()` is empty on a new database", () => {
       failed: [],
       videos: {},
     });
+  });
+});
+
+Deno.test("`clipWarnings()` lists clips done with a note, newest first, not failed or clean ones", () => {
+  withDb((db) => {
+    registerVideo(db, { video_id: "v1", path: "/sd/a.mp4" }, { now: 1 });
+    registerVideo(db, { video_id: "v2", path: "/sd/b.mp4" }, { now: 1 });
+    registerVideo(db, { video_id: "v3", path: "/sd/c.mp4" }, { now: 1 });
+    registerVideo(db, { video_id: "v4", path: "/sd/d.mp4" }, { now: 1 });
+    setVideoStatus(db, {
+      videoId: "v1",
+      status: "done",
+      error: "cut short: decoded 11 of 23 frames (47%)",
+      now: 5,
+    });
+    setVideoStatus(db, { videoId: "v2", status: "done", now: 6 });
+    setVideoStatus(db, { videoId: "v3", status: "failed", error: "x", now: 7 });
+    setVideoStatus(db, {
+      videoId: "v4",
+      status: "done",
+      error: "source missing, 3 of 9 frames processed",
+      now: 8,
+    });
+    assert.deepEqual(clipWarnings(db).map((w) => ({ ...w })), [
+      {
+        video_id: "v4",
+        path: "/sd/d.mp4",
+        note: "source missing, 3 of 9 frames processed",
+      },
+      {
+        video_id: "v1",
+        path: "/sd/a.mp4",
+        note: "cut short: decoded 11 of 23 frames (47%)",
+      },
+    ]);
+    assert.equal(clipWarnings(db, { limit: 1 }).length, 1);
   });
 });

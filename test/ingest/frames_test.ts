@@ -1,9 +1,32 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { decodeFrames, PpmStreamSplitter } from "../../src/ingest/frames.ts";
-import { decodePpm, encodePpm } from "../../src/ingest/ppm.ts";
-import { BadClipError } from "../../src/ingest/probe.ts";
+import { decodePpm, encodePpm, parsePpmHeader } from "../../src/ingest/ppm.ts";
+import { BadClipError, probeClip } from "../../src/ingest/probe.ts";
 import { makeTestClip } from "../support/clips.ts";
+import { SHARED_MEDIA } from "../support/shared.ts";
+
+/** A real 1280x720 H.264 clip (not one of ../shared/cases). */
+const ROUNDABOUT = `${SHARED_MEDIA}/clips/uk_roundabout_approach.mp4`;
+
+/** Runs ffmpeg with `args`; throws with its stderr when it fails. */
+async function ffmpeg(args: string[]): Promise<void> {
+  const out = await new Deno.Command("ffmpeg", {
+    args: ["-nostdin", "-loglevel", "error", "-y", ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+/** Decodes every sampled frame of `path` at 5 fps. */
+async function decodeAll(path: string) {
+  const frames = [];
+  for await (const f of decodeFrames(path, { fps: 5 })) frames.push(f);
+  return frames;
+}
 
 /** 2x1 image (11 header + 6 pixel bytes = 17). */
 const A = encodePpm({
@@ -134,5 +157,136 @@ Deno.test("`decodeFrames()` throws BadClipError naming a file that is not a vide
         return true;
       },
     );
+  });
+});
+
+Deno.test("`decodeFrames()` decodes 10-bit clips (H.264 High 10, HEVC Main 10) to 8-bit RGB", async () => {
+  await withTempDir(async (dir) => {
+    for (
+      const [name, codec] of [
+        ["high10.mp4", ["-c:v", "libx264", "-preset", "ultrafast"]],
+        ["main10.mp4", [
+          "-c:v",
+          "libx265",
+          "-preset",
+          "ultrafast",
+          "-x265-params",
+          "log-level=error",
+        ]],
+      ] as const
+    ) {
+      const clip = join(dir, name);
+      await ffmpeg([
+        "-i",
+        ROUNDABOUT,
+        "-t",
+        "1",
+        "-an",
+        "-vf",
+        "scale=320:180",
+        "-pix_fmt",
+        "yuv420p10le",
+        ...codec,
+        clip,
+      ]);
+      const frames = await decodeAll(clip);
+      assert.equal(frames.length, 5, name); // 1 s * 5 fps
+      for (const f of frames) {
+        assert.equal(f.width, 320, name);
+        assert.equal(f.height, 180, name);
+        const h = parsePpmHeader(f.ppm)!;
+        assert.equal(f.ppm.length, h.dataOffset + 320 * 180 * 3, name);
+        const image = decodePpm(f.ppm);
+        // A road scene: neither black nor white on average.
+        const mean = image.data.reduce((a, b) => a + b, 0) / image.data.length;
+        assert.ok(mean > 30 && mean < 225, `${name}: mean ${mean}`);
+      }
+    }
+  });
+});
+
+Deno.test("`probeClip()` and `decodeFrames()` take the recording, not a thumbnail track before it", async () => {
+  await withTempDir(async (dir) => {
+    const thumb = join(dir, "thumb.jpg");
+    await ffmpeg([
+      "-ss",
+      "1",
+      "-i",
+      ROUNDABOUT,
+      "-frames:v",
+      "1",
+      "-vf",
+      "scale=192:108",
+      thumb,
+    ]);
+    const cut = join(dir, "cut.mp4");
+    await ffmpeg(["-i", ROUNDABOUT, "-t", "2", "-c", "copy", cut]);
+    // As a plain first video track (the camera's own layout), with the
+    // timecode data tracks some cameras add.
+    const thumbFirst = join(dir, "thumb_first.mp4");
+    await ffmpeg([
+      "-i",
+      thumb,
+      "-i",
+      cut,
+      "-map",
+      "0:v",
+      "-map",
+      "1:v",
+      "-map",
+      "1:a",
+      "-c",
+      "copy",
+      "-timecode",
+      "10:15:00:00",
+      thumbFirst,
+    ]);
+    // The thumbnail flagged as the default stream, and a subtitle track
+    // (speed and GPS, as some cameras write) after the recording.
+    const srt = join(dir, "gps.srt");
+    await Deno.writeTextFile(
+      srt,
+      "1\n00:00:00,000 --> 00:00:02,000\n52 km/h N53.4 W3.0\n",
+    );
+    const defaultThumb = join(dir, "default_thumb.mp4");
+    await ffmpeg([
+      "-i",
+      thumb,
+      "-i",
+      cut,
+      "-i",
+      srt,
+      "-map",
+      "0:v",
+      "-map",
+      "1:v",
+      "-map",
+      "2",
+      "-c",
+      "copy",
+      "-c:s",
+      "mov_text",
+      "-disposition:v:0",
+      "default",
+      "-disposition:v:1",
+      "0",
+      defaultThumb,
+    ]);
+    for (const clip of [thumbFirst, defaultThumb]) {
+      const info = await probeClip(clip);
+      assert.equal(info.streamIndex, 1, clip);
+      assert.equal(info.width, 1280, clip);
+      assert.equal(info.height, 720, clip);
+      assert.equal(info.fps, 30, clip);
+      const frames = await decodeAll(clip);
+      assert.ok(
+        frames.length >= 9 && frames.length <= 11,
+        `${clip}: ${frames.length}`,
+      ); // ~2 s * 5 fps
+      for (const f of frames) {
+        assert.equal(f.width, 1280, clip);
+        assert.equal(f.height, 720, clip);
+      }
+    }
   });
 });

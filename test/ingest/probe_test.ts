@@ -53,6 +53,43 @@ Deno.test("`parseProbe()` reads size, duration and an NTSC frame rate", () => {
   assert.equal(info.durationS, 60.06); // the container's, not the stream's
   assert.equal(info.fps, 30000 / 1001);
   assert.equal(info.creationTime, null);
+  assert.equal(info.streamIndex, 1);
+});
+
+Deno.test("`parseProbe()` describes the recording, not a thumbnail track before it", () => {
+  const info = parseProbe("a.mp4", {
+    streams: [
+      {
+        index: 0,
+        codec_type: "video",
+        codec_name: "mjpeg",
+        width: 384,
+        height: 216,
+        r_frame_rate: "90000/1",
+        avg_frame_rate: "25/1",
+        nb_frames: "1",
+        duration: "0.040000",
+        disposition: { default: 0, attached_pic: 0 },
+      },
+      {
+        index: 1,
+        codec_type: "video",
+        codec_name: "h264",
+        width: 1280,
+        height: 720,
+        r_frame_rate: "30000/1001",
+        avg_frame_rate: "30000/1001",
+        nb_frames: "122",
+        duration: "4.070733",
+        disposition: { default: 1, attached_pic: 0 },
+      },
+    ],
+    format: { duration: "4.07" },
+  });
+  assert.equal(info.streamIndex, 1);
+  assert.equal(info.width, 1280);
+  assert.equal(info.height, 720);
+  assert.equal(info.fps, 30000 / 1001);
 });
 
 Deno.test("`parseProbe()` falls back to r_frame_rate and the stream duration", () => {
@@ -182,6 +219,7 @@ Deno.test("`clipStartTime()` prefers the container, then the name, then mtime mi
       width: 1,
       height: 1,
       creationTime: "2022-01-02T03:04:05.000Z",
+      streamIndex: 0,
     };
     assert.deepEqual(await clipStartTime(path, info), {
       startTime: "2022-01-02T03:04:05.000Z",
