@@ -42,13 +42,13 @@ import {
   cutShortNote,
   decodeFrames,
   probeClip,
-  sha256File,
   videoIdFromHash,
 } from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   closeForReaders,
   type FinalEvent,
+  sha256File,
   type StageOutput,
 } from "../shared/mod.ts";
 import {

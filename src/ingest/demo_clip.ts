@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { sha256File } from "../shared/mod.ts";
 
 /** A pinned download. */
 export interface PinnedFile {
@@ -63,13 +63,6 @@ export interface FetchPinnedOptions {
   cacheDir: string;
   /** Mirror base replacing `https://github.com` (see {@linkcode mirrorUrl}). */
   mirror?: string;
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  using file = await Deno.open(path);
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
 }
 
 async function cachedOk(path: string, pin: PinnedFile): Promise<boolean> {

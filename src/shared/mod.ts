@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./types.ts";
+export * from "./file_hash.ts";
 export * from "./stage.ts";
 export * from "./sqlite.ts";
 export * from "./statement_cache.ts";

@@ -10,6 +10,7 @@
  * @module
  */
 import type { PgSql } from "./pg_client.ts";
+import { quoteIdent } from "./pg_schema.ts";
 
 /**
  * The GRANT statements that give `role` what a syncing device needs and
@@ -58,9 +59,4 @@ export function deviceGrantsSql(
 export async function grantDevice(sql: PgSql, role: string): Promise<void> {
   const [{ db }] = await sql<{ db: string }[]>`SELECT current_database() AS db`;
   await sql.unsafe(deviceGrantsSql(role, { database: db }));
-}
-
-/** Quotes a SQL identifier ("my""role"). */
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }

@@ -285,7 +285,12 @@ function quoteLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/** Quotes a SQL identifier ("my""db"). */
-function quoteIdent(name: string): string {
+/**
+ * Quotes a SQL identifier (`my"db` becomes `"my""db"`).
+ *
+ * @param name A database, role or table name.
+ * @returns The quoted identifier.
+ */
+export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256File } from "../shared/mod.ts";
 
 /** The prefix that `--mirror` replaces. */
 export const UPSTREAM_PREFIX = "https://github.com";
@@ -96,13 +96,6 @@ async function sizeOf(path: string): Promise<number> {
     if (error instanceof Deno.errors.NotFound) return 0;
     throw error;
   }
-}
-
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  using file = await Deno.open(path, { read: true });
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
 }
 
 /** Bytes the server will send from, per its status and Content-Range; undefined when unusable. */
@@ -245,7 +238,7 @@ export async function downloadVerified(
       throw new DownloadError(firstLine(error), false);
     }
   }
-  const actual = await sha256Of(part);
+  const actual = await sha256File(part);
   if (actual !== options.sha256) {
     await Deno.remove(part).catch(() => {});
     throw new DownloadError(

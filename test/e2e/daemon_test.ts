@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { sha256File } from "../../src/ingest/mod.ts";
+import { sha256File } from "../../src/shared/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
 import { runDashcam } from "../support/cli.ts";
 import {

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import postgres from "postgres";
-import { sha256File } from "../../src/ingest/mod.ts";
+import { sha256File } from "../../src/shared/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
 import { dashcamCommand, runDashcam } from "../support/cli.ts";
 import {

@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { sha256File, videoIdFromHash } from "../../src/ingest/mod.ts";
+import { videoIdFromHash } from "../../src/ingest/mod.ts";
+import { sha256File } from "../../src/shared/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
 import {
   doneCount,
