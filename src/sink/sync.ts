@@ -563,7 +563,7 @@ export interface SyncLoopOptions {
   queryTimeoutMs?: number;
   /**
    * Runs before the first pass and again until it succeeds (the daemon
-   * applies the schema migrations on first connect); a throw counts as a
+   * checks the fleet schema version there, see `checkFleet`); a throw counts as a
    * failed pass. @default {nothing}
    */
   prepare?: () => Promise<void>;
