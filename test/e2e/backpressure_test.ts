@@ -16,10 +16,7 @@ import {
   stopWithSigterm,
   until,
 } from "../support/daemon.ts";
-
-/** Handler module whose faults are chosen by the clip's name. */
-const FAULTY = new URL("../testdata/faulty_handlers.ts", import.meta.url)
-  .pathname;
+import { FAULTY_HANDLERS } from "../support/config.ts";
 
 const BOUND = 10;
 const CLIPS = 4;
@@ -44,7 +41,7 @@ const decoding = (dataDir: string) =>
 
 Deno.test("run holds intake while more than daemon.max_queued_tasks are queued: the queue never exceeds the bound plus one clip's fan-out", async () => {
   const s = await setup({
-    handlers_module: FAULTY,
+    handlers_module: FAULTY_HANDLERS,
     daemon: { max_queued_tasks: BOUND },
     graph: {
       poll_ms: 10,

@@ -14,10 +14,7 @@ import {
   stopWithSigterm,
   until,
 } from "../support/daemon.ts";
-
-/** Handler module whose faults are chosen by the clip's name. */
-const FAULTY = new URL("../testdata/faulty_handlers.ts", import.meta.url)
-  .pathname;
+import { FAULTY_HANDLERS } from "../support/config.ts";
 
 /** Bound of each wait: generous, as the machine may be shared and busy. */
 const LIMIT_MS = 300_000;
@@ -33,7 +30,7 @@ interface FrameTask {
 
 Deno.test("a task that hangs past graph.task_timeout_s gets its worker replaced and is retried, or failed after its last attempt", async () => {
   const s = await setup({
-    handlers_module: FAULTY,
+    handlers_module: FAULTY_HANDLERS,
     graph: {
       poll_ms: 10,
       retry_backoff_ms: 10,

@@ -23,10 +23,7 @@ import {
   stopWithSigterm,
   until,
 } from "../support/daemon.ts";
-
-/** Handler module whose faults are chosen by the clip's name. */
-const FAULTY = new URL("../testdata/faulty_handlers.ts", import.meta.url)
-  .pathname;
+import { FAULTY_HANDLERS } from "../support/config.ts";
 
 /** Bound of each wait: generous, as the machine may be shared and busy. */
 const LIMIT_MS = 300_000;
@@ -70,7 +67,7 @@ async function clipId(path: string): Promise<string> {
 
 Deno.test("inbox.delete_originals deletes a clip only once all its events are in the outbox, and never a failed clip", async () => {
   const s = await setup({
-    handlers_module: FAULTY,
+    handlers_module: FAULTY_HANDLERS,
     inbox: { settle_s: 0.5, rescan_s: 0.5, delete_originals: true },
   });
   try {

@@ -12,6 +12,15 @@ export const TRIVIAL_HANDLERS = new URL(
 ).href;
 
 /**
+ * Path of the handler module whose faults (hang once, hang always, fail in
+ * plate_smooth, held until released) are chosen by the clip's file name.
+ */
+export const FAULTY_HANDLERS = new URL(
+  "../testdata/faulty_handlers.ts",
+  import.meta.url,
+).pathname;
+
+/**
  * A validated config rooted at `dataDir`, with overrides.
  *
  * @param dataDir Data dir.
