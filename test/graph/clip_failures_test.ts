@@ -1,28 +1,16 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import {
   failureKind,
   requeueTransientFailures,
   setFailureKind,
 } from "../../src/graph/clip_failures.ts";
-import { openGraphDb } from "../../src/graph/db.ts";
 import {
   getVideo,
   registerVideo,
   setVideoStatus,
 } from "../../src/graph/video_store.ts";
-
-function withDb(fn: (db: DatabaseSync) => void): void {
-  const dir = Deno.makeTempDirSync({ prefix: "clip_failures_test_" });
-  const db = openGraphDb(join(dir, "pipeline.db"));
-  try {
-    fn(db);
-  } finally {
-    db.close();
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
+import { withGraphDb } from "../support/graph_db.ts";
 
 function failed(
   db: DatabaseSync,
@@ -43,7 +31,7 @@ const classify = (e: string | null) =>
   e?.includes("EROFS") ? "transient" as const : "clip" as const;
 
 Deno.test("`requeueTransientFailures()` queues again the clips failed for a passing reason, new or legacy, and keeps the others failed", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     failed(db, "t1", "EROFS now", { kind: "transient" });
     failed(db, "l1", "EROFS then"); // legacy row: no kind
     failed(db, "c1", "moov atom not found"); // legacy, the clip's fault

@@ -1,24 +1,12 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
-import { openGraphDb } from "../../src/graph/db.ts";
 import { postponeTask } from "../../src/graph/task_postpone.ts";
 import {
   claimTask,
   enqueueTasks,
   failTask,
 } from "../../src/graph/task_store.ts";
-
-function withDb(fn: (db: DatabaseSync) => void): void {
-  const dir = Deno.makeTempDirSync({ prefix: "task_postpone_test_" });
-  const db = openGraphDb(join(dir, "pipeline.db"));
-  try {
-    fn(db);
-  } finally {
-    db.close();
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
+import { withGraphDb } from "../support/graph_db.ts";
 
 function row(db: DatabaseSync) {
   return { ...db.prepare("SELECT * FROM tasks").get() } as Record<
@@ -34,7 +22,7 @@ const CLAIM = {
 } as const;
 
 Deno.test("`postponeTask()` gives the attempt back, releases the lease and doubles the delay up to its cap", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [{
       category: "vehicle_detect",
       videoId: "v1",
@@ -73,7 +61,7 @@ Deno.test("`postponeTask()` gives the attempt back, releases the lease and doubl
 });
 
 Deno.test("`postponeTask()` refuses past its bound and for a lost lease, so the ordinary retries take over", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [{
       category: "vehicle_detect",
       videoId: "v1",

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import { openGraphDb } from "../../src/graph/db.ts";
 import {
   claimTask,
   completeTask,
@@ -19,23 +17,12 @@ import {
   type TaskRow,
 } from "../../src/graph/task_store.ts";
 import { registerVideo, setVideoStatus } from "../../src/graph/video_store.ts";
+import { withGraphDb } from "../support/graph_db.ts";
 
 const REF0 = "frames/v1/000000.ppm";
 const REF1 = "frames/v1/000001.ppm";
 /** Enqueue options used unless a test says otherwise. */
 const ENQ = { now: 1000, maxAttempts: 3 };
-
-/** Runs `fn` on a freshly migrated pipeline.db in a temp dir. */
-function withDb(fn: (db: DatabaseSync) => void): void {
-  const dir = Deno.makeTempDirSync({ prefix: "task_store_test_" });
-  const db = openGraphDb(join(dir, "pipeline.db"));
-  try {
-    fn(db);
-  } finally {
-    db.close();
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
 
 /** A vehicle_detect task of frame 0 of clip v1, with overrides. */
 function newTask(overrides: Partial<NewTask> = {}): NewTask {
@@ -91,7 +78,7 @@ function resultsOf(
 // --- enqueueTasks -----------------------------------------------------------
 
 Deno.test("`enqueueTasks()` stores the seed columns and the queue defaults", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     const n = enqueueTasks(db, [
       newTask({ meta: { note: "x" }, priority: 4 }),
     ], ENQ);
@@ -119,7 +106,7 @@ Deno.test("`enqueueTasks()` stores the seed columns and the queue defaults", () 
 });
 
 Deno.test("`enqueueTasks()` skips a task whose (category, video_id, frame_idx, track_id) exists", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     const frames = [newTask({ frameIdx: 0 }), newTask({ frameIdx: 1 })];
     assert.equal(enqueueTasks(db, frames, ENQ), 2);
     assert.equal(enqueueTasks(db, frames, ENQ), 0);
@@ -145,7 +132,7 @@ Deno.test("`enqueueTasks()` skips a task whose (category, video_id, frame_idx, t
 });
 
 Deno.test("`enqueueTasks()` is idempotent with NULL frame_idx and track_id", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     const smooth = newTask({
       category: "plate_smooth",
       payloadRef: "video:v1",
@@ -170,7 +157,7 @@ Deno.test("`enqueueTasks()` is idempotent with NULL frame_idx and track_id", () 
 // --- claimTask ----------------------------------------------------------------
 
 Deno.test("`claimTask()` claims by priority then id, counting the attempt and stamping the lease", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [
       newTask({ frameIdx: 0, priority: 0 }), // id 1
       newTask({ frameIdx: 1, priority: 5 }), // id 2
@@ -200,7 +187,7 @@ Deno.test("`claimTask()` claims by priority then id, counting the attempt and st
 });
 
 Deno.test("`claimTask()` skips a row leased by another owner until its lease has expired", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [newTask()], ENQ);
     const base = { category: "vehicle_detect" as const, leaseMs: 500 };
     assert.equal(claimTask(db, { ...base, owner: "a", now: 1000 })?.id, 1);
@@ -217,7 +204,7 @@ Deno.test("`claimTask()` skips a row leased by another owner until its lease has
 });
 
 Deno.test("`claimTask()` skips rows whose run_at is in the future", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [newTask()], ENQ);
     seed(db, 1, { run_at: 2000 });
     const opts = {
@@ -232,7 +219,7 @@ Deno.test("`claimTask()` skips rows whose run_at is in the future", () => {
 });
 
 Deno.test("`claimTask()` skips rows with attempts >= max_attempts", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [newTask()], { now: 0, maxAttempts: 1 });
     const opts = {
       category: "vehicle_detect" as const,
@@ -249,7 +236,7 @@ Deno.test("`claimTask()` skips rows with attempts >= max_attempts", () => {
 });
 
 Deno.test("`claimTask()` skips tasks that are done or failed", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [newTask({ frameIdx: 0 }), newTask({ frameIdx: 1 })], ENQ);
     seed(db, 1, { status: "done" });
     seed(db, 2, { status: "failed" });
@@ -275,7 +262,7 @@ const CLAIM = {
 };
 
 Deno.test("`completeTask()` stores the result and marks the task done", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [newTask()], ENQ);
     claimTask(db, CLAIM);
     completeTask(db, {
@@ -297,7 +284,7 @@ Deno.test("`completeTask()` stores the result and marks the task done", () => {
 });
 
 Deno.test("`completeTask()` rolls back the status when the result cannot be stored", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [newTask()], ENQ);
     claimTask(db, CLAIM);
     // A stray result for the task makes the INSERT hit results_task (unique).
@@ -316,7 +303,7 @@ Deno.test("`completeTask()` rolls back the status when the result cannot be stor
 });
 
 Deno.test("`completeTask()` throws LeaseLostError and writes nothing when another owner took the lease", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [newTask()], ENQ);
     claimTask(db, CLAIM); // a holds it until 1100
     claimTask(db, { ...CLAIM, owner: "b", now: 1101 }); // b takes it over
@@ -340,7 +327,7 @@ Deno.test("`completeTask()` throws LeaseLostError and writes nothing when anothe
 });
 
 Deno.test("`completeTask()` throws LeaseLostError on a task that is already done", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [newTask()], ENQ);
     claimTask(db, CLAIM);
     completeTask(db, { taskId: 1, owner: "a", result: 1, now: 1010 });
@@ -356,7 +343,7 @@ Deno.test("`completeTask()` throws LeaseLostError on a task that is already done
 // --- failTask -------------------------------------------------------------------
 
 Deno.test("`failTask()` stores the error, releases the lease and backs off 2^(attempts-1)", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [newTask()], ENQ); // max_attempts 3
     const claim = (now: number) =>
       claimTask(db, { ...CLAIM, now, leaseMs: 60_000 });
@@ -392,7 +379,7 @@ Deno.test("`failTask()` stores the error, releases the lease and backs off 2^(at
 });
 
 Deno.test("`failTask()` returns null and changes nothing when the lease was lost", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [newTask()], ENQ);
     claimTask(db, CLAIM); // a until 1100
     claimTask(db, { ...CLAIM, owner: "b", now: 1200 }); // b until 1300
@@ -416,7 +403,7 @@ Deno.test("`failTask()` returns null and changes nothing when the lease was lost
 // --- failExpiredLeases ------------------------------------------------------------
 
 Deno.test("`failExpiredLeases()` fails only queued rows with expired leases on their last attempt", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     const tasks = [0, 1, 2, 3, 4, 5, 6].map((i) => newTask({ frameIdx: i }));
     enqueueTasks(db, tasks, ENQ); // ids 1..7, max_attempts 3
     const leased = { lease_owner: "w", status: "queued" };
@@ -454,7 +441,7 @@ Deno.test("`failExpiredLeases()` fails only queued rows with expired leases on t
 // --- recoverInterrupted -------------------------------------------------------------
 
 Deno.test("`recoverInterrupted()` releases held leases with the attempt given back", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [0, 1, 2, 3].map((i) => newTask({ frameIdx: i })), ENQ);
     seed(db, 1, { lease_owner: "old", lease_until: 99_999, attempts: 1 });
     seed(db, 2, {
@@ -497,7 +484,7 @@ Deno.test("`recoverInterrupted()` releases held leases with the attempt given ba
 });
 
 Deno.test("`recoverInterrupted()` fails a task whose interrupts reach maxInterrupts", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     enqueueTasks(db, [0, 1].map((i) => newTask({ frameIdx: i })), ENQ);
     seed(db, 1, {
       lease_owner: "old",
@@ -553,7 +540,7 @@ function completeFrames(db: DatabaseSync, n: number): void {
 }
 
 Deno.test("`fetchUnhandled()` returns unhandled results with their tasks, oldest first, up to limit", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     completeFrames(db, 3);
     const got = fetchUnhandled(db, { limit: 2 });
     assert.equal(got.length, 2);
@@ -567,7 +554,7 @@ Deno.test("`fetchUnhandled()` returns unhandled results with their tasks, oldest
 });
 
 Deno.test("`handleResult()` inserts the children and sets handled = 1; a second call returns -1", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     completeFrames(db, 1);
     const [u] = fetchUnhandled(db, { limit: 10 });
     const child = newTask({ category: "plate_detect", meta: { box: [1] } });
@@ -612,7 +599,7 @@ Deno.test("`handleResult()` inserts the children and sets handled = 1; a second 
 });
 
 Deno.test("`handleResult()` leaves the result unhandled and inserts nothing when a child fails", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     completeFrames(db, 1);
     const good = newTask({ category: "plate_detect" });
     // JSON.stringify throws on a BigInt, after the first child was inserted.
@@ -641,7 +628,7 @@ Deno.test("`handleResult()` leaves the result unhandled and inserts nothing when
 // --- frameUsers / SEED_CLEANUP_QUERY --------------------------------------------------
 
 Deno.test("`frameUsers()` counts dependents that are queued or have an unhandled result", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     // T1 vehicle_detect, done and handled; T2 plate_detect of the same frame.
     completeFrames(db, 1);
     handleResult(db, {
@@ -687,7 +674,7 @@ Deno.test("`frameUsers()` keeps counting a failed dependent, as the seed query d
   // ended 'failed' therefore keeps its frame "in use" for good: the query's
   // meaning, kept verbatim. Frames of failed tasks are removed by the clip's
   // pruning, not by this query.
-  withDb((db) => {
+  withGraphDb((db) => {
     completeFrames(db, 1);
     handleResult(db, {
       resultId: 1,
@@ -700,7 +687,7 @@ Deno.test("`frameUsers()` keeps counting a failed dependent, as the seed query d
 });
 
 Deno.test("`frameUsers()` matches the whole quoted ref, not a prefix of another", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     const longer = "frames/v1/000000.ppm.bak";
     enqueueTasks(db, [newTask({ dependencies: [longer] })], ENQ);
     assert.equal(frameUsers(db, { ref: REF0, excludeTaskId: 0 }), 0);
@@ -719,7 +706,7 @@ Deno.test("`SEED_CLEANUP_QUERY` is the query of seed-schema.md section 2.3", asy
 });
 
 Deno.test("`intakeBacklog()` counts queued tasks plus the frames of clips not decoded yet", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     assert.equal(intakeBacklog(db), 0);
     // 3 s at 5 fps, nothing decoded: 15 frames to come.
     registerVideo(db, {

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import { openGraphDb } from "../../src/graph/db.ts";
 import { enqueueTasks, type NewTask } from "../../src/graph/task_store.ts";
 import {
   clipWarnings,
@@ -16,19 +14,9 @@ import {
   taskCounts,
   type VideoRow,
 } from "../../src/graph/video_store.ts";
+import { withGraphDb } from "../support/graph_db.ts";
 
 const FRAME_STAGES = ["vehicle_detect", "plate_detect", "ocr"] as const;
-
-function withDb(fn: (db: DatabaseSync) => void): void {
-  const dir = Deno.makeTempDirSync({ prefix: "video_store_test_" });
-  const db = openGraphDb(join(dir, "pipeline.db"));
-  try {
-    fn(db);
-  } finally {
-    db.close();
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
 
 function video(db: DatabaseSync, id: string): VideoRow {
   const r = getVideo(db, id);
@@ -79,7 +67,7 @@ function seedTask(
 }
 
 Deno.test("`registerVideo()` stores a new clip as queued and keeps the first row for a known id", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     const first = registerVideo(db, {
       video_id: "abc",
       path: "/sd/a.mp4",
@@ -124,7 +112,7 @@ Deno.test("`registerVideo()` stores a new clip as queued and keeps the first row
 });
 
 Deno.test("`findVideoBySource()` matches path, size and mtime together", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     registerVideo(
       db,
       { video_id: "abc", path: "/sd/a.mp4", size: 10, mtime_ms: 5 },
@@ -139,7 +127,7 @@ Deno.test("`findVideoBySource()` matches path, size and mtime together", () => {
 });
 
 Deno.test("`setVideoStatus()` moves the status and stamps times, error and frame count", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     registerVideo(db, { video_id: "v1", path: "/a.mp4" }, { now: 1000 });
 
     setVideoStatus(db, { videoId: "v1", status: "decoding", now: 1100 });
@@ -186,7 +174,7 @@ Deno.test("`setVideoStatus()` moves the status and stamps times, error and frame
 });
 
 Deno.test("`listVideos()` lists clips oldest first, filtered by status", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     registerVideo(db, { video_id: "b", path: "/b" }, { now: 2 });
     registerVideo(db, { video_id: "a", path: "/a" }, { now: 3 });
     registerVideo(db, { video_id: "c", path: "/c" }, { now: 1 });
@@ -204,7 +192,7 @@ Deno.test("`listVideos()` lists clips oldest first, filtered by status", () => {
 });
 
 Deno.test("`pendingWork()` counts queued tasks and unhandled results of the clip's categories", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     seedTask(db, task({ frameIdx: 0 }), { status: "queued" }); // 1
     seedTask(db, task({ category: "plate_detect", frameIdx: 0 }), {
       status: "done",
@@ -234,7 +222,7 @@ Deno.test("`pendingWork()` counts queued tasks and unhandled results of the clip
 });
 
 Deno.test("`pruneVideoRows()` deletes the clip's tasks and results only", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     registerVideo(db, { video_id: "v1", path: "/a" }, { now: 1 });
     seedTask(db, task({ frameIdx: 0 }), { status: "done", result: "handled" });
     seedTask(db, task({ frameIdx: 1 }), { status: "failed" });
@@ -261,7 +249,7 @@ Deno.test("`pruneVideoRows()` deletes the clip's tasks and results only", () => 
 });
 
 Deno.test("`graphStatus()` counts tasks by category and status, unhandled results, failures and clips", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     registerVideo(db, { video_id: "v1", path: "/a" }, { now: 1 });
     registerVideo(db, { video_id: "v2", path: "/b" }, { now: 2 });
     registerVideo(db, { video_id: "v3", path: "/c" }, { now: 3 });
@@ -312,7 +300,7 @@ Deno.test("`graphStatus()` counts tasks by category and status, unhandled result
 });
 
 Deno.test("`graphStatus()` is empty on a new database", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     assert.deepEqual(graphStatus(db), {
       tasks: {},
       unhandledResults: 0,
@@ -323,7 +311,7 @@ Deno.test("`graphStatus()` is empty on a new database", () => {
 });
 
 Deno.test("`clipWarnings()` lists clips done with a note, newest first, not failed or clean ones", () => {
-  withDb((db) => {
+  withGraphDb((db) => {
     registerVideo(db, { video_id: "v1", path: "/sd/a.mp4" }, { now: 1 });
     registerVideo(db, { video_id: "v2", path: "/sd/b.mp4" }, { now: 1 });
     registerVideo(db, { video_id: "v3", path: "/sd/c.mp4" }, { now: 1 });
