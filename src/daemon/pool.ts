@@ -54,7 +54,6 @@ export class WorkerPool {
   #options: WorkerPoolOptions;
   #poolId: string;
   #slots: Slot[] = [];
-  #restarts: number[] = [];
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closing = false;
   #ready: PromiseWithResolvers<void> = Promise.withResolvers();
@@ -184,9 +183,6 @@ export class WorkerPool {
     slot.worker.terminate();
     slot.stopped.resolve();
     if (this.#closing) return;
-    const now = performance.now();
-    this.#restarts = this.#restarts.filter((t) => now - t < 60_000);
-    this.#restarts.push(now);
     this.counters.restarts++;
     this.#options.log.warn("replacing stage worker", {
       category: slot.category,
