@@ -60,6 +60,8 @@ export interface EngineOptions {
   fsRetry?: { firstMs: number; maxMs: number };
   /** The data-dir lock, taken by the caller before anything else (the caller releases it). @default {taken and released by the engine} */
   lock?: DataDirLock;
+  /** Options given to the stage handlers (`StageInit.options`; tests inject failures through them). @default {{}} */
+  handlerOptions?: Record<string, unknown>;
 }
 
 const DEFAULT_HANDLERS = new URL("../vision/stages/mod.ts", import.meta.url)
@@ -190,7 +192,7 @@ export class Engine {
         backend: config.inference.backend,
         threads: config.inference.threads,
         samplingFps: config.sampling_fps,
-        options: {},
+        options: { ...options.handlerOptions },
       },
       leaseMs: config.graph.lease_s * 1000,
       pollMs: config.graph.poll_ms,

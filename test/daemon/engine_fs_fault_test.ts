@@ -4,6 +4,7 @@ import { Engine } from "../../src/daemon/mod.ts";
 import { Logger } from "../../src/log/mod.ts";
 import type { FinalEvent } from "../../src/shared/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
+import type { TrivialOptions } from "../testdata/trivial_handlers.ts";
 import { testConfig, TRIVIAL_HANDLERS } from "../support/config.ts";
 
 function memorySink() {
@@ -130,11 +131,11 @@ Deno.test("Engine recreates the frames folder removed mid-clip and finishes the 
   });
   const lines: string[] = [];
   const sink = memorySink();
-  Deno.env.set("TRIVIAL_DELAY_MS", "100");
   const engine = await Engine.open(config, {
     log: recordingLog(lines),
     sink,
     handlersModule: TRIVIAL_HANDLERS,
+    handlerOptions: { delayMs: 100 } satisfies TrivialOptions,
     fsRetry: FAST_RETRY,
   });
   try {
@@ -162,7 +163,6 @@ Deno.test("Engine recreates the frames folder removed mid-clip and finishes the 
       lines.join("\n"),
     );
   } finally {
-    Deno.env.delete("TRIVIAL_DELAY_MS");
     await engine.close();
     await Deno.remove(dir, { recursive: true });
   }
@@ -227,14 +227,14 @@ Deno.test("Engine finishes a clip whose source was deleted while it was down wit
   });
   const sink = memorySink();
   const lines: string[] = [];
-  const open = () =>
+  const open = (handlerOptions: TrivialOptions = {}) =>
     Engine.open(config, {
       log: recordingLog(lines),
       sink,
       handlersModule: TRIVIAL_HANDLERS,
+      handlerOptions: { ...handlerOptions },
     });
-  Deno.env.set("TRIVIAL_DELAY_MS", "100");
-  let engine = await open();
+  let engine = await open({ delayMs: 100 });
   let id: string;
   try {
     id = (await engine.addClip(clip)).videoId!;
@@ -247,7 +247,6 @@ Deno.test("Engine finishes a clip whose source was deleted while it was down wit
     );
   } finally {
     await engine.close({ deadlineMs: 2000 });
-    Deno.env.delete("TRIVIAL_DELAY_MS");
   }
   assert.equal(
     (await (async () => {
@@ -297,11 +296,11 @@ Deno.test({
     await Deno.mkdir(crops, { recursive: true });
     const lines: string[] = [];
     const sink = memorySink();
-    Deno.env.set("TRIVIAL_WRITE_CROP", "1");
     const engine = await Engine.open(config, {
       log: recordingLog(lines),
       sink,
       handlersModule: TRIVIAL_HANDLERS,
+      handlerOptions: { writeCrop: true } satisfies TrivialOptions,
     });
     let mounted = false;
     try {
@@ -327,7 +326,6 @@ Deno.test({
         "a put-off task is not an attempt failure",
       );
     } finally {
-      Deno.env.delete("TRIVIAL_WRITE_CROP");
       if (mounted) run("umount", crops);
       await engine.close();
       await Deno.remove(dir, { recursive: true });
