@@ -23,7 +23,12 @@ import {
 } from "../graph/mod.ts";
 import { BadClipError, cutShortNote, decodeFrames } from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { Backoff, type DataLayout, makeDataDir, sleep } from "../shared/mod.ts";
+import {
+  Backoff,
+  type Clock,
+  type DataLayout,
+  makeDataDir,
+} from "../shared/mod.ts";
 import { FRAME_CATEGORIES, frameRef, frameTask } from "./fanout.ts";
 import type { FrameFiles } from "./frame_files.ts";
 import { faultPath, isDiskFull } from "./fs_fault.ts";
@@ -38,6 +43,8 @@ export interface DecoderOptions {
   isTransient: (err: unknown) => boolean;
   /** First and longest pause (ms) after a passing file-system fault. */
   fsRetry: { firstMs: number; maxMs: number };
+  /** Waits of the pause (tests pass a manual clock). */
+  clock: Clock;
   /** Called when frame tasks were queued (wakes the workers). */
   onFrameQueued: () => void;
   /** Called when a clip is decoded (wakes the dispatcher). */
@@ -173,7 +180,7 @@ export class Decoder {
       });
     }
     if (this.#stopping) return;
-    await sleep(delay, { signal: this.#abort.signal });
+    await this.#o.clock.sleep(delay, this.#abort.signal);
   }
 
   /** Ends a pause on a file-system fault with one line. */

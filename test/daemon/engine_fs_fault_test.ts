@@ -4,6 +4,7 @@ import { Engine } from "../../src/daemon/mod.ts";
 import { Logger } from "../../src/log/mod.ts";
 import type { FinalEvent } from "../../src/shared/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
+import { ManualClock } from "../support/clock.ts";
 import type { TrivialOptions } from "../testdata/trivial_handlers.ts";
 import { testConfig, TRIVIAL_HANDLERS } from "../support/config.ts";
 
@@ -74,11 +75,14 @@ Deno.test({
     });
     const lines: string[] = [];
     const sink = memorySink();
+    // The pauses (1 s doubling to 60 s) run on a manual clock: the test
+    // moves time on instead of waiting.
+    const clock = new ManualClock();
     const engine = await Engine.open(config, {
       log: recordingLog(lines),
       sink,
       handlersModule: TRIVIAL_HANDLERS,
-      fsRetry: FAST_RETRY,
+      clock,
     });
     const frames = join(config.data_dir, "frames");
     let mounted = false;
@@ -92,12 +96,17 @@ Deno.test({
         () => lines.some((l) => l.includes("decoding paused")),
         "the pause warning",
       );
-      // Retried several times meanwhile, yet one warning and the clip is not failed.
-      await until(
-        () =>
-          lines.filter((l) => l.includes("data dir still failing")).length >= 3,
-        "retries",
-      );
+      // Retried each time the pause ends, the pause doubling, yet one
+      // warning and the clip is not failed.
+      const retries = () =>
+        lines.filter((l) => l.includes("data dir still failing"));
+      let pause = 1000;
+      for (let k = 1; k <= 3; k++) {
+        clock.advance(pause);
+        await until(() => retries().length >= k, `retry ${k}`);
+        pause *= 2;
+        assert.match(retries()[k - 1], new RegExp(`retry_ms\\W+${pause}\\b`));
+      }
       assert.equal(
         lines.filter((l) => l.includes("decoding paused")).length,
         1,
@@ -109,6 +118,7 @@ Deno.test({
       assert.notEqual(engine.videoRow(sub.videoId!)?.status, "failed");
       assert.ok(run("umount", frames));
       mounted = false;
+      clock.advance(pause);
       const [video] = await engine.waitFor([sub.videoId!]);
       assert.equal(video.status, "done");
       assert.equal(video.error, null);
