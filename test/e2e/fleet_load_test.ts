@@ -111,7 +111,7 @@ async function fleetLoad(seed: number): Promise<void> {
         seed,
         backlog: BACKLOG,
         live: true,
-        maxBatch: 100,
+        batch: [10, 100],
       }));
     }
     await Promise.all(processes.map((p) => p.ready));

@@ -78,7 +78,7 @@ for (let i = 0; i < args.count; i++) {
     ...DEFAULTS.pg,
     url: args.url,
     device_id: id,
-    batch_size: between(10, args.maxBatch ?? 500),
+    batch_size: between(args.batch[0], args.batch[1]),
   };
   const sql = connectFleet(pg, { log });
   const loop = new SyncLoop(outbox, sql, {

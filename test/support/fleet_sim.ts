@@ -156,8 +156,8 @@ export interface FleetDevicesArgs {
   backlog: [number, number];
   /** Add events to random devices while syncing, until told to drain. */
   live: boolean;
-  /** Largest `pg.batch_size` of a device (each picks one from 10 up). @default {500} */
-  maxBatch?: number;
+  /** Smallest and largest `pg.batch_size` (each device picks one between). */
+  batch: [number, number];
 }
 
 /** The one JSON line a `fleet_devices.ts` process prints at its end. */
