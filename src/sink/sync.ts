@@ -31,10 +31,18 @@ const VEHICLE_COLUMNS = [
   "car_bbox",
   "plate_bbox",
   "alert_id",
+  "lat",
+  "lon",
+  "speed_kmh",
+  "heading_deg",
+  "time_source",
 ] as const;
 
-/** Most rows per batch: 11 parameters a row under the protocol's 65534. */
-export const MAX_BATCH_SIZE = 5000;
+/**
+ * Most rows per batch: one bind parameter per column and row must stay
+ * under the protocol's 65535 (16 columns: 4095 rows).
+ */
+export const MAX_BATCH_SIZE = Math.floor(65534 / VEHICLE_COLUMNS.length);
 
 /** Hooks for tests (crash points). */
 export interface SyncHooks {
@@ -95,6 +103,11 @@ interface VehicleRow {
   car_bbox: unknown;
   plate_bbox: unknown;
   alert_id: number | null;
+  lat: number | null;
+  lon: number | null;
+  speed_kmh: number | null;
+  heading_deg: number | null;
+  time_source: string | null;
 }
 
 /**
@@ -144,6 +157,11 @@ function toRow(sql: PgSql, event: OutboxEvent, deviceId: string): VehicleRow {
     car_bbox: sql.json(event.carBbox),
     plate_bbox: sql.json(event.plateBbox),
     alert_id: event.alertId,
+    lat: event.lat ?? null,
+    lon: event.lon ?? null,
+    speed_kmh: event.speedKmh ?? null,
+    heading_deg: event.headingDeg ?? null,
+    time_source: event.timeSource ?? null,
   };
 }
 
