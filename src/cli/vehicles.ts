@@ -15,13 +15,14 @@ import {
   OUTBOX_FILE,
   PgDescribedError,
   searchVehicles,
+  writeEvidenceFiles,
 } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { parseCountFlag, parseTimeFlag } from "./flag_values.ts";
 import { assertPgHostAllowed } from "./pg_host.ts";
 import { parseNearFlags } from "./near_flag.ts";
 import { placeText } from "./place_text.ts";
-import { writeEvidenceFiles } from "../sink/evidence_files.ts";
+
 
 /** Usage text. */
 export const USAGE =

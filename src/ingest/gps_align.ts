@@ -22,36 +22,10 @@
  *
  * @module
  */
-import { haversineM } from "../shared/geo.ts";
+import { type GpsFix, type GpsTrack, haversineM } from "../shared/mod.ts";
 import type { RawGpsFix, RawGpsTrack } from "./gps_fix.ts";
 
-/** A fix on the clip's time line. */
-export interface GpsFix {
-  /** Seconds from the clip's start. */
-  t: number;
-  /** Latitude, WGS 84 degrees. */
-  lat: number;
-  /** Longitude, WGS 84 degrees. */
-  lon: number;
-  /** Ground speed, km/h, when the source gave one. */
-  speedKmh?: number;
-  /** Course, degrees from true north, when the source gave one. */
-  headingDeg?: number;
-}
-
-/** A clip's GPS track, ready for interpolation (stored per clip). */
-export interface GpsTrack {
-  /** Where the fixes came from (`exiftool`, `nmea:FILE`, `r50:FILE`). */
-  source: string;
-  /** Fixes by increasing `t`. */
-  fixes: GpsFix[];
-  /** The clip's true start from GPS UTC times (ms since the epoch), or null. */
-  utcStartMs: number | null;
-  /** How `t` was found: "clip_time", "camera_clock", "utc", "track_start". */
-  alignment: string;
-  /** Why fixes were left out, one line each (logged at debug level). */
-  notes: string[];
-}
+export type { GpsFix, GpsTrack };
 
 /** Where the clip's start time came from (see `clipStartTime`). */
 export type StartSource = "container" | "name" | "mtime";

@@ -10,7 +10,7 @@
  * @module
  */
 import { basename, dirname, extname, join } from "node:path";
-import { makeDataDir, writeDataFile } from "../shared/data_fs.ts";
+import { makeDataDir, writeDataFile } from "../shared/mod.ts";
 import type { RawGpsTrack } from "./gps_fix.ts";
 import { alignTrack, type ClipTiming, type GpsTrack } from "./gps_align.ts";
 import { fixesFromExiftool } from "./exiftool_gps.ts";

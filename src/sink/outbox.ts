@@ -18,7 +18,7 @@ import {
   transaction,
 } from "../shared/mod.ts";
 import { openDatabaseFile } from "../shared/sqlite_file.ts";
-import { boundingBox, haversineM } from "../shared/geo.ts";
+import { boundingBox, haversineM } from "../shared/mod.ts";
 import { vehicleCropPath } from "./evidence_paths.ts";
 import { log as defaultLog, type Logger } from "../log/mod.ts";
 import {

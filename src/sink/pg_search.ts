@@ -8,7 +8,7 @@
  */
 import type { Box } from "../shared/mod.ts";
 import type { PgSql } from "./pg_client.ts";
-import { boundingBox, EARTH_RADIUS_M } from "../shared/geo.ts";
+import { boundingBox, EARTH_RADIUS_M } from "../shared/mod.ts";
 import { checkNear } from "./outbox.ts";
 import { hasLocationColumn } from "./pg_schema.ts";
 import {

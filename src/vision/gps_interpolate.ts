@@ -12,8 +12,7 @@
  *
  * @module
  */
-import { bearingDeg, haversineM } from "../shared/geo.ts";
-import type { GpsFix } from "../ingest/gps_align.ts";
+import { bearingDeg, type GpsFix, haversineM } from "../shared/mod.ts";
 
 /** What interpolation found at one moment. */
 export type GpsAt =
