@@ -23,7 +23,6 @@ import { assertPgHostAllowed } from "./pg_host.ts";
 import { parseNearFlags } from "./near_flag.ts";
 import { placeText } from "./place_text.ts";
 
-
 /** Usage text. */
 export const USAGE =
   "vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--near LAT,LON --radius METRES] [--limit N] [--remote [--evidence DIR]] [--json]  search final events";

@@ -230,6 +230,8 @@ export function validateConfig(raw: Json, baseDir: string): Config {
   const inf = section(raw, "inference");
   const graph = section(raw, "graph");
   const pg = section(raw, "pg");
+  const gpsRaw = section(raw, "gps");
+  const evidenceRaw = section(raw, "evidence");
   const handlers = nullableStr(raw, "handlers_module", "handlers_module");
   return {
     data_dir: resolve(baseDir, str(raw, "data_dir", "data_dir")),
@@ -353,6 +355,15 @@ export function validateConfig(raw: Json, baseDir: string): Config {
       batch_size: num(pg, "batch_size", "pg.batch_size", {
         min: 1,
         max: 10_000,
+        integer: true,
+      }),
+    },
+    gps: { exiftool: nullableStr(gpsRaw, "exiftool", "gps.exiftool") },
+    evidence: {
+      sync: bool(evidenceRaw, "sync", "evidence.sync"),
+      max_kb: num(evidenceRaw, "max_kb", "evidence.max_kb", {
+        min: 1,
+        max: 65_536,
         integer: true,
       }),
     },

@@ -35,6 +35,7 @@ import { Dispatcher } from "./dispatcher.ts";
 import { ClipLifecycle, type Progress } from "./clip_lifecycle.ts";
 import { type ClipSubmission, submitClip } from "./intake.ts";
 import { openRecovered } from "./recovery.ts";
+import { ClipGps } from "./clip_gps.ts";
 
 export type { EventSink } from "./event_sink.ts";
 export type { ClipSubmission } from "./intake.ts";
@@ -77,6 +78,7 @@ export class Engine {
   #decoder: Decoder;
   #dispatcher: Dispatcher;
   #clips: ClipLifecycle;
+  #gps: ClipGps;
   #stopping = false;
   #fatal: PromiseWithResolvers<never> = Promise.withResolvers();
   #started = false;
@@ -93,9 +95,10 @@ export class Engine {
     db: DatabaseSync,
     pool: WorkerPool,
     lock: DataDirLock | null,
-    options: EngineOptions,
+    options: EngineOptions & { gps: ClipGps },
   ) {
     this.config = config;
+    this.#gps = options.gps;
     this.db = db;
     this.pool = pool;
     this.#lock = lock;
@@ -117,7 +120,7 @@ export class Engine {
     });
     this.#dispatcher = new Dispatcher(db, {
       data,
-      sink: options.sink,
+      sink: options.gps.sink(options.sink),
       maxAttempts: config.graph.max_attempts,
       pollMs: config.graph.poll_ms,
       stats: this.stats,
@@ -177,6 +180,11 @@ export class Engine {
       lock?.release();
       throw err;
     }
+    const gps = await ClipGps.open({
+      dataDir,
+      log: options.log,
+      exiftool: config.gps.exiftool,
+    });
     const poolId = crypto.randomUUID().slice(0, 8);
     let engine: Engine | null = null;
     const pool = new WorkerPool(poolId, {
@@ -213,7 +221,7 @@ export class Engine {
       db,
       pool,
       lock,
-      options,
+      { ...options, gps },
     );
     try {
       await pool.start();
@@ -284,6 +292,7 @@ export class Engine {
       isTransient: (err) => this.#isTransient(err),
       enqueueDecode: (videoId) => this.#decoder.enqueue(videoId),
       originalName: options.originalName,
+      captureGps: (videoId, input) => this.#gps.capture(videoId, input),
     });
   }
 

@@ -12,6 +12,7 @@ import {
   closePg,
   connectFleet,
   type Outbox,
+  syncEvidence,
   SyncLoop,
   syncOnce,
 } from "../sink/mod.ts";
@@ -72,6 +73,15 @@ export function fleetSync(
         prepare: async () => {
           await checkFleet(sql, { pg: config.pg });
         },
+        // Pictures follow their events (issue 13; evidence.sync: false keeps them here).
+        afterPass: () =>
+          syncEvidence(outbox, sql, {
+            dataDir: config.data_dir,
+            deviceId: config.pg.device_id,
+            keepLocal: !config.evidence.sync,
+            maxBytes: config.evidence.max_kb * 1024,
+            log,
+          }),
       });
       loop.start();
     },

@@ -585,6 +585,12 @@ export interface SyncLoopOptions {
    * failed pass. @default {nothing}
    */
   prepare?: () => Promise<void>;
+  /**
+   * Runs after each good pass (the daemon sends the events' pictures
+   * there, see evidence_sync.ts); a throw counts as a failed pass.
+   * @default {nothing}
+   */
+  afterPass?: () => Promise<unknown>;
 }
 
 /**
@@ -599,9 +605,13 @@ export class SyncLoop {
   #outbox: Outbox;
   #sql: PgSql;
   #options: Required<
-    Omit<SyncLoopOptions, "signal" | "onPass" | "hooks" | "prepare">
+    Omit<
+      SyncLoopOptions,
+      "signal" | "onPass" | "hooks" | "prepare" | "afterPass"
+    >
   >;
   #prepare: (() => Promise<void>) | undefined;
+  #afterPass: (() => Promise<unknown>) | undefined;
   #onPass: ((outcome: SyncPassOutcome) => void) | undefined;
   #hooks: SyncHooks;
   #external: AbortSignal | undefined;
@@ -666,6 +676,7 @@ export class SyncLoop {
     };
     this.#onPass = options.onPass;
     this.#prepare = options.prepare;
+    this.#afterPass = options.afterPass;
     this.#hooks = options.hooks ?? {};
     this.#external = options.signal;
     this.#where = pgTarget(sql);
@@ -751,6 +762,7 @@ export class SyncLoop {
           setting: o.setting,
           queryTimeoutMs: o.queryTimeoutMs,
         });
+        if (!stop.aborted && this.#afterPass) await this.#afterPass();
         const at = o.now().toISOString();
         if (!stop.aborted) {
           local(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { gpsAt } from "../../src/vision/gps_interpolate.ts";
+import { gpsAt } from "../../src/graph/gps_interpolate.ts";
 
 const fixes = [
   { t: 0, lat: 50, lon: 30, speedKmh: 36, headingDeg: 350 },
