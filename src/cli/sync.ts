@@ -15,6 +15,7 @@ import {
   connectFleet,
   describePgError,
   openDataDirOutbox,
+  syncClips,
   syncEvidence,
   syncOnce,
 } from "../sink/mod.ts";
@@ -73,6 +74,10 @@ export async function runSync(args: string[]): Promise<number> {
     if (evidence.inserted > 0) {
       log.info("sent evidence pictures", { pictures: evidence.inserted });
     }
+    const clips = await syncClips(outbox, sql, {
+      deviceId: config.pg.device_id,
+    });
+    if (clips.clips > 0) log.info("sent clips and tracks", clips);
     outbox.recordSyncSuccess(new Date().toISOString());
     const stats = outbox.stats();
     const report = {

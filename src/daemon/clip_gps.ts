@@ -231,9 +231,17 @@ export class ClipGps {
     return record;
   }
 
-  /** Forgets a finished clip's cached record (the file stays for events still to come after a restart). */
+  /**
+   * Forgets a finished clip's record and deletes its file (its events and
+   * its fleet row are stored by then).
+   *
+   * @param videoId The clip.
+   */
   forget(videoId: string): void {
     this.#records.delete(videoId);
+    try {
+      Deno.removeSync(this.#path(videoId));
+    } catch { /* none */ }
   }
 
   /**
@@ -244,6 +252,11 @@ export class ClipGps {
    */
   sink(sink: EventSink): EventSink {
     return {
+      ...(sink.addClip
+        ? {
+          addClip: (clip, tracks) => sink.addClip!(clip, tracks),
+        }
+        : {}),
       add: (event: FinalEvent): boolean => {
         const record = this.record(event.videoId);
         if (record === null) return sink.add(event);

@@ -16,6 +16,7 @@ import {
   getVideo,
   listVideos,
   releaseLeases,
+  trackSummaries,
   type VideoRow,
 } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -36,6 +37,7 @@ import { ClipLifecycle, type Progress } from "./clip_lifecycle.ts";
 import { type ClipSubmission, submitClip } from "./intake.ts";
 import { openRecovered } from "./recovery.ts";
 import { ClipGps } from "./clip_gps.ts";
+import { clipRecords } from "./clip_records.ts";
 
 export type { EventSink } from "./event_sink.ts";
 export type { ClipSubmission } from "./intake.ts";
@@ -117,6 +119,16 @@ export class Engine {
       wake: (category) => pool.wake(category),
       cleanClip: (videoId) => this.#frames.cleanClip(videoId),
       fatal: this.#fatal.promise,
+      onFinish: (video, outcome) => {
+        // The fleet's clip and track rows (issue 13), then the GPS file goes.
+        const { clip, tracks } = clipRecords(video, {
+          gps: this.#gps.record(video.video_id),
+          ...outcome,
+          tracks: trackSummaries(db, video.video_id),
+        });
+        options.sink.addClip?.(clip, tracks);
+        this.#gps.forget(video.video_id);
+      },
     });
     this.#dispatcher = new Dispatcher(db, {
       data,

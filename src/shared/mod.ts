@@ -14,3 +14,4 @@ export * from "./data_fs.ts";
 export * from "./data_layout.ts";
 export * from "./geo.ts";
 export * from "./gps_types.ts";
+export * from "./clip_record.ts";

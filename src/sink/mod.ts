@@ -18,3 +18,4 @@ export * from "./fleet.ts";
 export * from "./evidence_paths.ts";
 export * from "./evidence_sync.ts";
 export * from "./evidence_files.ts";
+export * from "./clip_sync.ts";

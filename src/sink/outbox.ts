@@ -13,8 +13,10 @@ import {
 } from "node:sqlite";
 import {
   type Box,
+  type ClipRecord,
   closeForReaders,
   type FinalEvent,
+  type TrackRecord,
   transaction,
 } from "../shared/mod.ts";
 import { openDatabaseFile } from "../shared/sqlite_file.ts";
@@ -117,6 +119,27 @@ ALTER TABLE events ADD COLUMN evidence_synced INTEGER;
 CREATE INDEX events_evidence_unsynced ON events (id)
     WHERE evidence_synced IS NULL AND sent_at IS NOT NULL
       AND evidence IS NOT NULL;`,
+  },
+  {
+    version: 5,
+    name: "clips_and_tracks",
+    // Issue 13: one row per finished clip and per vehicle track, for the
+    // fleet's video_metadata and tracks (JSON of ClipRecord / TrackRecord),
+    // sent like events.
+    sql: `
+CREATE TABLE clips (
+    video_id TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE TABLE tracks (
+    video_id TEXT NOT NULL,
+    track_id INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (video_id, track_id)
+);
+CREATE INDEX clips_unsent ON clips (created_at) WHERE sent_at IS NULL;`,
   },
 ];
 
@@ -918,6 +941,73 @@ export class Outbox {
   }
 
   /**
+   * Stores a finished clip and its tracks (once: a clip already stored is
+   * left as it is, so a replay after a crash changes nothing).
+   *
+   * @param clip The clip.
+   * @param tracks Its vehicle tracks.
+   * @returns True when the clip is new.
+   */
+  addClip(clip: ClipRecord, tracks: readonly TrackRecord[]): boolean {
+    return transaction(this.db, () => {
+      const r = this.#prepare(
+        `INSERT OR IGNORE INTO clips (video_id, record, created_at)
+         VALUES (?, ?, ?)`,
+      ).run(clip.videoId, JSON.stringify(clip), this.#now().toISOString());
+      if (Number(r.changes) !== 1) return false;
+      const insert = this.#prepare(
+        `INSERT OR IGNORE INTO tracks (video_id, track_id, record)
+         VALUES (?, ?, ?)`,
+      );
+      for (const t of tracks) {
+        insert.run(t.videoId, t.trackId, JSON.stringify(t));
+      }
+      return true;
+    });
+  }
+
+  /**
+   * Clips not yet in the fleet database, oldest first, with their tracks.
+   *
+   * @param limit Most clips returned.
+   * @returns Up to `limit` clips.
+   */
+  unsentClips(
+    limit: number,
+  ): Array<{ clip: ClipRecord; tracks: TrackRecord[] }> {
+    checkPositiveInt(limit, "limit", "read unsent clips");
+    const clips = this.#prepare(
+      `SELECT record FROM clips WHERE sent_at IS NULL
+       ORDER BY created_at, video_id LIMIT ?`,
+    ).all(limit) as Array<{ record: string }>;
+    const tracks = this.#prepare(
+      "SELECT record FROM tracks WHERE video_id = ? ORDER BY track_id",
+    );
+    return clips.map((c) => {
+      const clip = JSON.parse(c.record) as ClipRecord;
+      const rows = tracks.all(clip.videoId) as Array<{ record: string }>;
+      return {
+        clip,
+        tracks: rows.map((t) => JSON.parse(t.record) as TrackRecord),
+      };
+    });
+  }
+
+  /**
+   * Records that the fleet database holds these clips and their tracks.
+   *
+   * @param videoIds The clips.
+   * @param at When (ISO).
+   */
+  markClipsSent(videoIds: readonly string[], at: string): void {
+    if (videoIds.length === 0) return;
+    this.#prepare(
+      `UPDATE clips SET sent_at = ?
+       WHERE video_id IN (SELECT value FROM json_each(?))`,
+    ).run(at, JSON.stringify(videoIds));
+  }
+
+  /**
    * Sent events whose pictures have not been offered to the fleet's
    * `vehicle_evidence` yet, oldest first.
    *
@@ -966,6 +1056,14 @@ export class Outbox {
          AND (evidence IS NULL OR evidence_synced IS NOT NULL)
        RETURNING evidence`,
     ).all(before) as Array<{ evidence: string | null }>;
+    // Clips and their tracks follow the same retention.
+    const gone = this.#prepare(
+      `DELETE FROM clips WHERE sent_at IS NOT NULL
+         AND julianday(sent_at) < julianday(?)
+       RETURNING video_id`,
+    ).all(before) as Array<{ video_id: string }>;
+    const dropTracks = this.#prepare("DELETE FROM tracks WHERE video_id = ?");
+    for (const g of gone) dropTracks.run(g.video_id);
     return {
       deleted: rows.length,
       evidence: rows.flatMap((r) =>

@@ -40,6 +40,10 @@ export interface SmoothedPlate {
   support: number;
   /** Reads in the track. */
   reads: number;
+  /** First and last sampled frame of the track (fleet `tracks` table). */
+  firstFrame: number;
+  /** Last sampled frame of the track. */
+  lastFrame: number;
   /** The read that best represents the text. */
   best: FramePlateRead;
 }
@@ -126,6 +130,8 @@ export function smoothClip(
       confidence: vote.confidence,
       support: vote.support,
       reads: obs.length,
+      firstFrame: Math.min(...obs.map((o) => o.frameIdx)),
+      lastFrame: Math.max(...obs.map((o) => o.frameIdx)),
       best,
     });
   }

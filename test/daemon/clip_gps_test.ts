@@ -10,7 +10,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Engine } from "../../src/daemon/mod.ts";
 import { Logger } from "../../src/log/mod.ts";
-import type { FinalEvent } from "../../src/shared/mod.ts";
+import type {
+  ClipRecord,
+  FinalEvent,
+  TrackRecord,
+} from "../../src/shared/mod.ts";
 import { testConfig, TRIVIAL_HANDLERS } from "../support/config.ts";
 
 const START = Date.UTC(2026, 6, 18, 6, 3, 29); // the clip's creation_time (UTC)
@@ -18,12 +22,17 @@ const FPS = 5;
 
 function memorySink() {
   const events = new Map<string, FinalEvent>();
+  const clips: Array<{ clip: ClipRecord; tracks: readonly TrackRecord[] }> = [];
   return {
     events,
+    clips,
     add(e: FinalEvent) {
       if (events.has(e.eventKey)) return false;
       events.set(e.eventKey, e);
       return true;
+    },
+    addClip(clip: ClipRecord, tracks: readonly TrackRecord[]) {
+      clips.push({ clip, tracks });
     },
   };
 }
@@ -126,7 +135,13 @@ async function run(
   dir: string,
   clip: string,
   overrides: Record<string, unknown> = {},
-): Promise<{ events: FinalEvent[]; lines: string[] }> {
+): Promise<
+  {
+    events: FinalEvent[];
+    lines: string[];
+    clips: Array<{ clip: ClipRecord; tracks: readonly TrackRecord[] }>;
+  }
+> {
   const lines: string[] = [];
   const log = new Logger({
     level: "debug",
@@ -153,7 +168,7 @@ async function run(
   const events = [...sink.events.values()].sort((a, b) =>
     a.frameIdx - b.frameIdx
   );
-  return { events, lines };
+  return { events, lines, clips: sink.clips };
 }
 
 Deno.test("events carry the NMEA sidecar's position, speed and heading at their frame times, and GPS time", async () => {
@@ -164,8 +179,21 @@ Deno.test("events carry the NMEA sidecar's position, speed and heading at their 
       join(dir, "drive.nmea"),
       FIXES.map(rmc).join("\r\n") + "\r\n",
     );
-    const { events } = await run(dir, clip);
+    const { events, clips } = await run(dir, clip);
     assert.equal(events.length, 3); // trivial stages: tracks at frames 0, 5, 10
+    // The clip's fleet row: GPS summary and true start; one row per track.
+    assert.equal(clips.length, 1);
+    const { clip: row, tracks } = clips[0]!;
+    assert.equal(row.gpsFixes, 4);
+    assert.equal(row.timeSource, "gps");
+    assert.equal(row.startTs, new Date(START).toISOString());
+    assert.equal(row.fileName, "drive.mp4");
+    assert.deepEqual(
+      tracks.map((t) => [t.trackId, t.finalPlate, t.firstFrame]),
+      [[1, "P0", 0], [2, "P1", 5], [3, "P2", 10]],
+    );
+    // The GPS file goes once the clip's rows are stored.
+    assert.deepEqual([...Deno.readDirSync(join(dir, "data", "gps"))], []);
     for (const e of events) {
       const t = e.frameIdx / FPS;
       const want = sidecarAt(t);

@@ -19,6 +19,7 @@ import {
 import { searchVehicles } from "../../src/sink/pg_search.ts";
 import { syncOnce } from "../../src/sink/sync.ts";
 import { syncEvidence } from "../../src/sink/evidence_sync.ts";
+import { syncClips } from "../../src/sink/clip_sync.ts";
 import { writeEvidenceFiles } from "../../src/sink/evidence_files.ts";
 import { startPgCluster } from "../support/pg_cluster.ts";
 
@@ -296,6 +297,92 @@ Deno.test("a picture never arrives before its event (foreign key), and keepLocal
       >`SELECT count(*)::int AS n FROM vehicle_evidence`;
       assert.equal(n, 0);
     });
+  } finally {
+    await closePg(sql, 2000);
+  }
+});
+
+Deno.test("clips and tracks reach video_metadata and tracks once, and join to vehicles by video_id and track_id", async () => {
+  await using cluster = await startPgCluster();
+  await ensureDatabase(cluster.url, "clips", { log: quiet });
+  const sql = connectPg({ url: cluster.urlFor("clips"), log: quiet });
+  try {
+    await migratePg(sql, { log: quiet });
+    await withOutbox(async (outbox) => {
+      outbox.addMany([event(1, HERE), event(2, EAST)]);
+      const clip = {
+        videoId: "clip-a",
+        fileName: "20260718_070331_NF.mp4",
+        startTs: "2026-07-18T06:03:28.000Z",
+        durationS: 60,
+        width: 1920,
+        height: 1080,
+        fps: 30,
+        timeSource: "gps",
+        gpsSource: "nmea:/sd/20260718_070331_N.gps",
+        gpsFixes: 60,
+        gpsFirst: HERE,
+        gpsLast: EAST,
+        status: "done",
+        error: null,
+      };
+      const tracks = [1, 2].map((i) => ({
+        videoId: "clip-a",
+        trackId: i,
+        firstSeen: "2026-07-18T06:03:29.000Z",
+        lastSeen: "2026-07-18T06:03:31.000Z",
+        firstFrame: 5,
+        lastFrame: 15,
+        frames: 11,
+        reads: 9,
+        finalPlate: `AB${i}CDE`,
+      }));
+      assert.equal(outbox.addClip(clip, tracks), true);
+      assert.equal(outbox.addClip(clip, tracks), false);
+      await syncOnce(outbox, sql, {
+        deviceId: "van-7",
+        log: quiet,
+        pullAlerts: false,
+      });
+      assert.deepEqual(await syncClips(outbox, sql, { deviceId: "van-7" }), {
+        clips: 1,
+        tracks: 2,
+      });
+      // A crash before the outbox recorded it: the re-send is a no-op.
+      outbox.db.exec("UPDATE clips SET sent_at = NULL");
+      assert.deepEqual(await syncClips(outbox, sql, { deviceId: "van-7" }), {
+        clips: 0,
+        tracks: 0,
+      });
+    });
+    const rows = await sql<
+      {
+        final_plate: string;
+        file_name: string;
+        reads: number;
+        gps_fixes: number;
+      }[]
+    >`
+      SELECT v.final_plate, m.file_name, t.reads, m.gps_fixes
+      FROM vehicles v
+      JOIN video_metadata m ON m.video_id = v.video_id AND m.device_id = v.device_id
+      JOIN tracks t ON t.video_id = v.video_id AND t.track_id = v.track_id
+        AND t.device_id = v.device_id
+      ORDER BY v.final_plate`;
+    assert.deepEqual(rows.map((r) => ({ ...r })), [
+      {
+        final_plate: "AB1CDE",
+        file_name: "20260718_070331_NF.mp4",
+        reads: 9,
+        gps_fixes: 60,
+      },
+      {
+        final_plate: "AB2CDE",
+        file_name: "20260718_070331_NF.mp4",
+        reads: 9,
+        gps_fixes: 60,
+      },
+    ]);
   } finally {
     await closePg(sql, 2000);
   }

@@ -66,13 +66,14 @@ Deno.test("`Outbox.open()` sets WAL, synchronous=FULL and records migrations", a
       { version: 2, name: "rejected_retry" },
       { version: 3, name: "gps_location" },
       { version: 4, name: "evidence_sync" },
+      { version: 5, name: "clips_and_tracks" },
     ]);
     // Re-opening applies nothing twice.
     const again = Outbox.open(path);
     const count = again.db.prepare(
       "SELECT count(*) AS n FROM schema_migrations",
     ).get() as { n: number };
-    assert.equal(count.n, 4);
+    assert.equal(count.n, 5);
     again.close();
   });
 });
