@@ -15,3 +15,4 @@ export * from "./data_layout.ts";
 export * from "./geo.ts";
 export * from "./gps_types.ts";
 export * from "./clip_record.ts";
+export * from "./evidence_paths.ts";

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { log as defaultLog, type Logger } from "../log/mod.ts";
 import type { Outbox, OutboxEvent } from "./outbox.ts";
 import type { PgSql } from "./pg_client.ts";
-import { vehicleCropPath } from "./evidence_paths.ts";
+import { vehicleCropPath } from "../shared/mod.ts";
 
 /** Options for {@linkcode syncEvidence}. */
 export interface SyncEvidenceOptions {

@@ -21,7 +21,7 @@ import {
 } from "../shared/mod.ts";
 import { openDatabaseFile } from "../shared/sqlite_file.ts";
 import { boundingBox, haversineM } from "../shared/mod.ts";
-import { vehicleCropPath } from "./evidence_paths.ts";
+import { vehicleCropPath } from "../shared/mod.ts";
 import { log as defaultLog, type Logger } from "../log/mod.ts";
 import {
   editDistance,

@@ -26,6 +26,8 @@ export interface FramePlateRead {
   read: PlateRead;
   /** payload_ref of the saved crop, if any. */
   crop?: string;
+  /** Reference of the saved vehicle crop (PPM, at most 320 px), if any. */
+  vehicleCrop?: string;
 }
 
 /** The voted plate of one vehicle. */
