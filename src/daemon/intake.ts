@@ -60,6 +60,7 @@ export interface SubmitClipOptions {
     videoId: string,
     input: {
       path: string;
+      originalPath?: string;
       startTime: string;
       startSource: string;
       durationS: number;
@@ -132,6 +133,10 @@ export async function submitClip(
       try {
         await options.captureGps(videoId, {
           path: abs,
+          // A spooled copy's sidecars sit beside the camera's original.
+          ...(options.originalName
+            ? { originalPath: options.originalName }
+            : {}),
           startTime: start.startTime,
           startSource: start.source,
           durationS: info.durationS,
