@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  encodeJpeg,
-  vehicleCrop,
-} from "../../src/vision/vehicle_crop.ts";
+import { encodeJpeg, vehicleCrop } from "../../src/vision/vehicle_crop.ts";
 
 function gradient(width: number, height: number) {
   const data = new Uint8Array(width * height * 3);
