@@ -12,6 +12,8 @@ export * from "./text_distance.ts";
 export * from "./ppm.ts";
 export * from "./data_fs.ts";
 export * from "./data_layout.ts";
+export * from "./sqlite_migrate.ts";
+export * from "./async.ts";
 export * from "./geo.ts";
 export * from "./gps_types.ts";
 export * from "./clip_record.ts";
