@@ -9,3 +9,5 @@ export * from "./clip_failures.ts";
 export * from "./task_postpone.ts";
 export * from "./task_store.ts";
 export * from "./video_store.ts";
+export * from "./gps_interpolate.ts";
+export * from "./track_summaries.ts";
