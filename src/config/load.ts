@@ -231,6 +231,7 @@ export function validateConfig(raw: Json, baseDir: string): Config {
   const graph = section(raw, "graph");
   const pg = section(raw, "pg");
   const handlers = nullableStr(raw, "handlers_module", "handlers_module");
+  const skipping = section(raw, "skipping");
   return {
     data_dir: resolve(baseDir, str(raw, "data_dir", "data_dir")),
     models_dir: resolve(baseDir, str(raw, "models_dir", "models_dir")),
@@ -357,6 +358,7 @@ export function validateConfig(raw: Json, baseDir: string): Config {
       }),
     },
     handlers_module: handlers === null ? null : resolve(baseDir, handlers),
+    skipping: { enabled: bool(skipping, "enabled", "skipping.enabled") },
   };
 }
 
