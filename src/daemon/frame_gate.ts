@@ -8,13 +8,13 @@
  *
  * @module
  */
-import { decodePpm } from "../ingest/mod.ts";
+import { decodePpm } from "../shared/mod.ts";
 import {
   type FrameGateReason,
   type FrameGateState,
   gateFrame,
   greyThumb,
-} from "../vision/frame_change.ts";
+} from "../vision/mod.ts";
 
 /** A clip's frame gate. */
 export interface FrameGate {

@@ -11,9 +11,12 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { type NewTask, recentResults } from "../graph/mod.ts";
-import type { PlateOnVehicle } from "../vision/assign.ts";
-import { planOcr, settledTracks } from "../vision/online_tracks.ts";
-import type { FramePlateRead } from "../vision/smooth.ts";
+import {
+  type FramePlateRead,
+  planOcr,
+  type PlateOnVehicle,
+  settledTracks,
+} from "../vision/mod.ts";
 
 /**
  * The tracker's `maxGapFrames` (default of `trackPlates`): the largest gap

@@ -16,7 +16,7 @@ import {
   thumbDifference,
 } from "../../src/vision/frame_change.ts";
 import { decodeFrames } from "../../src/ingest/mod.ts";
-import { decodePpm } from "../../src/ingest/ppm.ts";
+import { decodePpm } from "../../src/shared/mod.ts";
 
 const shared = Deno.args[0] ?? join(import.meta.dirname!, "../../../shared");
 const FPS = 5;
