@@ -156,16 +156,21 @@ export function thumbDifference(
 export interface FrameGateOptions {
   /**
    * A cell differing from the last processed frame by more than this many
-   * grey levels means something moved. Measured with
-   * `deno run -A test/bench/frame_change_measure.ts` (largest cell difference
-   * between consecutive 5 fps frames): two stills of `media/stills` looped
-   * into H.264 clips (CRF 23) differ by at most 1, and by at most 5 with
-   * ffmpeg's temporal noise added (`noise=alls=12:allf=t`, heavier than a
-   * daylight sensor); the parked stretch of `uk_dashcam_junction.mp4` differs
-   * by 2 to 5; frames where a vehicle moves differ by 10 to 200. 8 sits above
-   * all the noise measured and below the motion; a slower change adds up
-   * against the last processed frame until it passes.
-   * @default {8}
+   * grey levels means the picture changed. Only a picture unchanged up to the
+   * codec's noise may be skipped, because the plate detector flips on a
+   * borderline plate with changes of a few levels: in
+   * `cases/thumbnail_stream_first` it finds RK15YUH at the frame's edge in
+   * frames 8 and 10 but not 9, and frame 8 differs from frame 7 by at most 5
+   * levels per cell; with those 2 reads the smoother reports it, with one it
+   * does not. Measured with `deno run -A test/bench/frame_change_measure.ts`
+   * (largest cell difference between consecutive 5 fps frames): two stills
+   * looped into H.264 (CRF 23) differ by at most 1; the parked stretch of
+   * `uk_dashcam_junction.mp4` by 2; ffmpeg's temporal noise
+   * (`noise=alls=12:allf=t`, a noisy sensor) gives 4-5, and frames where
+   * something moves 5 to 200. 3 passes the codec's noise and nothing more:
+   * a noisy sensor is processed like motion (recall first), and a slow
+   * change adds up against the last processed frame until it passes.
+   * @default {3}
    */
   cellDelta?: number;
   /**
@@ -238,7 +243,7 @@ export function gateFrame(
   thumb: GreyThumb,
   options: FrameGateOptions = {},
 ): FrameGateDecision {
-  const { cellDelta = 8, confirmFrames = 2, maxSkipped = 10 } = options;
+  const { cellDelta = 3, confirmFrames = 2, maxSkipped = 10 } = options;
   if (state === null) {
     return {
       process: true,
