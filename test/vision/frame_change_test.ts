@@ -110,8 +110,8 @@ Deno.test("gateFrame() ignores noise under the threshold", () => {
   const reasons = run([
     thumb([90, 90]),
     thumb([92, 88]),
-    thumb([95, 85]),
-    thumb([88, 93]),
+    thumb([93, 87]),
+    thumb([91, 89]),
   ]);
   assert.deepEqual(reasons, ["first", "confirm", "still", "still"]);
 });
