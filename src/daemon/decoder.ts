@@ -220,7 +220,7 @@ export class Decoder {
       })
     ) {
       count++;
-      const { process } = gate.next(frame.ppm);
+      const keep = gate.next(frame.ppm).process;
       const ref = frameRef(videoId, frame.index);
       const path = this.#data.resolve(ref);
       const status = frameTaskStatus(db, { videoId, frameIdx: frame.index });
@@ -232,7 +232,7 @@ export class Decoder {
         continue;
       }
       // A still frame: no file, no task, no detector run.
-      if (!process && status === null) continue;
+      if (!keep && status === null) continue;
       // Back-pressure: frames still being worked on, not frame files (a
       // frame kept for a task that failed for good must not stall decoding).
       while (
