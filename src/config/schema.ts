@@ -110,6 +110,11 @@ export interface Config {
   };
   /** Module providing the stage handlers (tests and extensions swap it); null = the built-in vision stages. */
   handlers_module: string | null;
+  /** Inference only where it pays (README "Skipping"). */
+  skipping: {
+    /** Skip the detectors on frames that barely differ from the last one processed, and OCR on plates a track has already read the same way three times; false runs every stage on every sampled frame. */
+    enabled: boolean;
+  };
 }
 
 /** Defaults: embedded SQLite, local outbox, no Postgres. */
@@ -164,6 +169,7 @@ export const DEFAULTS = {
   gps: { exiftool: "exiftool" },
   evidence: { sync: true, max_kb: 256 },
   handlers_module: null,
+  skipping: { enabled: true },
 } satisfies Config;
 
 /** The task categories, re-exported for config users. */

@@ -137,6 +137,7 @@ export const CONFIG_SCHEMA = v.strictObject({
   models_dir: text(),
   sampling_fps: num(0.1, 60),
   log_level: oneOf(LOG_LEVELS),
+  skipping: section({ enabled: bool() }),
 }, "an object");
 
 type Issue = v.InferIssue<typeof CONFIG_SCHEMA>;

@@ -152,6 +152,7 @@ export class Engine {
       deleteFrame: (path) => this.#frames.delete(path),
       advanceClips: (now) => this.#clips.advance(now),
       onFatal: (err) => this.#fail(err),
+      skipSettledPlates: config.skipping.enabled,
     });
     this.#decoder = new Decoder(db, {
       config,
