@@ -130,6 +130,8 @@ export const CONFIG_SCHEMA = v.strictObject({
     device_id: text(),
     batch_size: int(1, 10_000),
   }),
+  gps: section({ exiftool: nullableText() }),
+  evidence: section({ sync: bool(), max_kb: int(1, 65_536) }),
   handlers_module: nullableText(),
   data_dir: text(),
   models_dir: text(),

@@ -10,3 +10,5 @@ export * from "./task_postpone.ts";
 export * from "./recent_results.ts";
 export * from "./task_store.ts";
 export * from "./video_store.ts";
+export * from "./gps_interpolate.ts";
+export * from "./track_summaries.ts";
