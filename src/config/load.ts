@@ -15,6 +15,11 @@ import {
   TASK_CATEGORIES,
   TLS_MODES,
 } from "./schema.ts";
+import {
+  CameraConfigError,
+  validateCameras,
+  validateSegments,
+} from "./cameras.ts";
 
 /**
  * A configuration error a user caused; the message is one line, with any
@@ -231,6 +236,14 @@ export function validateConfig(raw: Json, baseDir: string): Config {
   const graph = section(raw, "graph");
   const pg = section(raw, "pg");
   const handlers = nullableStr(raw, "handlers_module", "handlers_module");
+  let cameras, segments;
+  try {
+    cameras = validateCameras(raw.cameras);
+    segments = validateSegments(raw.segments);
+  } catch (err) {
+    if (err instanceof CameraConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   return {
     data_dir: resolve(baseDir, str(raw, "data_dir", "data_dir")),
     models_dir: resolve(baseDir, str(raw, "models_dir", "models_dir")),
@@ -357,6 +370,8 @@ export function validateConfig(raw: Json, baseDir: string): Config {
       }),
     },
     handlers_module: handlers === null ? null : resolve(baseDir, handlers),
+    cameras,
+    segments,
   };
 }
 

@@ -4,6 +4,11 @@
  * @module
  */
 import { TASK_CATEGORIES, type TaskCategory } from "../shared/mod.ts";
+import {
+  CAMERA_DEFAULTS,
+  type CamerasConfig,
+  type SegmentsConfig,
+} from "./cameras.ts";
 
 /** Inference backends a user can choose. */
 export const BACKENDS = ["auto", "native", "wasm", "webgpu"] as const;
@@ -98,6 +103,10 @@ export interface Config {
   };
   /** Module providing the stage handlers (tests and extensions swap it); null = the built-in vision stages. */
   handlers_module: string | null;
+  /** Per-camera clock settings, keyed by camera id (the clip's folder name), plus `default` (see cameras.ts). */
+  cameras: CamerasConfig;
+  /** How consecutive segments of one camera continue each other's tracks. */
+  segments: SegmentsConfig;
 }
 
 /** Defaults: embedded SQLite, local outbox, no Postgres. */
@@ -150,6 +159,8 @@ export const DEFAULTS = {
     batch_size: 500,
   },
   handlers_module: null,
+  cameras: CAMERA_DEFAULTS.cameras,
+  segments: CAMERA_DEFAULTS.segments,
 } satisfies Config;
 
 /** The task categories, re-exported for config users. */
