@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isTimeZone } from "../shared/time_zone.ts";
+import { isTimeZone } from "../shared/mod.ts";
 
 /** Whether a camera's container `creation_time` is UTC or local wall time. */
 export const CREATION_TIME_KINDS = ["utc", "local"] as const;

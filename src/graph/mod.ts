@@ -9,3 +9,5 @@ export * from "./clip_failures.ts";
 export * from "./task_postpone.ts";
 export * from "./task_store.ts";
 export * from "./video_store.ts";
+export * from "./segment_chain.ts";
+export * from "./held_tracks.ts";

@@ -18,7 +18,7 @@
  * @module
  */
 import { basename, dirname, extname } from "node:path";
-import type { WallTime } from "../shared/time_zone.ts";
+import type { WallTime } from "../shared/mod.ts";
 
 /** Which camera wrote a clip. */
 export interface CameraOfClip {

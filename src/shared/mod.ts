@@ -9,3 +9,4 @@ export * from "./stage.ts";
 export * from "./sqlite.ts";
 export * from "./statement_cache.ts";
 export * from "./text_distance.ts";
+export * from "./time_zone.ts";

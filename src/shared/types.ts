@@ -82,4 +82,10 @@ export interface FinalEvent {
   plateBbox: Box;
   /** Path of the saved plate crop (evidence), relative to the data dir, when saved. */
   evidence?: string;
+  /** The clip's file name as the camera wrote it (the best reading's clip). */
+  clip?: string;
+  /** Seconds into that clip of the best reading (presentation time). */
+  clipTimeS?: number;
+  /** Camera id (the clip's folder name; `cameras` config key). */
+  camera?: string;
 }

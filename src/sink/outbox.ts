@@ -91,6 +91,18 @@ ALTER TABLE events ADD COLUMN next_retry_at TEXT;
 CREATE INDEX events_rejected ON events (id)
     WHERE rejected_at IS NOT NULL AND sent_at IS NULL;`,
   },
+  {
+    version: 3,
+    name: "clip_name_time_camera",
+    // Issue 11 "output people can use": the clip's file name as the camera
+    // wrote it, the best reading's time in that clip (seconds) and the
+    // camera id (its folder; the key of the cameras config section, whose
+    // time zone the terminal shows times in). NULL on older rows.
+    sql: `
+ALTER TABLE events ADD COLUMN clip TEXT;
+ALTER TABLE events ADD COLUMN clip_time_s REAL;
+ALTER TABLE events ADD COLUMN camera TEXT;`,
+  },
 ];
 
 /** Options for {@linkcode Outbox.open}. */
@@ -216,12 +228,20 @@ interface EventRow {
   rejected_at: string | null;
   alert_id: number | null;
   reject_count: number;
+  clip: string | null;
+  clip_time_s: number | null;
+  camera: string | null;
 }
 
 const EVENT_COLUMNS = "id, event_key, video_id, track_id, frame_idx, ts, " +
   "final_plate, plate_confidence, car_bbox, plate_bbox, evidence, " +
   "created_at, sent_at, sync_attempts, last_error, rejected_at, alert_id, " +
   "reject_count";
+
+/** Columns of outbox migration 3 (NULL when an older version wrote a file opened read-only). */
+const CLIP_COLUMNS = ", clip, clip_time_s, camera";
+const NO_CLIP_COLUMNS =
+  ", NULL AS clip, NULL AS clip_time_s, NULL AS camera";
 
 function toEvent(row: EventRow): OutboxEvent {
   const event: OutboxEvent = {
@@ -244,6 +264,9 @@ function toEvent(row: EventRow): OutboxEvent {
     rejectCount: row.reject_count,
   };
   if (row.evidence !== null) event.evidence = row.evidence;
+  if (row.clip != null) event.clip = row.clip;
+  if (row.clip_time_s != null) event.clipTimeS = row.clip_time_s;
+  if (row.camera != null) event.camera = row.camera;
   return event;
 }
 
@@ -400,8 +423,8 @@ export class Outbox {
     const result = this.#prepare(
       `INSERT OR IGNORE INTO events (event_key, video_id, track_id, frame_idx,
          ts, final_plate, plate_confidence, car_bbox, plate_bbox, evidence,
-         created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         created_at, clip, clip_time_s, camera)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       event.eventKey,
       event.videoId,
@@ -414,6 +437,9 @@ export class Outbox {
       JSON.stringify(event.plateBbox),
       event.evidence ?? null,
       this.#now().toISOString(),
+      event.clip ?? null,
+      event.clipTimeS ?? null,
+      event.camera ?? null,
     );
     const added = Number(result.changes) === 1;
     if (added && !this.db.isTransaction) this.checkpoint();
@@ -456,7 +482,7 @@ export class Outbox {
   nextBatch(limit: number, afterId = 0): OutboxEvent[] {
     checkPositiveInt(limit, "limit", "read the next outbox batch");
     const rows = this.#prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events
+      `SELECT ${EVENT_COLUMNS}${this.#clipColumns()} FROM events
        WHERE sent_at IS NULL AND rejected_at IS NULL AND id > ?
        ORDER BY id LIMIT ?`,
     ).all(afterId, limit) as unknown as EventRow[];
@@ -564,6 +590,10 @@ export class Outbox {
     this.#setState("last_success_at", at);
   }
 
+  #clipColumns(): string {
+    return this.#hasColumn("events", "clip") ? CLIP_COLUMNS : NO_CLIP_COLUMNS;
+  }
+
   #hasColumn(table: string, column: string): boolean {
     return this.#prepare(
       "SELECT 1 AS one FROM pragma_table_info(?) WHERE name = ?",
@@ -668,7 +698,7 @@ export class Outbox {
     const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
     params.push(limit);
     const rows = this.#prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events ${clause}
+      `SELECT ${EVENT_COLUMNS}${this.#clipColumns()} FROM events ${clause}
        ORDER BY julianday(ts) DESC, id DESC LIMIT ?`,
     ).all(...params) as unknown as EventRow[];
     return rows.map(toEvent);
@@ -682,7 +712,7 @@ export class Outbox {
    */
   eventsForVideos(videoIds: readonly string[]): OutboxEvent[] {
     const stmt = this.#prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE video_id = ? ORDER BY track_id, id`,
+      `SELECT ${EVENT_COLUMNS}${this.#clipColumns()} FROM events WHERE video_id = ? ORDER BY track_id, id`,
     );
     return videoIds.flatMap((id) =>
       (stmt.all(id) as unknown as EventRow[]).map(toEvent)

@@ -42,6 +42,10 @@ export interface SmoothedPlate {
   reads: number;
   /** The read that best represents the text. */
   best: FramePlateRead;
+  /** Sampled frame index of the track's first read. */
+  firstFrame: number;
+  /** Sampled frame index of the track's last read. */
+  lastFrame: number;
 }
 
 /** Options for {@linkcode smoothClip}. */
@@ -127,6 +131,8 @@ export function smoothClip(
       support: vote.support,
       reads: obs.length,
       best,
+      firstFrame: Math.min(...obs.map((o) => o.frameIdx)),
+      lastFrame: Math.max(...obs.map((o) => o.frameIdx)),
     });
   }
   return out;

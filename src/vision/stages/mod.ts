@@ -157,6 +157,8 @@ function smoothStage(): StageHandler {
             confidence: Math.round(p.confidence * 10000) / 10000,
             support: p.support,
             reads: p.reads,
+            firstFrame: p.firstFrame,
+            lastFrame: p.lastFrame,
             plateBox: p.best.plateBox,
             carBox: p.best.carBox,
             crop: p.best.crop ?? null,
