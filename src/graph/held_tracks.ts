@@ -177,7 +177,12 @@ export function unfinishedPredecessor(
   for (const v of unfinishedOfChain(db, span.chainKey)) {
     if (v.video_id === options.clip.video_id) continue;
     const s = clipSpan(v);
-    if (s && isContiguous(s.endMs, span.startMs, options.gapS)) {
+    // Strictly earlier: two clips of one start (a copy, zero durations)
+    // must never wait for each other.
+    if (
+      s && s.startMs < span.startMs &&
+      isContiguous(s.endMs, span.startMs, options.gapS)
+    ) {
       return v.video_id;
     }
   }

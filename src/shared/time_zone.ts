@@ -124,18 +124,16 @@ export function wallTimeToEpochMs(wall: WallTime, zone: string): number {
     wall.minute,
     wall.second,
   );
-  // Two passes: the offset at the first guess may differ across a DST change.
-  const first = asUtc - zoneOffsetMinutes(asUtc, zone) * 60_000;
-  const second = asUtc - zoneOffsetMinutes(first, zone) * 60_000;
-  if (first === second) return first;
-  // Both guesses name an instant whose local time differs: a skipped hour
-  // (take the earlier offset) or a repeated one (take the first instant).
-  const ok = (t: number) =>
+  // The offsets a day before and a day after cover any change near it.
+  const day = 86_400_000;
+  const before = asUtc - zoneOffsetMinutes(asUtc - day, zone) * 60_000;
+  const after = asUtc - zoneOffsetMinutes(asUtc + day, zone) * 60_000;
+  const names = (t: number) =>
     t + zoneOffsetMinutes(t, zone) * 60_000 === asUtc;
-  if (ok(first) && ok(second)) return Math.min(first, second);
-  if (ok(first)) return first;
-  if (ok(second)) return second;
-  return Math.max(first, second);
+  const valid = [before, after].filter(names);
+  // Both: a repeated hour (the first instant); none: a skipped hour (the
+  // offset before the change).
+  return valid.length > 0 ? Math.min(...valid) : before;
 }
 
 /**
