@@ -4,12 +4,7 @@
  *
  * @module
  */
-import {
-  Engine,
-  outboxSink,
-  type Progress,
-  releaseHeldTracks,
-} from "../daemon/mod.ts";
+import { Engine, outboxSink, type Progress } from "../daemon/mod.ts";
 import { type DataDirLock, lockDataDir } from "../daemon/data_lock.ts";
 import type { Config } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
@@ -72,12 +67,11 @@ async function processLocked(
   const { values, positionals, lock } = options;
   const outbox = openDataDirOutbox(config.data_dir, { log });
   let engine: Engine;
-  const sink = outboxSink(outbox, { log });
   try {
     engine = await Engine.open(config, {
       log,
       lock,
-      sink,
+      sink: outboxSink(outbox, { log }),
     });
   } catch (err) {
     outbox.close();
@@ -110,12 +104,7 @@ async function processLocked(
     if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
     // Every segment of the call is in: tracks held at the end of the last
     // segment of each camera are reported now (the daemon waits hold_s).
-    releaseHeldTracks(engine.db, {
-      sink,
-      segments: config.segments,
-      now: Date.now(),
-      videoIds: ids,
-    });
+    engine.releaseHeld(ids);
     const wanted = new Set(ids);
     const events = outbox.query({ limit: 1_000_000 })
       .filter((e) => wanted.has(e.videoId))
