@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { cameraSettings, type CamerasConfig } from "../config/mod.ts";
+import { type CamerasConfig, cameraSettings } from "../config/mod.ts";
 import { type FinalEvent, formatLocalTime } from "../shared/mod.ts";
 
 /** Options for {@linkcode formatEvent}. */

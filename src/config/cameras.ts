@@ -90,7 +90,11 @@ export function validateCameras(raw: unknown): CamerasConfig {
         settings.time_zone = v;
       } else if (k === "creation_time") {
         if (!CREATION_TIME_KINDS.includes(v as "utc")) {
-          bad(`${key}.creation_time`, `one of ${CREATION_TIME_KINDS.join(", ")}`, v);
+          bad(
+            `${key}.creation_time`,
+            `one of ${CREATION_TIME_KINDS.join(", ")}`,
+            v,
+          );
         }
         settings.creation_time = v as CameraSettings["creation_time"];
       } else if (OTHER_CAMERA_KEYS.has(k)) {

@@ -51,7 +51,8 @@ export function clipTracks(db: DatabaseSync, clip: VideoRow): SegmentTrack[] {
   const fps = clip.sampling_fps || 5;
   const offset = clip.stream_start_s ?? 0;
   const name = clip.source_name ?? basename(clip.path);
-  const at = (frame: number) => Math.round((offset + frame / fps) * 1000) / 1000;
+  const at = (frame: number) =>
+    Math.round((offset + frame / fps) * 1000) / 1000;
   const out: SegmentTrack[] = [];
   for (
     const { task, result } of clipResults(db, {

@@ -98,7 +98,8 @@ export function parseProbe(path: string, json: unknown): ClipInfo {
   const createdMs = created ? Date.parse(created) : NaN;
   const rotation = displayRotation(v);
   const sideways = rotation === 90 || rotation === 270;
-  const streamStart = Number(v.start_time) - (Number(j.format?.start_time) || 0);
+  const streamStart = Number(v.start_time) -
+    (Number(j.format?.start_time) || 0);
   return {
     durationS: Number(j.format?.duration ?? v.duration ?? 0) || 0,
     fps: parseRate(v.avg_frame_rate) || parseRate(v.r_frame_rate),

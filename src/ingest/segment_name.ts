@@ -130,5 +130,7 @@ export function cameraOfClip(path: string): CameraOfClip {
  * @returns `cameraId` or `cameraId/channel`.
  */
 export function chainKey(camera: CameraOfClip): string {
-  return camera.channel ? `${camera.cameraId}/${camera.channel}` : camera.cameraId;
+  return camera.channel
+    ? `${camera.cameraId}/${camera.channel}`
+    : camera.cameraId;
 }

@@ -4,10 +4,7 @@
  *
  * @module
  */
-import {
-  utcWallTime,
-  wallTimeToEpochMs,
-} from "../shared/mod.ts";
+import { utcWallTime, wallTimeToEpochMs } from "../shared/mod.ts";
 import { wallTimeFromName } from "./segment_name.ts";
 
 /**

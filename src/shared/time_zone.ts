@@ -188,9 +188,9 @@ export function formatLocalTime(time: string | number, zone: string): string {
     pad(w.getUTCDate())
   }T${pad(w.getUTCHours())}:${pad(w.getUTCMinutes())}:${
     pad(w.getUTCSeconds())
-  }${ms ? `.${pad(ms, 3)}` : ""}${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${
-    pad(Math.abs(offset) % 60)
-  }`;
+  }${ms ? `.${pad(ms, 3)}` : ""}${sign}${
+    pad(Math.floor(Math.abs(offset) / 60))
+  }:${pad(Math.abs(offset) % 60)}`;
 }
 
 /**

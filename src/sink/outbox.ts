@@ -240,8 +240,7 @@ const EVENT_COLUMNS = "id, event_key, video_id, track_id, frame_idx, ts, " +
 
 /** Columns of outbox migration 3 (NULL when an older version wrote a file opened read-only). */
 const CLIP_COLUMNS = ", clip, clip_time_s, camera";
-const NO_CLIP_COLUMNS =
-  ", NULL AS clip, NULL AS clip_time_s, NULL AS camera";
+const NO_CLIP_COLUMNS = ", NULL AS clip, NULL AS clip_time_s, NULL AS camera";
 
 function toEvent(row: EventRow): OutboxEvent {
   const event: OutboxEvent = {

@@ -52,13 +52,38 @@ function drive(): Promise<Drive> {
     const j = join(root, "j.mp4");
     // Keyframes every 0.5 s, cut into 2.5 s segments as a dashcam does.
     await ffmpeg([
-      "-i", ROUNDABOUT, "-c:v", "libx264", "-crf", "20", "-preset", "fast",
-      "-g", "15", "-keyint_min", "15", "-sc_threshold", "0", "-an",
-      "-map_metadata", "-1", j,
+      "-i",
+      ROUNDABOUT,
+      "-c:v",
+      "libx264",
+      "-crf",
+      "20",
+      "-preset",
+      "fast",
+      "-g",
+      "15",
+      "-keyint_min",
+      "15",
+      "-sc_threshold",
+      "0",
+      "-an",
+      "-map_metadata",
+      "-1",
+      j,
     ]);
     await ffmpeg([
-      "-i", j, "-c", "copy", "-f", "segment", "-segment_time", "2.5",
-      "-reset_timestamps", "1", "-segment_format", "mp4",
+      "-i",
+      j,
+      "-c",
+      "copy",
+      "-f",
+      "segment",
+      "-segment_time",
+      "2.5",
+      "-reset_timestamps",
+      "1",
+      "-segment_format",
+      "mp4",
       join(root, "seg%d.mp4"),
     ]);
     const front: [string, string] = [
@@ -70,8 +95,13 @@ function drive(): Promise<Drive> {
     const rear = join(root, "van7", "2026_0601_120002_R.MP4");
     // Other bytes (another camera's file), the same picture.
     await ffmpeg([
-      "-i", join(root, "seg1.mp4"), "-c", "copy", "-metadata",
-      "comment=rear", rear,
+      "-i",
+      join(root, "seg1.mp4"),
+      "-c",
+      "copy",
+      "-metadata",
+      "comment=rear",
+      rear,
     ]);
     const empty = join(root, "other", "2026_0601_130000_F.MP4");
     await ffmpeg(["-i", DUSK, "-t", "1", "-c", "copy", "-an", empty]);
@@ -118,8 +148,13 @@ Deno.test("process: a car in view across two segments is one event, the rear cha
       }),
     );
     const out = await runDashcam([
-      "process", "--json", "--config", config,
-      ...d.front, d.rear, d.empty,
+      "process",
+      "--json",
+      "--config",
+      config,
+      ...d.front,
+      d.rear,
+      d.empty,
     ]);
     assert.equal(out.code, 0, out.stderr);
     const lines = jsonLines(out.stdout);
@@ -139,7 +174,10 @@ Deno.test("process: a car in view across two segments is one event, the rear cha
       assert.equal(e.camera, "van7");
       // 12:00:02 London (BST) is 11:00:02Z.
       assert.match(String(e.ts), /^2026-06-01T11:00:0\d/);
-      assert.match(String(e.localTime), /^2026-06-01T12:00:0\d(\.\d+)?\+01:00$/);
+      assert.match(
+        String(e.localTime),
+        /^2026-06-01T12:00:0\d(\.\d+)?\+01:00$/,
+      );
     }
     assert.deepEqual(
       lines.filter((l) => l.events === 0).map((l) => l.clip),
@@ -154,18 +192,32 @@ Deno.test("process: a car in view across two segments is one event, the rear cha
     for (const row of rows) {
       assert.match(
         row,
-        /^2026-06-01T12:00:0\d(\.\d+)?\+01:00  LS15EBC .* 2026_0601_12000[02]_[FR]\.MP4 at \d\.\d s  car=\[\d+,\d+,\d+,\d+\] /,
+        /^2026-06-01T12:00:0\d(\.\d+)?\+01:00 {2}LS15EBC .* 2026_0601_12000[02]_[FR]\.MP4 at \d\.\d s {2}car=\[\d+,\d+,\d+,\d+\] /,
       );
     }
     // Dates are whole days in the default zone (Auckland): 11:00Z on 1 June
     // is 23:00 on 1 June there.
     const day = await runDashcam([
-      "vehicles", "--json", "--config", config,
-      "--since", "2026-06-01", "--until", "2026-06-01",
+      "vehicles",
+      "--json",
+      "--config",
+      config,
+      "--since",
+      "2026-06-01",
+      "--until",
+      "2026-06-01",
     ]);
-    assert.equal(jsonLines(day.stdout).filter((l) => "finalPlate" in l).length, 2);
+    assert.equal(
+      jsonLines(day.stdout).filter((l) => "finalPlate" in l).length,
+      2,
+    );
     const next = await runDashcam([
-      "vehicles", "--json", "--config", config, "--since", "2026-06-02",
+      "vehicles",
+      "--json",
+      "--config",
+      config,
+      "--since",
+      "2026-06-02",
     ]);
     assert.deepEqual(jsonLines(next.stdout), [{ events: 0 }]);
   } finally {
@@ -179,8 +231,15 @@ Deno.test("process killed (power cut) between two segments of a drive, then run 
   try {
     const dataDir = join(dir, "data");
     const args = [
-      "process", "--json", "--models-dir", SHARED_MODELS, "--data-dir",
-      dataDir, "--log-level", "warn", ...d.front,
+      "process",
+      "--json",
+      "--models-dir",
+      SHARED_MODELS,
+      "--data-dir",
+      dataDir,
+      "--log-level",
+      "warn",
+      ...d.front,
     ];
     const child = dashcamCommand(args).spawn();
     const held = () => {
@@ -207,7 +266,10 @@ Deno.test("process killed (power cut) between two segments of a drive, then run 
     while (!exited && !held() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
-    assert.ok(!exited, "process ended before the first segment's track was held");
+    assert.ok(
+      !exited,
+      "process ended before the first segment's track was held",
+    );
     assert.ok(held(), "no track held at the first segment's end");
     child.kill("SIGKILL");
     await child.status;
@@ -272,7 +334,8 @@ Deno.test("daemon engine: segments arriving over time continue one track; the ho
     }
     assert.ok(engine.stats.ticks >= target, "dispatcher stalled");
   };
-  const plates = () => [...events.values()].filter((e) => e.finalPlate === PLATE);
+  const plates = () =>
+    [...events.values()].filter((e) => e.finalPlate === PLATE);
   try {
     const a = await engine.addClip(d.front[0]);
     await engine.waitFor([a.videoId!]);

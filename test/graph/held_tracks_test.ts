@@ -39,7 +39,12 @@ function held(key: string, endMs: number, heldAt: number): HeldTrack {
   };
 }
 
-function clipRow(db: DatabaseSync, id: string, startMs: number, chain = "van12/F") {
+function clipRow(
+  db: DatabaseSync,
+  id: string,
+  startMs: number,
+  chain = "van12/F",
+) {
   registerVideo(db, {
     video_id: id,
     path: `/sd/${id}.mp4`,
@@ -78,7 +83,11 @@ Deno.test("held tracks are kept, found by the next segment's start, replaced and
       }).length,
       0,
     );
-    putHeldTracks(db, [{ ...held("a:1", T0 + 12000, 20), videoId: "b", segments: 2 }]);
+    putHeldTracks(db, [{
+      ...held("a:1", T0 + 12000, 20),
+      videoId: "b",
+      segments: 2,
+    }]);
     assert.deepEqual(
       listHeldTracks(db).map((h) => [h.eventKey, h.videoId, h.segments]),
       [["a:1", "b", 2]],
@@ -111,7 +120,9 @@ Deno.test("`unfinishedPredecessor()` finds the unfinished segment of the same ca
     clipRow(db, "r", T0, "van12/R");
     clipRow(db, "z", T0 + 6000, "van12/R"); // rear of the same time: r is its predecessor
     const row = (id: string) =>
-      db.prepare("SELECT * FROM video_metadata WHERE video_id = ?").get(id) as never;
+      db.prepare("SELECT * FROM video_metadata WHERE video_id = ?").get(
+        id,
+      ) as never;
     assert.equal(unfinishedPredecessor(db, { clip: row("b"), gapS: 2 }), "a");
     assert.equal(unfinishedPredecessor(db, { clip: row("a"), gapS: 2 }), null);
     assert.equal(unfinishedPredecessor(db, { clip: row("z"), gapS: 2 }), "r");
@@ -120,7 +131,13 @@ Deno.test("`unfinishedPredecessor()` finds the unfinished segment of the same ca
     // Two clips of one start never wait for each other (no deadlock).
     clipRow(db, "c1", T0 + 60_000);
     clipRow(db, "c2", T0 + 60_000);
-    assert.equal(unfinishedPredecessor(db, { clip: row("c1"), gapS: 10 }), null);
-    assert.equal(unfinishedPredecessor(db, { clip: row("c2"), gapS: 10 }), null);
+    assert.equal(
+      unfinishedPredecessor(db, { clip: row("c1"), gapS: 10 }),
+      null,
+    );
+    assert.equal(
+      unfinishedPredecessor(db, { clip: row("c2"), gapS: 10 }),
+      null,
+    );
   });
 });

@@ -47,9 +47,18 @@ Deno.test("`cutShortNote()` says nothing when the duration or rate is unknown", 
 });
 
 Deno.test("`decodedFraction()` is the share decoded of a clip cut short, and 1 for a whole one", () => {
-  assert.equal(decodedFraction({ framesDecoded: 150, durationS: 60, fps: 5 }), 0.5);
-  assert.equal(decodedFraction({ framesDecoded: 1, durationS: 60, fps: 5 }), 0.003);
+  assert.equal(
+    decodedFraction({ framesDecoded: 150, durationS: 60, fps: 5 }),
+    0.5,
+  );
+  assert.equal(
+    decodedFraction({ framesDecoded: 1, durationS: 60, fps: 5 }),
+    0.003,
+  );
   // Within the second of slack a clip is whole.
-  assert.equal(decodedFraction({ framesDecoded: 296, durationS: 60, fps: 5 }), 1);
+  assert.equal(
+    decodedFraction({ framesDecoded: 296, durationS: 60, fps: 5 }),
+    1,
+  );
   assert.equal(decodedFraction({ framesDecoded: 10, durationS: 0, fps: 5 }), 1);
 });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { decodeFrames } from "../../src/ingest/frames.ts";
-import { decodePpm } from "../../src/ingest/ppm.ts";
+import { decodePpm } from "../../src/shared/ppm.ts";
 import { probeClip } from "../../src/ingest/probe.ts";
 import { SHARED_MEDIA } from "../support/shared.ts";
 
@@ -36,7 +36,9 @@ function meanDiff(
   b: { data: Uint8Array },
 ): number {
   let sum = 0;
-  for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i] - b.data[i]);
+  for (let i = 0; i < a.data.length; i++) {
+    sum += Math.abs(a.data[i] - b.data[i]);
+  }
   return sum / a.data.length;
 }
 
@@ -56,11 +58,29 @@ Deno.test("a clip stored sideways with a display rotation is probed and decoded 
     const sideways = join(dir, "sideways.mp4");
     const rotated = join(dir, "rotated.mp4");
     await ffmpeg([
-      "-i", PORTRAIT, "-t", "1", "-vf", "transpose=2", "-c:v", "libx264",
-      "-preset", "ultrafast", "-crf", "12", "-an", sideways,
+      "-i",
+      PORTRAIT,
+      "-t",
+      "1",
+      "-vf",
+      "transpose=2",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-crf",
+      "12",
+      "-an",
+      sideways,
     ]);
     await ffmpeg([
-      "-i", sideways, "-c", "copy", "-metadata:s:v:0", "rotate=270", rotated,
+      "-i",
+      sideways,
+      "-c",
+      "copy",
+      "-metadata:s:v:0",
+      "rotate=270",
+      rotated,
     ]);
     const info = await probeClip(rotated);
     assert.equal(info.rotation, 90);
@@ -75,7 +95,10 @@ Deno.test("a clip stored sideways with a display rotation is probed and decoded 
     for (let p = 0; p < px; p++) {
       turned.set(upright.data.subarray(p * 3, p * 3 + 3), (px - 1 - p) * 3);
     }
-    assert.ok(meanDiff(upright, original) < 6, `diff ${meanDiff(upright, original)}`);
+    assert.ok(
+      meanDiff(upright, original) < 6,
+      `diff ${meanDiff(upright, original)}`,
+    );
     assert.ok(meanDiff({ data: turned }, original) > 20);
   });
 });
@@ -85,11 +108,27 @@ Deno.test("a variable-frame-rate clip is sampled by presentation time, not by fr
     // 2 s of red at 5 fps, then 2 s of blue at 30 fps: 10 + 60 frames.
     const vfr = join(dir, "vfr.mp4");
     await ffmpeg([
-      "-f", "lavfi", "-i", "color=red:s=64x64:r=5:d=2",
-      "-f", "lavfi", "-i", "color=blue:s=64x64:r=30:d=2",
-      "-filter_complex", "[0][1]concat=n=2:v=1[v]", "-map", "[v]",
-      "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast",
-      "-pix_fmt", "yuv420p", vfr,
+      "-f",
+      "lavfi",
+      "-i",
+      "color=red:s=64x64:r=5:d=2",
+      "-f",
+      "lavfi",
+      "-i",
+      "color=blue:s=64x64:r=30:d=2",
+      "-filter_complex",
+      "[0][1]concat=n=2:v=1[v]",
+      "-map",
+      "[v]",
+      "-fps_mode",
+      "vfr",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-pix_fmt",
+      "yuv420p",
+      vfr,
     ]);
     const got = (await frames(vfr, 2)).map((f) =>
       f.data[0] > 128 && f.data[2] < 128
@@ -101,7 +140,14 @@ Deno.test("a variable-frame-rate clip is sampled by presentation time, not by fr
     // Frame n is the picture at n / 2 s: by count (70 frames spread evenly)
     // red would end after frame 0.
     assert.deepEqual(got, [
-      "red", "red", "red", "red", "blue", "blue", "blue", "blue",
+      "red",
+      "red",
+      "red",
+      "red",
+      "blue",
+      "blue",
+      "blue",
+      "blue",
     ]);
   });
 });
@@ -116,12 +162,34 @@ Deno.test("subtitle and data tracks (first in the file) are ignored: the video d
     const plain = join(dir, "plain.mp4");
     const tracks = join(dir, "tracks.mp4");
     await ffmpeg([
-      "-i", ROUNDABOUT, "-t", "1", "-map", "0:v", "-c:v", "libx264",
-      "-preset", "ultrafast", plain,
+      "-i",
+      ROUNDABOUT,
+      "-t",
+      "1",
+      "-map",
+      "0:v",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      plain,
     ]);
     await ffmpeg([
-      "-i", srt, "-i", plain, "-map", "0:s", "-map", "1:v", "-c:s", "mov_text",
-      "-c:v", "copy", "-timecode", "01:00:00:00", tracks,
+      "-i",
+      srt,
+      "-i",
+      plain,
+      "-map",
+      "0:s",
+      "-map",
+      "1:v",
+      "-c:s",
+      "mov_text",
+      "-c:v",
+      "copy",
+      "-timecode",
+      "01:00:00:00",
+      tracks,
     ]);
     const info = await probeClip(tracks);
     assert.equal(info.streamIndex, 1); // index 0 is the subtitle track

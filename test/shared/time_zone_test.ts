@@ -77,7 +77,10 @@ Deno.test("`formatLocalTime()` shows local time with its offset", () => {
     formatLocalTime("2026-01-15T02:30:00Z", "UTC"),
     "2026-01-15T02:30:00+00:00",
   );
-  assert.equal(zoneOffsetMinutes(Date.parse("2026-01-15T00:00:00Z"), "America/St_Johns"), -210);
+  assert.equal(
+    zoneOffsetMinutes(Date.parse("2026-01-15T00:00:00Z"), "America/St_Johns"),
+    -210,
+  );
 });
 
 Deno.test("`startOfDay()` is local midnight, and days around DST are 23 or 25 hours", () => {

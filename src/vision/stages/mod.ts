@@ -11,8 +11,6 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { decodePpm, encodePpm } from "../../ingest/ppm.ts";
 import type {
   Box,
   CreateStageHandler,
@@ -25,6 +23,15 @@ import type {
   TaskCategory,
 } from "../../shared/mod.ts";
 import {
+  cropRef,
+  dataLayout,
+  decodePpm,
+  encodePpm,
+  evidenceRef,
+  makeDataDir,
+  writeDataFile,
+} from "../../shared/mod.ts";
+import {
   assignPlates,
   type PlateOnVehicle,
   VEHICLE_CLASS_IDS,
@@ -34,7 +41,6 @@ import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
 import { encodePng } from "../png.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
-import { makeDataDir, writeDataFile } from "../../shared/data_fs.ts";
 
 type Init = StageInit & { log: StageLog };
 
@@ -109,17 +115,15 @@ async function ocrStage(init: Init): Promise<StageHandler> {
       const img = await ctx.readFrame(task.payloadRef);
       const plates = (task.meta.plates ?? []) as PlateOnVehicle[];
       const results = await ocr.read(img, plates.map((p) => p.plateBox));
-      const dir = join(init.dataDir, "crops", task.videoId);
-      await makeDataDir(dir);
+      const data = dataLayout(init.dataDir);
+      await makeDataDir(data.cropsOf(task.videoId));
       const reads: FramePlateRead[] = [];
       for (let i = 0; i < results.length; i++) {
-        const crop = `crops/${task.videoId}/${
-          String(task.frameIdx).padStart(6, "0")
-        }_${i}.ppm`;
-        await writeDataFile(
-          join(init.dataDir, crop),
-          encodePpm(results[i].crop),
+        const crop = cropRef(
+          task.videoId,
+          `${String(task.frameIdx).padStart(6, "0")}_${i}.ppm`,
         );
+        await writeDataFile(data.resolve(crop), encodePpm(results[i].crop));
         reads.push({
           frameIdx: task.frameIdx ?? 0,
           plateBox: plates[i].plateBox,
@@ -180,10 +184,11 @@ function summaryStage(init: Init): StageHandler {
       const crop = task.meta.crop as string | null;
       if (crop) {
         try {
-          const img = decodePpm(await Deno.readFile(join(init.dataDir, crop)));
-          evidence = `evidence/${task.videoId}/${task.trackId}.png`;
-          const path = join(init.dataDir, evidence);
-          await makeDataDir(join(init.dataDir, "evidence", task.videoId));
+          const data = dataLayout(init.dataDir);
+          const img = decodePpm(await Deno.readFile(data.resolve(crop)));
+          evidence = evidenceRef(task.videoId, task.trackId);
+          const path = data.resolve(evidence);
+          await makeDataDir(data.evidenceOf(task.videoId));
           await writeDataFile(`${path}.tmp`, encodePng(img));
           await Deno.rename(`${path}.tmp`, path);
         } catch (err) {
