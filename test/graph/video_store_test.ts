@@ -97,6 +97,13 @@ Deno.test("`registerVideo()` stores a new clip as queued and keeps the first row
       finished_at: null,
       mtime_ms: 99,
       error_kind: null,
+      source_name: null,
+      camera_id: null,
+      chain_key: null,
+      time_zone: null,
+      stream_start_s: null,
+      decoded_fraction: null,
+      plates_found: null,
     });
     const again = registerVideo(
       db,
