@@ -386,6 +386,8 @@ export interface ClipWarning {
   path: string;
   /** The note kept with it (`cut short: decoded N of M frames (P%)`, ...). */
   note: string;
+  /** Fraction of its stated duration that decoded (0..1; null before migration 6). */
+  decoded_fraction: number | null;
 }
 
 /**
@@ -402,7 +404,7 @@ export function clipWarnings(
 ): ClipWarning[] {
   return cachedStatement(
     db,
-    `SELECT video_id, path, error AS note FROM video_metadata
+    `SELECT video_id, path, error AS note, decoded_fraction FROM video_metadata
       WHERE status = 'done' AND error IS NOT NULL
       ORDER BY finished_at DESC, video_id LIMIT ?`,
   ).all(options.limit ?? 20) as unknown as ClipWarning[];
