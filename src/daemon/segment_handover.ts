@@ -64,9 +64,15 @@ export function clipTracks(db: DatabaseSync, clip: VideoRow): SegmentTrack[] {
     if (!event) continue;
     const meta = JSON.parse(task.meta ?? "{}") as SummaryMeta;
     const frame = event.frameIdx;
+    // The summary stage counts time from the first sampled frame; a stream
+    // starting later than the clip (pts offset) moves the event with it.
+    const ts = offset > 0
+      ? new Date(Date.parse(event.ts) + offset * 1000).toISOString()
+      : event.ts;
     out.push({
       event: {
         ...event,
+        ts,
         clip: name,
         clipTimeS: at(frame),
         ...(clip.camera_id != null ? { camera: clip.camera_id } : {}),
