@@ -117,40 +117,6 @@ export function validateCameras(raw: unknown): CamerasConfig {
 }
 
 /**
- * Validates the `segments` section.
- *
- * @param raw The section as merged from defaults and the file.
- * @returns The section.
- * @throws {CameraConfigError} Naming the first bad key.
- */
-export function validateSegments(raw: unknown): SegmentsConfig {
-  if (!isObject(raw)) bad("segments", "an object", raw);
-  const allowed = Object.keys(CAMERA_DEFAULTS.segments);
-  for (const k of Object.keys(raw)) {
-    if (!allowed.includes(k)) {
-      throw new CameraConfigError(
-        `Unknown config key 'segments.${k}': allowed keys are ${
-          allowed.join(", ")
-        }`,
-      );
-    }
-  }
-  const num = (k: keyof SegmentsConfig, min: number, max: number) => {
-    let v = raw[k] ?? CAMERA_DEFAULTS.segments[k];
-    if (typeof v === "string" && v.trim() !== "") v = Number(v);
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
-      bad(`segments.${k}`, `a number from ${min} to ${max}`, raw[k]);
-    }
-    return v;
-  };
-  return {
-    gap_s: num("gap_s", 0, 60),
-    edge_s: num("edge_s", 0, 60),
-    hold_s: num("hold_s", 0, 86400),
-  };
-}
-
-/**
  * A camera's settings: its own entry over `default`.
  *
  * @param cameras The section.

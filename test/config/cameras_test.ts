@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  cameraSettings,
-  validateCameras,
-  validateSegments,
-} from "../../src/config/cameras.ts";
+import { cameraSettings, validateCameras } from "../../src/config/cameras.ts";
 import { loadConfig } from "../../src/config/load.ts";
 
 Deno.test("`validateCameras()` fills each camera from default and names a bad key in one line", () => {
@@ -42,19 +38,6 @@ Deno.test("`validateCameras()` fills each camera from default and names a bad ke
   );
 });
 
-Deno.test("`validateSegments()` checks ranges", () => {
-  assert.deepEqual(validateSegments({ gap_s: 1 }), {
-    gap_s: 1,
-    edge_s: 3,
-    hold_s: 600,
-  });
-  assert.throws(
-    () => validateSegments({ edge_s: -1 }),
-    /'segments.edge_s': expected a number from 0 to 60, got -1/,
-  );
-  assert.throws(() => validateSegments({ hold: 1 }), /segments.hold/);
-});
-
 Deno.test("`loadConfig()` reads a cameras section from the file and stops on a bad zone with one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cameras_test_" });
   try {
@@ -76,6 +59,11 @@ Deno.test("`loadConfig()` reads a cameras section from the file and stops on a b
         err.name === "ConfigError" &&
         err.message.includes("'cameras.default.time_zone'") &&
         !err.message.includes("\n"),
+    );
+    await Deno.writeTextFile(file, `{"segments": {"edge_s": -1}}`);
+    await assert.rejects(
+      () => loadConfig({ config: file }, { env: {} }),
+      /^ConfigError: Invalid config 'segments.edge_s': expected a number from 0 to 60, got -1$/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -13,6 +13,7 @@ import { Engine } from "../../src/daemon/mod.ts";
 import { Logger } from "../../src/log/mod.ts";
 import type { FinalEvent } from "../../src/shared/mod.ts";
 import { dashcamCommand, runDashcam } from "../support/cli.ts";
+import { ManualClock } from "../support/clock.ts";
 import { testConfig } from "../support/config.ts";
 import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
 
@@ -307,7 +308,7 @@ Deno.test("process killed (power cut) between two segments of a drive, then run 
 Deno.test("daemon engine: segments arriving over time continue one track; the hold ends by the injected clock", async () => {
   const d = await drive();
   const dir = await Deno.makeTempDir({ prefix: "segments_engine_" });
-  let now = Date.parse("2026-06-01T12:00:00Z");
+  const clock = new ManualClock(Date.parse("2026-06-01T12:00:00Z"));
   const events = new Map<string, FinalEvent>();
   const sink = {
     add(e: FinalEvent) {
@@ -323,7 +324,7 @@ Deno.test("daemon engine: segments arriving over time continue one track; the ho
   const engine = await Engine.open(config, {
     log: new Logger({ level: "error", sink: () => {}, journald: false }),
     sink,
-    clock: () => now,
+    clock,
   });
   /** Waits for `n` more dispatcher rounds (each checks the held tracks). */
   const rounds = async (n: number) => {
@@ -340,17 +341,17 @@ Deno.test("daemon engine: segments arriving over time continue one track; the ho
     const a = await engine.addClip(d.front[0]);
     await engine.waitFor([a.videoId!]);
     assert.equal(plates().length, 0, "the track at the segment's end is held");
-    now += 300_000; // the next segment comes 5 minutes later
+    clock.advance(300_000); // the next segment comes 5 minutes later
     await rounds(3);
     assert.equal(plates().length, 0);
     const b = await engine.addClip(d.front[1]);
     await engine.waitFor([b.videoId!]);
     await rounds(3);
     assert.equal(plates().length, 0, "continued, and held at the new end");
-    now += 599_000;
+    clock.advance(599_000);
     await rounds(3);
     assert.equal(plates().length, 0);
-    now += 2_000;
+    clock.advance(2_000);
     const deadline = Date.now() + 30_000;
     while (plates().length === 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
