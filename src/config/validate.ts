@@ -131,11 +131,14 @@ export const CONFIG_SCHEMA = v.strictObject({
     device_id: text(),
     batch_size: int(1, 10_000),
   }),
+  gps: section({ exiftool: nullableText() }),
+  evidence: section({ sync: bool(), max_kb: int(1, 65_536) }),
   handlers_module: nullableText(),
   data_dir: text(),
   models_dir: text(),
   sampling_fps: num(0.1, 60),
   log_level: oneOf(LOG_LEVELS),
+  skipping: section({ enabled: bool() }),
   // Keyed by camera id: checked entry by entry in cameras.ts.
   cameras: v.custom<CamerasConfig>(() => true),
   segments: section({

@@ -62,6 +62,17 @@ export interface ClipLifecycleOptions {
   sink: EventSink;
   /** Clock (epoch ms) for the hold of tracks at a segment's end. @default {Date.now} */
   clock?: () => number;
+  /** Completes an event from its clip's records (GPS place and clock) before it is reported or held. @default {none} */
+  enrich?: (event: FinalEvent) => FinalEvent;
+  /**
+   * Called when a clip ends, before its graph rows are pruned (the fleet's
+   * clip and track rows are taken from them); must be idempotent: a crash
+   * before the end commits calls it again on the next start.
+   */
+  onFinish?: (
+    video: VideoRow,
+    outcome: { status: "done" | "failed"; error: string | null },
+  ) => void;
 }
 
 /** Moves clips through their steps after decoding, and answers about them. */
@@ -158,8 +169,13 @@ export class ClipLifecycle {
         clip: v,
         segments: config.segments,
         now: this.#now(),
+        enrich: this.#o.enrich,
       });
       for (const event of plan.report) this.#o.sink.add(event);
+      this.#o.onFinish?.(v, {
+        status: smoothFailed ? "failed" : "done",
+        error,
+      });
       transaction(db, () => {
         applyClipPlan(db, plan);
         setVideoStatus(db, {

@@ -57,6 +57,21 @@ export interface SubmitClipOptions {
   originalName?: string;
   /** The `cameras` config section (each camera's clock). @default {UTC cameras} */
   cameras?: CamerasConfig;
+  /**
+   * Reads and keeps the clip's GPS track (see clip_gps.ts) before the clip
+   * is registered; a failure there never fails the clip.
+   */
+  captureGps?: (
+    videoId: string,
+    input: {
+      path: string;
+      originalPath?: string;
+      startTime: string;
+      startSource: string;
+      durationS: number;
+      samplingFps: number;
+    },
+  ) => Promise<void>;
 }
 
 /**
@@ -128,6 +143,27 @@ export async function submitClip(
       timeZone: clock.time_zone,
       creationTime: clock.creation_time,
     });
+    if (options.captureGps) {
+      try {
+        await options.captureGps(videoId, {
+          path: abs,
+          // A spooled copy's sidecars sit beside the camera's original.
+          ...(options.originalName
+            ? { originalPath: options.originalName }
+            : {}),
+          startTime: start.startTime,
+          startSource: start.source,
+          durationS: info.durationS,
+          samplingFps: options.samplingFps,
+        });
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        options.log.debug("clip GPS not kept; events get no location", {
+          path,
+          error: (err as Error).message.split("\n")[0],
+        });
+      }
+    }
     registerVideo(db, {
       video_id: videoId,
       path: abs,

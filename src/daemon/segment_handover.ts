@@ -89,15 +89,22 @@ export function clipTracks(db: DatabaseSync, clip: VideoRow): SegmentTrack[] {
  * Plans a finished clip's reports (reads only).
  *
  * @param db The database.
- * @param options The clip, the `segments` settings and the clock (epoch ms).
+ * @param options The clip, the `segments` settings, the clock (epoch ms), and what completes each event (GPS) before it is reported or held.
  * @returns What to report, hold and settle; `plates` is the clip's track count.
  */
 export function planClipEvents(
   db: DatabaseSync,
-  options: { clip: VideoRow; segments: SegmentsConfig; now: number },
+  options: {
+    clip: VideoRow;
+    segments: SegmentsConfig;
+    now: number;
+    enrich?: (event: FinalEvent) => FinalEvent;
+  },
 ): SegmentPlan & { plates: number } {
-  const { clip, segments, now } = options;
-  const tracks = clipTracks(db, clip);
+  const { clip, segments, now, enrich } = options;
+  const tracks = clipTracks(db, clip).map((t) =>
+    enrich ? { ...t, event: enrich(t.event) } : t
+  );
   const startMs = clip.start_time ? Date.parse(clip.start_time) : NaN;
   const fps = clip.sampling_fps || 5;
   const frames = clip.frames_total ?? 0;

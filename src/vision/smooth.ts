@@ -26,6 +26,8 @@ export interface FramePlateRead {
   read: PlateRead;
   /** payload_ref of the saved crop, if any. */
   crop?: string;
+  /** Reference of the saved vehicle crop (PPM, at most 320 px), if any. */
+  vehicleCrop?: string;
 }
 
 /** The voted plate of one vehicle. */
@@ -40,12 +42,12 @@ export interface SmoothedPlate {
   support: number;
   /** Reads in the track. */
   reads: number;
+  /** First and last sampled frame of the track (fleet `tracks` table). */
+  firstFrame: number;
+  /** Last sampled frame of the track. */
+  lastFrame: number;
   /** The read that best represents the text. */
   best: FramePlateRead;
-  /** Sampled frame index of the track's first read. */
-  firstFrame: number;
-  /** Sampled frame index of the track's last read. */
-  lastFrame: number;
 }
 
 /** Options for {@linkcode smoothClip}. */
@@ -130,9 +132,9 @@ export function smoothClip(
       confidence: vote.confidence,
       support: vote.support,
       reads: obs.length,
-      best,
       firstFrame: Math.min(...obs.map((o) => o.frameIdx)),
       lastFrame: Math.max(...obs.map((o) => o.frameIdx)),
+      best,
     });
   }
   return out;

@@ -40,6 +40,8 @@ import type { ModelTask } from "../model_manifest.ts";
 import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
 import { encodePng } from "../png.ts";
+import { encodeJpeg, vehicleCrop } from "../vehicle_crop.ts";
+import { vehicleCropPath } from "../../shared/mod.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
 
 type Init = StageInit & { log: StageLog };
@@ -124,6 +126,22 @@ async function ocrStage(init: Init): Promise<StageHandler> {
           `${String(task.frameIdx).padStart(6, "0")}_${i}.ppm`,
         );
         await writeDataFile(data.resolve(crop), encodePpm(results[i].crop));
+        // A small vehicle crop beside it: evidence for the fleet (issue 13).
+        let carCrop: string | undefined;
+        if (plates[i].carFound) {
+          try {
+            carCrop = cropRef(
+              task.videoId,
+              `${String(task.frameIdx).padStart(6, "0")}_${i}_vehicle.ppm`,
+            );
+            await writeDataFile(
+              data.resolve(carCrop),
+              encodePpm(vehicleCrop(img, plates[i].carBox)),
+            );
+          } catch {
+            carCrop = undefined; // a box outside the frame: no picture
+          }
+        }
         reads.push({
           frameIdx: task.frameIdx ?? 0,
           plateBox: plates[i].plateBox,
@@ -132,6 +150,7 @@ async function ocrStage(init: Init): Promise<StageHandler> {
           detScore: plates[i].score,
           read: results[i].read,
           crop,
+          ...(carCrop ? { vehicleCrop: carCrop } : {}),
         });
       }
       return { reads };
@@ -166,6 +185,7 @@ function smoothStage(): StageHandler {
             plateBox: p.best.plateBox,
             carBox: p.best.carBox,
             crop: p.best.crop ?? null,
+            vehicleCrop: p.best.vehicleCrop ?? null,
           },
         })),
       };
@@ -197,6 +217,21 @@ function summaryStage(init: Init): StageHandler {
             error: (err as Error).message,
           });
           evidence = undefined;
+        }
+      }
+      const carCrop = task.meta.vehicleCrop as string | null | undefined;
+      if (evidence && carCrop) {
+        const data = dataLayout(init.dataDir);
+        try {
+          const img = decodePpm(await Deno.readFile(data.resolve(carCrop)));
+          const path = data.resolve(vehicleCropPath(evidence));
+          await writeDataFile(`${path}.tmp`, await encodeJpeg(img));
+          await Deno.rename(`${path}.tmp`, path);
+        } catch (err) {
+          ctx.log.warn("vehicle crop not saved", {
+            crop: carCrop,
+            error: (err as Error).message,
+          });
         }
       }
       const event: FinalEvent = {
