@@ -4,6 +4,11 @@
  * @module
  */
 import { TASK_CATEGORIES, type TaskCategory } from "../shared/mod.ts";
+import {
+  CAMERA_DEFAULTS,
+  type CamerasConfig,
+  type SegmentsConfig,
+} from "./cameras.ts";
 
 /** Inference backends a user can choose. */
 export const BACKENDS = ["auto", "native", "wasm", "webgpu"] as const;
@@ -115,6 +120,10 @@ export interface Config {
     /** Skip the detectors on frames that barely differ from the last one processed, and OCR on plates a track has already read the same way three times; false runs every stage on every sampled frame. */
     enabled: boolean;
   };
+  /** Per-camera clock settings, keyed by camera id (the clip's folder name), plus `default` (see cameras.ts). */
+  cameras: CamerasConfig;
+  /** How consecutive segments of one camera continue each other's tracks. */
+  segments: SegmentsConfig;
 }
 
 /** Defaults: embedded SQLite, local outbox, no Postgres. */
@@ -170,6 +179,8 @@ export const DEFAULTS = {
   evidence: { sync: true, max_kb: 256 },
   handlers_module: null,
   skipping: { enabled: true },
+  cameras: CAMERA_DEFAULTS.cameras,
+  segments: CAMERA_DEFAULTS.segments,
 } satisfies Config;
 
 /** The task categories, re-exported for config users. */
