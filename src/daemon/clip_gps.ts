@@ -63,6 +63,8 @@ export function timeSourceOf(startSource: string): string {
       return "file_name";
     case "mtime":
       return "file_mtime";
+    case "camera_local":
+      return "camera_local";
     default:
       return startSource;
   }
@@ -169,6 +171,8 @@ export class ClipGps {
     input: {
       path: string;
       originalPath?: string;
+      /** The start on the camera's own clock read as if UTC, when it differs from `startTime`. */
+      cameraStartTime?: string;
       startTime: string;
       startSource: StartSource | string;
       durationS: number;
@@ -177,6 +181,9 @@ export class ClipGps {
   ): Promise<void> {
     const timing: ClipTiming = {
       startMs: Date.parse(input.startTime),
+      ...(input.cameraStartTime
+        ? { cameraStartMs: Date.parse(input.cameraStartTime) }
+        : {}),
       startSource:
         (["container", "name", "mtime"].includes(input.startSource)
           ? input.startSource

@@ -66,6 +66,7 @@ export interface SubmitClipOptions {
     input: {
       path: string;
       originalPath?: string;
+      cameraStartTime?: string;
       startTime: string;
       startSource: string;
       durationS: number;
@@ -145,14 +146,26 @@ export async function submitClip(
     });
     if (options.captureGps) {
       try {
+        // Camera-clock GPS times (Novatek, BlackVue [ms], R50) are matched
+        // against the start on the camera's own clock, read as if UTC; a
+        // start read in a configured zone is the true one ("camera_local").
+        const zoned = clock.time_zone !== "UTC" &&
+          (start.source === "name" ||
+            (start.source === "container" && clock.creation_time === "local"));
+        const cameraStart = zoned
+          ? await clipStartTime(abs, info, {
+            originalName: options.originalName,
+          })
+          : start;
         await options.captureGps(videoId, {
+          cameraStartTime: cameraStart.startTime,
           path: abs,
           // A spooled copy's sidecars sit beside the camera's original.
           ...(options.originalName
             ? { originalPath: options.originalName }
             : {}),
           startTime: start.startTime,
-          startSource: start.source,
+          startSource: zoned ? "camera_local" : start.source,
           durationS: info.durationS,
           samplingFps: options.samplingFps,
         });

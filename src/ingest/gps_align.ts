@@ -36,6 +36,12 @@ export interface ClipTiming {
   startMs: number;
   /** Where that start came from. */
   startSource: StartSource;
+  /**
+   * The start on the camera's own clock read as if UTC (ms), when it differs
+   * from `startMs` (a camera zone was configured); camera-clock fix times
+   * are matched against it. @default {startMs}
+   */
+  cameraStartMs?: number;
   /** Duration, seconds (0 when unknown). */
   durationS: number;
 }
@@ -189,7 +195,8 @@ export function alignTrack(raw: RawGpsTrack, clip: ClipTiming): GpsTrack {
     alignment = "clip_time";
   } else if (camera) {
     if (startSource !== "mtime") {
-      ts = camera.map((v) => (v - startMs) / 1000);
+      const cameraStart = clip.cameraStartMs ?? startMs;
+      ts = camera.map((v) => (v - cameraStart) / 1000);
       alignment = "camera_clock";
     } else if (fitsClip(camera)) {
       ts = relative(camera);

@@ -125,3 +125,24 @@ Deno.test("alignTrack() notes a jump", () => {
   assert.equal(t.fixes.length, 3);
   assert.match(t.notes.join("\n"), /jump/);
 });
+
+Deno.test("alignTrack() matches camera-clock fixes against the camera-clock start when a camera zone made the start true UTC", () => {
+  // A BST camera: its clock (and file name) say 07:03:30; the configured
+  // zone makes the clip's start 06:03:30 UTC.
+  const t = alignTrack(
+    raw(
+      [0, 1].map((i) => ({
+        cameraMs: START + 1000 + i * 1000,
+        lat: 52,
+        lon: 0,
+      })),
+    ),
+    {
+      startMs: START - 3_600_000,
+      cameraStartMs: START,
+      startSource: "name",
+      durationS: 10,
+    },
+  );
+  assert.deepEqual(t.fixes.map((f) => f.t), [1, 2]);
+});
