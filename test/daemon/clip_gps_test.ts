@@ -162,6 +162,9 @@ async function run(
     const sub = await engine.addClip(clip);
     const [video] = await engine.waitFor([sub.videoId!]);
     assert.equal(video!.status, "done");
+    // Tracks held at the segment's end for a next segment come out now (as
+    // `process` does once its clips are done).
+    engine.releaseHeld([sub.videoId!]);
   } finally {
     await engine.close();
   }
