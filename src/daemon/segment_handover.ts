@@ -47,13 +47,16 @@ interface SummaryMeta {
  * @param clip The clip's row.
  * @returns Its tracks.
  */
-export function clipTracks(db: DatabaseSync, clip: VideoRow): SegmentTrack[] {
+export function clipTracks(
+  db: DatabaseSync,
+  clip: VideoRow,
+): Array<SegmentTrack & { spanKnown: boolean }> {
   const fps = clip.sampling_fps || 5;
   const offset = clip.stream_start_s ?? 0;
   const name = clip.source_name ?? basename(clip.path);
   const at = (frame: number) =>
     Math.round((offset + frame / fps) * 1000) / 1000;
-  const out: SegmentTrack[] = [];
+  const out: Array<SegmentTrack & { spanKnown: boolean }> = [];
   for (
     const { task, result } of clipResults(db, {
       videoId: clip.video_id,
@@ -80,6 +83,9 @@ export function clipTracks(db: DatabaseSync, clip: VideoRow): SegmentTrack[] {
       firstS: at(meta.firstFrame ?? frame),
       lastS: at(meta.lastFrame ?? frame),
       support: meta.support ?? 1,
+      // Stages that do not say when a track was seen (test and extension
+      // handlers) cannot have it continued: it is reported at once.
+      spanKnown: meta.firstFrame !== undefined && meta.lastFrame !== undefined,
     });
   }
   return out;
@@ -102,9 +108,11 @@ export function planClipEvents(
   },
 ): SegmentPlan & { plates: number } {
   const { clip, segments, now, enrich } = options;
-  const tracks = clipTracks(db, clip).map((t) =>
+  const all = clipTracks(db, clip).map((t) =>
     enrich ? { ...t, event: enrich(t.event) } : t
   );
+  const direct = all.filter((t) => !t.spanKnown).map((t) => t.event);
+  const tracks = all.filter((t) => t.spanKnown);
   const startMs = clip.start_time ? Date.parse(clip.start_time) : NaN;
   const fps = clip.sampling_fps || 5;
   const frames = clip.frames_total ?? 0;
@@ -133,13 +141,13 @@ export function planClipEvents(
   // A clip with no start time cannot be continued: nothing is held for it.
   if (!chained) {
     return {
-      report: [...plan.report, ...plan.hold.map((h) => h.event)],
+      report: [...direct, ...plan.report, ...plan.hold.map((h) => h.event)],
       hold: [],
       settle: plan.settle,
-      plates: tracks.length,
+      plates: all.length,
     };
   }
-  return { ...plan, plates: tracks.length };
+  return { ...plan, report: [...direct, ...plan.report], plates: all.length };
 }
 
 /**

@@ -179,3 +179,18 @@ Deno.test("`releaseHeldTracks()` of some clips reports their held tracks once", 
     assert.equal(sink.events.size, 1);
   });
 });
+
+Deno.test("a track whose stage gives no span (first/last frame) is reported at once, even at a segment's end", () => {
+  withGraphDb((db) => {
+    clip(db, "s", T0);
+    summary(db, "s", 1, { text: "LS15EBC", first: 2, last: 29, best: 29 });
+    db.prepare("UPDATE tasks SET meta = '{}' WHERE video_id = 's'").run();
+    const plan = planClipEvents(db, {
+      clip: getVideo(db, "s")!,
+      segments: SEGMENTS,
+      now: 1,
+    });
+    assert.deepEqual(plan.report.map((e) => e.eventKey), ["s:1"]);
+    assert.deepEqual(plan.hold, []);
+  });
+});
