@@ -14,6 +14,7 @@ import { loadManifest, resolveModel } from "./model_store.ts";
 import { WorkerDetector } from "./detector_client.ts";
 import { Detector, PlateOcr } from "./models.ts";
 import { applyFormatRules } from "./plate_format.ts";
+import { findPlates } from "./plate_search.ts";
 
 /** One plate read in an image. */
 export interface ImagePlate {
@@ -127,10 +128,15 @@ export class FrameReader {
    * @returns The plates.
    */
   async read(img: RgbImage): Promise<ImagePlate[]> {
-    const [vehicles, plates] = await Promise.all([
-      this.vehicles.detect(img, { classIds: [...VEHICLE_CLASS_IDS] }),
-      this.plates.detect(img),
-    ]);
+    const vehiclesFound = this.vehicles.detect(img, {
+      classIds: [...VEHICLE_CLASS_IDS],
+    });
+    // Handled here too, so a failing plate pass leaves no stray rejection.
+    vehiclesFound.catch(() => {});
+    const { plates } = await findPlates(this.plates, img, {
+      vehicles: vehiclesFound,
+    });
+    const vehicles = await vehiclesFound;
     const assigned = assignPlates(plates, vehicles, img);
     const reads = await this.ocr.read(img, assigned.map((a) => a.plateBox));
     const out: ImagePlate[] = [];

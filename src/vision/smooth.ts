@@ -8,7 +8,8 @@
 import { type Box, editDistance, type PlateRead } from "../shared/mod.ts";
 import { applyFormatRules } from "./plate_format.ts";
 import { votePlate } from "./plate_vote.ts";
-import { type TrackObservation, trackPlates } from "./tracker.ts";
+import { mergeOverlappingTracks } from "./track_merge.ts";
+import { mergeTracks, type TrackObservation, trackPlates } from "./tracker.ts";
 
 /** One plate read in one frame, as the OCR stage stores it. */
 export interface FramePlateRead {
@@ -96,7 +97,10 @@ export function smoothClip(
     };
   });
   const out: SmoothedPlate[] = [];
-  for (const track of trackPlates(observations)) {
+  // Tracks side by side in time that follow one plate are joined, then
+  // tracks that now follow each other.
+  const tracks = mergeTracks(mergeOverlappingTracks(trackPlates(observations)));
+  for (const track of tracks) {
     const obs = track.observations;
     const vote = votePlate(
       obs.map((o) => ({ read: o.read, weight: o.detScore })),

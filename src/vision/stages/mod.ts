@@ -32,6 +32,7 @@ import {
 import type { ModelTask } from "../model_manifest.ts";
 import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
+import { findPlates } from "../plate_search.ts";
 import { encodePng } from "../png.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
 import { makeDataDir, writeDataFile } from "../../shared/data_fs.ts";
@@ -86,7 +87,8 @@ async function plateStage(init: Init): Promise<StageHandler> {
     async run(task, ctx): Promise<StageOutput> {
       const img = await ctx.readFrame(task.payloadRef);
       const vehicles = (task.meta.vehicles ?? []) as Detection[];
-      const plates = assignPlates(await detector.detect(img), vehicles, img)
+      const found = await findPlates(detector, img, { vehicles });
+      const plates = assignPlates(found.plates, vehicles, img)
         .map((p) => ({
           ...p,
           plateBox: round1(p.plateBox),
@@ -94,6 +96,7 @@ async function plateStage(init: Init): Promise<StageHandler> {
         }));
       return {
         plates: plates.length,
+        secondPassCalls: found.secondPassCalls,
         next: plates.length ? [{ meta: { plates } }] : [],
       };
     },
