@@ -15,6 +15,7 @@ import { WorkerDetector } from "./detector_client.ts";
 import { Detector, PlateOcr } from "./models.ts";
 import { applyFormatRules } from "./plate_format.ts";
 import { findPlates } from "./plate_search.ts";
+import { isAtFrameEdge, looksWhole } from "./edge_cut.ts";
 
 /** One plate read in an image. */
 export interface ImagePlate {
@@ -143,6 +144,8 @@ export class FrameReader {
     reads.forEach((r, i) => {
       const read = applyFormatRules(r.read);
       if (read.text.length < 3 || read.confidence < this.#minConfidence) return;
+      // A plate cut by the frame's side is not reported as a shorter plate.
+      if (isAtFrameEdge(assigned[i].plateBox, img) && !looksWhole(read)) return;
       out.push({
         text: read.text,
         confidence: Math.round(read.confidence * 10000) / 10000,

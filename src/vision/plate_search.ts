@@ -2,15 +2,13 @@
  * Finds the plates of one frame: the plate detector on the whole frame, a
  * second pass on enlarged vehicle crops where the first pass cannot see a
  * plate at a readable size (`tiling.ts`), duplicate boxes removed
- * (`plate_dedupe.ts`) and plates cut by the left or right frame edge dropped
- * (`edge_cut.ts`). The clip stages and `read` both call it, so photos and
- * clip frames get the same plates.
+ * (`plate_dedupe.ts`). The clip stages and `read` both call it, so photos
+ * and clip frames get the same plates.
  *
  * @module
  */
 
 import type { Detection, RgbImage } from "../shared/mod.ts";
-import { isCutByFrameEdge } from "./edge_cut.ts";
 import { cropImage } from "./image_ops.ts";
 import type { Detector } from "./models.ts";
 import { dedupePlates } from "./plate_dedupe.ts";
@@ -69,9 +67,5 @@ export async function findPlates(
     const { image, box } = cropImage(img, crop);
     found.push(...fromCrop(await detector.detect(image), box));
   }
-  const marginPx = 2 + img.width / input.width;
-  const plates = dedupePlates(found).filter((p) =>
-    !isCutByFrameEdge(p.box, img, { marginPx })
-  );
-  return { plates, secondPassCalls: crops.length };
+  return { plates: dedupePlates(found), secondPassCalls: crops.length };
 }

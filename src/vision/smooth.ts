@@ -6,6 +6,7 @@
  * @module
  */
 import { type Box, editDistance, type PlateRead } from "../shared/mod.ts";
+import { looksWhole } from "./edge_cut.ts";
 import { applyFormatRules } from "./plate_format.ts";
 import { votePlate } from "./plate_vote.ts";
 import { mergeOverlappingTracks } from "./track_merge.ts";
@@ -27,6 +28,12 @@ export interface FramePlateRead {
   read: PlateRead;
   /** payload_ref of the saved crop, if any. */
   crop?: string;
+  /**
+   * The plate box reaches the frame's left or right edge (`isAtFrameEdge`):
+   * its read is dropped unless it looks whole (`looksWhole`).
+   * @default {false}
+   */
+  atEdge?: boolean;
 }
 
 /** The voted plate of one vehicle. */
@@ -84,18 +91,21 @@ export function smoothClip(
   const { minConfidence = 0.6, minLength = 3, minReads = 2 } = options;
   const frames = new Set(reads.map((r) => r.frameIdx)).size;
   const byKey = new Map<string, FramePlateRead>();
-  const observations: TrackObservation[] = reads.map((r) => {
+  const observations: TrackObservation[] = [];
+  for (const r of reads) {
     const read = applyFormatRules(r.read);
+    // A plate cut by the frame's side is not reported as a shorter plate.
+    if (r.atEdge && !looksWhole(read)) continue;
     const formatted = { ...r, read };
     byKey.set(`${r.frameIdx}:${r.plateBox.join(",")}`, formatted);
-    return {
+    observations.push({
       frameIdx: r.frameIdx,
       plateBox: r.plateBox,
       carBox: r.carFound ? r.carBox : null,
       read,
       detScore: r.detScore,
-    };
-  });
+    });
+  }
   const out: SmoothedPlate[] = [];
   // Tracks side by side in time that follow one plate are joined, then
   // tracks that now follow each other.

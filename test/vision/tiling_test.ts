@@ -48,7 +48,10 @@ Deno.test("`planPlateCrops()` adds nothing where the whole-frame pass sees plate
 Deno.test("`planPlateCrops()` skips cars too small to carry a readable plate and caps the crops", () => {
   const frame = { width: 3840, height: 2160 };
   assert.deepEqual(
-    planPlateCrops(frame, { vehicles: [car([100, 100, 200, 160])], plates: [] }),
+    planPlateCrops(frame, {
+      vehicles: [car([100, 100, 200, 160])],
+      plates: [],
+    }),
     [],
   );
   const many = Array.from(

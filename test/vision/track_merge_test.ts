@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import type { Box } from "../../src/shared/mod.ts";
 import { type FramePlateRead, smoothClip } from "../../src/vision/smooth.ts";
 import { mergeOverlappingTracks } from "../../src/vision/track_merge.ts";
-import { type TrackObservation, trackPlates } from "../../src/vision/tracker.ts";
+import {
+  type TrackObservation,
+  trackPlates,
+} from "../../src/vision/tracker.ts";
 
 function obs(frameIdx: number, box: Box, text: string): TrackObservation {
   return {
@@ -45,13 +48,15 @@ function doubledPlate(): FramePlateRead[] {
 
 Deno.test("a duplicate box of one plate in every frame starts a parallel track that the tracker keeps", () => {
   // The failure `mergeOverlappingTracks()` exists for.
-  const tracks = trackPlates(doubledPlate().map((r) => ({
-    frameIdx: r.frameIdx,
-    plateBox: r.plateBox,
-    carBox: null,
-    read: r.read,
-    detScore: r.detScore,
-  })));
+  const tracks = trackPlates(
+    doubledPlate().map((r) => ({
+      frameIdx: r.frameIdx,
+      plateBox: r.plateBox,
+      carBox: null,
+      read: r.read,
+      detScore: r.detScore,
+    })),
+  );
   assert.equal(tracks.length, 2);
 });
 

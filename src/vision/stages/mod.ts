@@ -32,6 +32,7 @@ import {
 import type { ModelTask } from "../model_manifest.ts";
 import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
+import { isAtFrameEdge } from "../edge_cut.ts";
 import { findPlates } from "../plate_search.ts";
 import { encodePng } from "../png.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
@@ -131,6 +132,7 @@ async function ocrStage(init: Init): Promise<StageHandler> {
           detScore: plates[i].score,
           read: results[i].read,
           crop,
+          atEdge: isAtFrameEdge(plates[i].plateBox, img),
         });
       }
       return { reads };
