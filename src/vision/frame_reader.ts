@@ -15,6 +15,7 @@ import { WorkerDetector } from "./detector_client.ts";
 import { Detector, PlateOcr } from "./models.ts";
 import { applyFormatRules } from "./plate_format.ts";
 import { findPlates } from "./plate_search.ts";
+import { readPlates } from "./plate_read.ts";
 import { isAtFrameEdge, looksWhole } from "./edge_cut.ts";
 
 /** One plate read in an image. */
@@ -139,17 +140,21 @@ export class FrameReader {
     });
     const vehicles = await vehiclesFound;
     const assigned = assignPlates(plates, vehicles, img);
-    const reads = await this.ocr.read(img, assigned.map((a) => a.plateBox));
+    const reads = await readPlates(
+      this.ocr,
+      img,
+      assigned.map((a) => a.plateBox),
+    );
     const out: ImagePlate[] = [];
     reads.forEach((r, i) => {
       const read = applyFormatRules(r.read);
       if (read.text.length < 3 || read.confidence < this.#minConfidence) return;
       // A plate cut by the frame's side is not reported as a shorter plate.
-      if (isAtFrameEdge(assigned[i].plateBox, img) && !looksWhole(read)) return;
+      if (isAtFrameEdge(r.plateBox, img) && !looksWhole(read)) return;
       out.push({
         text: read.text,
         confidence: Math.round(read.confidence * 10000) / 10000,
-        plate_bbox: round1(assigned[i].plateBox),
+        plate_bbox: round1(r.plateBox),
         car_bbox: round1(assigned[i].carBox),
         ...(read.region ? { region: read.region } : {}),
       });

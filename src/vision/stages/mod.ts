@@ -34,6 +34,7 @@ import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
 import { isAtFrameEdge } from "../edge_cut.ts";
 import { findPlates } from "../plate_search.ts";
+import { readPlates } from "../plate_read.ts";
 import { encodePng } from "../png.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
 import { makeDataDir, writeDataFile } from "../../shared/data_fs.ts";
@@ -112,7 +113,7 @@ async function ocrStage(init: Init): Promise<StageHandler> {
     async run(task, ctx): Promise<StageOutput> {
       const img = await ctx.readFrame(task.payloadRef);
       const plates = (task.meta.plates ?? []) as PlateOnVehicle[];
-      const results = await ocr.read(img, plates.map((p) => p.plateBox));
+      const results = await readPlates(ocr, img, plates.map((p) => p.plateBox));
       const dir = join(init.dataDir, "crops", task.videoId);
       await makeDataDir(dir);
       const reads: FramePlateRead[] = [];
@@ -126,13 +127,13 @@ async function ocrStage(init: Init): Promise<StageHandler> {
         );
         reads.push({
           frameIdx: task.frameIdx ?? 0,
-          plateBox: plates[i].plateBox,
+          plateBox: round1(results[i].plateBox),
           carBox: plates[i].carBox,
           carFound: plates[i].carFound,
           detScore: plates[i].score,
           read: results[i].read,
           crop,
-          atEdge: isAtFrameEdge(plates[i].plateBox, img),
+          atEdge: isAtFrameEdge(results[i].plateBox, img),
         });
       }
       return { reads };
