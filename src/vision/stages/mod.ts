@@ -11,8 +11,6 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { decodePpm, encodePpm } from "../../ingest/ppm.ts";
 import type {
   Box,
   CreateStageHandler,
@@ -23,6 +21,15 @@ import type {
   StageLog,
   StageOutput,
   TaskCategory,
+} from "../../shared/mod.ts";
+import {
+  cropRef,
+  dataLayout,
+  decodePpm,
+  encodePpm,
+  evidenceRef,
+  makeDataDir,
+  writeDataFile,
 } from "../../shared/mod.ts";
 import {
   assignPlates,
@@ -37,7 +44,6 @@ import { findPlates } from "../plate_search.ts";
 import { readPlates } from "../plate_read.ts";
 import { encodePng } from "../png.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
-import { makeDataDir, writeDataFile } from "../../shared/data_fs.ts";
 
 type Init = StageInit & { log: StageLog };
 
@@ -113,18 +119,20 @@ async function ocrStage(init: Init): Promise<StageHandler> {
     async run(task, ctx): Promise<StageOutput> {
       const img = await ctx.readFrame(task.payloadRef);
       const plates = (task.meta.plates ?? []) as PlateOnVehicle[];
-      const results = await readPlates(ocr, img, plates.map((p) => p.plateBox));
-      const dir = join(init.dataDir, "crops", task.videoId);
-      await makeDataDir(dir);
+      const results = await readPlates(
+        ocr,
+        img,
+        plates.map((p) => p.plateBox),
+      );
+      const data = dataLayout(init.dataDir);
+      await makeDataDir(data.cropsOf(task.videoId));
       const reads: FramePlateRead[] = [];
       for (let i = 0; i < results.length; i++) {
-        const crop = `crops/${task.videoId}/${
-          String(task.frameIdx).padStart(6, "0")
-        }_${i}.ppm`;
-        await writeDataFile(
-          join(init.dataDir, crop),
-          encodePpm(results[i].crop),
+        const crop = cropRef(
+          task.videoId,
+          `${String(task.frameIdx).padStart(6, "0")}_${i}.ppm`,
         );
+        await writeDataFile(data.resolve(crop), encodePpm(results[i].crop));
         reads.push({
           frameIdx: task.frameIdx ?? 0,
           plateBox: round1(results[i].plateBox),
@@ -184,10 +192,11 @@ function summaryStage(init: Init): StageHandler {
       const crop = task.meta.crop as string | null;
       if (crop) {
         try {
-          const img = decodePpm(await Deno.readFile(join(init.dataDir, crop)));
-          evidence = `evidence/${task.videoId}/${task.trackId}.png`;
-          const path = join(init.dataDir, evidence);
-          await makeDataDir(join(init.dataDir, "evidence", task.videoId));
+          const data = dataLayout(init.dataDir);
+          const img = decodePpm(await Deno.readFile(data.resolve(crop)));
+          evidence = evidenceRef(task.videoId, task.trackId);
+          const path = data.resolve(evidence);
+          await makeDataDir(data.evidenceOf(task.videoId));
           await writeDataFile(`${path}.tmp`, encodePng(img));
           await Deno.rename(`${path}.tmp`, path);
         } catch (err) {
