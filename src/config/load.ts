@@ -15,6 +15,7 @@ import {
   TASK_CATEGORIES,
   TLS_MODES,
 } from "./schema.ts";
+import { validateCameraZones } from "./ignore_zones.ts";
 
 /**
  * A configuration error a user caused; the message is one line, with any
@@ -231,6 +232,12 @@ export function validateConfig(raw: Json, baseDir: string): Config {
   const graph = section(raw, "graph");
   const pg = section(raw, "pg");
   const handlers = nullableStr(raw, "handlers_module", "handlers_module");
+  let cameras: Config["cameras"];
+  try {
+    cameras = validateCameraZones(raw.cameras);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   return {
     data_dir: resolve(baseDir, str(raw, "data_dir", "data_dir")),
     models_dir: resolve(baseDir, str(raw, "models_dir", "models_dir")),
@@ -357,6 +364,7 @@ export function validateConfig(raw: Json, baseDir: string): Config {
       }),
     },
     handlers_module: handlers === null ? null : resolve(baseDir, handlers),
+    cameras,
   };
 }
 

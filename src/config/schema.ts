@@ -4,6 +4,7 @@
  * @module
  */
 import { TASK_CATEGORIES, type TaskCategory } from "../shared/mod.ts";
+import type { CameraZones } from "./ignore_zones.ts";
 
 /** Inference backends a user can choose. */
 export const BACKENDS = ["auto", "native", "wasm", "webgpu"] as const;
@@ -98,6 +99,8 @@ export interface Config {
   };
   /** Module providing the stage handlers (tests and extensions swap it); null = the built-in vision stages. */
   handlers_module: string | null;
+  /** Per-camera settings keyed by camera id (the clip's folder name); `default` applies to every camera. */
+  cameras: Record<string, CameraZones>;
 }
 
 /** Defaults: embedded SQLite, local outbox, no Postgres. */
@@ -150,6 +153,7 @@ export const DEFAULTS = {
     batch_size: 500,
   },
   handlers_module: null,
+  cameras: {},
 } satisfies Config;
 
 /** The task categories, re-exported for config users. */

@@ -190,7 +190,7 @@ export class Engine {
         backend: config.inference.backend,
         threads: config.inference.threads,
         samplingFps: config.sampling_fps,
-        options: {},
+        options: { cameras: config.cameras },
       },
       leaseMs: config.graph.lease_s * 1000,
       pollMs: config.graph.poll_ms,

@@ -6,7 +6,10 @@
  * @module
  */
 import { type Box, editDistance, type PlateRead } from "../shared/mod.ts";
+import type { IgnoreZone } from "../config/mod.ts";
 import { looksWhole } from "./edge_cut.ts";
+import { inIgnoreZone } from "./ignore_zones.ts";
+import { isStaticText } from "./static_text.ts";
 import { applyFormatRules } from "./plate_format.ts";
 import { votePlate } from "./plate_vote.ts";
 import { mergeOverlappingTracks } from "./track_merge.ts";
@@ -75,6 +78,21 @@ export interface SmoothClipOptions {
    * @default {2}
    */
   minReads?: number;
+  /**
+   * Polygons (relative coordinates, the camera's `ignore_zones`) where no
+   * plate is reported; used with `frame`.
+   * @default {[]}
+   */
+  ignoreZones?: readonly IgnoreZone[];
+  /** Frame size in pixels, for `ignoreZones`. @default {undefined} */
+  frame?: { width: number; height: number };
+  /**
+   * Whether the clip's scene moves (`sceneMoves` of `static_text.ts`); then a
+   * track of text standing still on no vehicle (`isStaticText`) is burned-in
+   * text and is not reported.
+   * @default {false}
+   */
+  sceneMoves?: boolean;
 }
 
 /**
@@ -88,7 +106,14 @@ export function smoothClip(
   reads: readonly FramePlateRead[],
   options: SmoothClipOptions = {},
 ): SmoothedPlate[] {
-  const { minConfidence = 0.6, minLength = 3, minReads = 2 } = options;
+  const {
+    minConfidence = 0.6,
+    minLength = 3,
+    minReads = 2,
+    ignoreZones = [],
+    frame,
+    sceneMoves = false,
+  } = options;
   const frames = new Set(reads.map((r) => r.frameIdx)).size;
   const byKey = new Map<string, FramePlateRead>();
   const observations: TrackObservation[] = [];
@@ -96,6 +121,7 @@ export function smoothClip(
     const read = applyFormatRules(r.read);
     // A plate cut by the frame's side is not reported as a shorter plate.
     if (r.atEdge && !looksWhole(read)) continue;
+    if (frame && inIgnoreZone(r.plateBox, frame, ignoreZones)) continue;
     const formatted = { ...r, read };
     byKey.set(`${r.frameIdx}:${r.plateBox.join(",")}`, formatted);
     observations.push({
@@ -112,6 +138,10 @@ export function smoothClip(
   const tracks = mergeTracks(mergeOverlappingTracks(trackPlates(observations)));
   for (const track of tracks) {
     const obs = track.observations;
+    const standsStill = isStaticText(
+      obs.map((o) => ({ plateBox: o.plateBox, carFound: o.carBox !== null })),
+    );
+    if (sceneMoves && standsStill) continue;
     const vote = votePlate(
       obs.map((o) => ({ read: o.read, weight: o.detScore })),
       { minReads: 1 },

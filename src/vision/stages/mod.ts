@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { basename, dirname } from "node:path";
 import type {
   Box,
   CreateStageHandler,
@@ -41,6 +42,9 @@ import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
 import { isAtFrameEdge } from "../edge_cut.ts";
 import { findPlates } from "../plate_search.ts";
+import { zonesOfCamera } from "../ignore_zones.ts";
+import { frameSignature, sceneMoves } from "../static_text.ts";
+import type { Config } from "../../config/mod.ts";
 import { readPlates } from "../plate_read.ts";
 import { encodePng } from "../png.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
@@ -105,6 +109,8 @@ async function plateStage(init: Init): Promise<StageHandler> {
       return {
         plates: plates.length,
         secondPassCalls: found.secondPassCalls,
+        // Tells smoothing whether the scene moves (burned-in text does not).
+        signature: frameSignature(img),
         next: plates.length ? [{ meta: { plates } }] : [],
       };
     },
@@ -150,13 +156,28 @@ async function ocrStage(init: Init): Promise<StageHandler> {
   };
 }
 
-function smoothStage(): StageHandler {
+function smoothStage(init: Init): StageHandler {
+  const cameras = (init.options.cameras ?? {}) as Config["cameras"];
   return {
     run(_task, ctx): StageOutput {
       const reads = ctx.clipResults("ocr").flatMap((r) =>
         (r.result.reads ?? []) as FramePlateRead[]
       );
-      const plates = smoothClip(reads);
+      const signatures = ctx.clipResults("plate_detect").flatMap((r) =>
+        r.task.frameIdx !== null && Array.isArray(r.result.signature)
+          ? [[r.task.frameIdx, r.result.signature as number[]] as const]
+          : []
+      );
+      const clip = ctx.clip();
+      // The camera id is the clip's folder name.
+      const camera = clip ? basename(dirname(clip.path)) : null;
+      const plates = smoothClip(reads, {
+        ignoreZones: zonesOfCamera(cameras, camera),
+        ...(clip?.width && clip.height
+          ? { frame: { width: clip.width, height: clip.height } }
+          : {}),
+        sceneMoves: sceneMoves(signatures),
+      });
       return {
         tracks: plates.map((p) => ({
           trackId: p.trackId,
@@ -237,7 +258,7 @@ export const createStageHandler: CreateStageHandler = (
     case "ocr":
       return ocrStage(init);
     case "plate_smooth":
-      return smoothStage();
+      return smoothStage(init);
     case "summary":
       return summaryStage(init);
   }
