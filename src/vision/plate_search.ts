@@ -16,6 +16,7 @@ import {
   fromCrop,
   planPlateCrops,
   type PlanPlateCropsOptions,
+  planTiles,
 } from "./tiling.ts";
 
 /** What {@linkcode findPlates} needs of a detector. */
@@ -30,6 +31,13 @@ export interface FindPlatesOptions {
   vehicles: readonly Detection[] | Promise<readonly Detection[]>;
   /** Second-pass thresholds. @default {planPlateCrops' defaults} */
   crops?: PlanPlateCropsOptions;
+  /**
+   * The second pass: enlarged crops of plate-less vehicles (`"crops"`), a
+   * grid of tiles over the whole frame (`"tiles"`, measured against crops
+   * by `deno task bench small-plates`), or none.
+   * @default {"crops"}
+   */
+  secondPass?: "crops" | "tiles" | "none";
 }
 
 /** The plates of one frame. */
@@ -58,10 +66,15 @@ export async function findPlates(
   const vehicles = await options.vehicles;
   const input = detector.inputSize(img);
   const detectorSize = Math.max(input.width, input.height);
-  const crops = planPlateCrops(img, {
-    vehicles,
-    plates: whole,
-  }, { detectorSize, ...options.crops });
+  const { secondPass = "crops" } = options;
+  const crops = secondPass === "crops"
+    ? planPlateCrops(img, { vehicles, plates: whole }, {
+      detectorSize,
+      ...options.crops,
+    })
+    : secondPass === "tiles"
+    ? planTiles(img)
+    : [];
   const found = [...whole];
   for (const crop of crops) {
     const { image, box } = cropImage(img, crop);
