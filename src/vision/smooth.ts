@@ -33,7 +33,8 @@ export interface FramePlateRead {
   crop?: string;
   /**
    * The plate box reaches the frame's left or right edge (`isAtFrameEdge`):
-   * its read is dropped unless it looks whole (`looksWhole`).
+   * its read is dropped unless it looks whole (`looksWhole`), and a track
+   * with no read away from the edge is not reported.
    * @default {false}
    */
   atEdge?: boolean;
@@ -142,6 +143,12 @@ export function smoothClip(
       obs.map((o) => ({ plateBox: o.plateBox, carFound: o.carBox !== null })),
     );
     if (sceneMoves && standsStill) continue;
+    // A plate only ever seen at the frame's side may be cut even when its
+    // read fits a format (a cut Dutch XS-NB-23 reads as a German SSB233).
+    const seenWhole = obs.some((o) =>
+      !byKey.get(`${o.frameIdx}:${o.plateBox.join(",")}`)?.atEdge
+    );
+    if (!seenWhole) continue;
     const vote = votePlate(
       obs.map((o) => ({ read: o.read, weight: o.detScore })),
       { minReads: 1 },

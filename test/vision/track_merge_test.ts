@@ -97,3 +97,25 @@ Deno.test("`mergeOverlappingTracks()` keeps tracks with different texts apart an
   assert.equal(merged[1].observations[0].read.text, "XY99ZZZ");
   assert.deepEqual(merged.map((t) => t.trackId), [1, 2]);
 });
+
+Deno.test("`smoothClip()` reports no plate seen only at the frame's side, and keeps one also seen whole", () => {
+  const reads = (atEdge: (f: number) => boolean): FramePlateRead[] =>
+    [0, 1, 2, 3].map((f) => ({
+      frameIdx: f,
+      plateBox: [0 + f, 316, 201 + f, 379],
+      carBox: [0, 200, 384, 465],
+      carFound: true,
+      detScore: 0.9,
+      atEdge: atEdge(f),
+      // A cut Dutch plate that fits a German format.
+      read: {
+        text: "SSB233",
+        confidence: 0.9,
+        charProbs: [...Array(6)].map(() => 0.9),
+        region: "Germany",
+        regionProb: 0.88,
+      },
+    }));
+  assert.deepEqual(smoothClip(reads(() => true)), []);
+  assert.equal(smoothClip(reads((f) => f < 2)).length, 1);
+});
