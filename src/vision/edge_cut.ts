@@ -22,11 +22,13 @@ export interface IsAtFrameEdgeOptions {
   /**
    * A box within this many source pixels of the left or right edge counts.
    * The plate detector's box of a cut plate often stops short of the edge
-   * (4.8 px of a 384 px wide frame for `XS-NB-23` cut after its `X`) and is
-   * only as precise as one pixel of its 416 px input, so the default is
-   * half the box's height, at least 2 px plus one input pixel (5 px at 1280
-   * wide, 11 px at 3840).
-   * @default {max(box height / 2, 2 + frame.width / 416)}
+   * (4.8 px of a 384 px wide frame for `XS-NB-23` cut after its `X`, box
+   * 63 px high), while a whole plate keeps its border (`RK15 YUH` 14.5 px
+   * from the edge in `uk_dashcam_junction.mp4`, box 40 px high), and boxes
+   * are only as precise as one pixel of the detector's 416 px input: the
+   * default is a quarter of the box's height, at least 2 px plus one input
+   * pixel (5 px at 1280 wide, 11 px at 3840).
+   * @default {max(box height / 4, 2 + frame.width / 416)}
    */
   marginPx?: number;
 }
@@ -55,7 +57,7 @@ export function isAtFrameEdge(
   options: IsAtFrameEdgeOptions = {},
 ): boolean {
   const {
-    marginPx = Math.max((box[3] - box[1]) / 2, 2 + frame.width / 416),
+    marginPx = Math.max((box[3] - box[1]) / 4, 2 + frame.width / 416),
   } = options;
   if (!(marginPx >= 0 && Number.isFinite(marginPx))) {
     throw new RangeError(

@@ -42,3 +42,13 @@ Deno.test("`looksWhole()` keeps whole plates at the edge and drops cut ones", ()
     false,
   );
 });
+
+Deno.test("`isAtFrameEdge()` tells a cut plate's box from a whole plate near the edge", () => {
+  // XS-NB-23 cut after its X (384 px wide frame): the box stops 4.8 px short.
+  assert.equal(
+    isAtFrameEdge([4.8, 316, 201, 379], { width: 384, height: 480 }),
+    true,
+  );
+  // RK15 YUH, whole, 14.5 px from the edge of a 1280 px frame.
+  assert.equal(isAtFrameEdge([14.5, 475.5, 89.7, 516], frame), false);
+});
