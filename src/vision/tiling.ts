@@ -6,12 +6,17 @@
  * The second pass runs the detector again on the vehicles the whole-frame
  * pass found without a plate, each crop enlarged to the detector's input, but
  * only where the vehicle's plate is too small at whole-frame scale and big
- * enough in the source to be read. Vehicle crops were chosen over fixed tiles
- * by measurement (`deno task bench small-plates`, figures in the README): on
- * 4K frames they find the same plates at a fraction of the calls (one call
- * per plate-less vehicle instead of 6-9 tiles per frame), and the vehicle
- * detector, whose objects are 4-5 times wider than their plates, still finds
- * the vehicles there.
+ * enough in the source to be read.
+ *
+ * Measured (`deno task bench small-plates`, figures in the README): the
+ * whole-frame pass reads plates of about 30 px or more on the detector's
+ * input (110 px at 720p, not 110 px at 1080p and above). Vehicle crops cost
+ * 1.0-1.4 detector calls per frame and read 80 px plates at 720p (from
+ * 110), while a tile grid costs 3 (1080p), 7 (1440p) and 9 (2160p) calls
+ * per frame and reads 110 px plates at 1080p and 2160p where crops read
+ * some; crops stop where the vehicle detector (512 px input) misses the
+ * vehicle. Crops are the default for their cost; tiles stay selectable
+ * (`findPlates`' `secondPass`).
  *
  * @module
  */
@@ -26,9 +31,12 @@ export interface PlanPlateCropsOptions {
    */
   detectorSize?: number;
   /**
-   * Plates narrower than this on the detector's input are often missed
-   * (measured on the media set: plates of 9-11 input pixels were found in
-   * about half the frames, 16 and wider in all).
+   * Vehicles whose expected plate is narrower than this on the detector's
+   * input get a second look. Measured: on `cases/uhd_small_plate` plates of
+   * 9-11 input pixels were found in about 60 % of the frames; on the
+   * composited stills of the small-plates bench 24 px plates rarely, 36 px
+   * always. 16 keeps the extra calls on 720p and 1080p clips low (1.0-1.4
+   * per frame).
    * @default {16}
    */
   minPlateInputWidth?: number;
