@@ -16,14 +16,17 @@ import {
   OUTBOX_FILE,
   PgDescribedError,
   searchVehicles,
+  writeEvidenceFiles,
 } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { parseCountFlag, parseTimeFlag } from "./flag_values.ts";
 import { assertPgHostAllowed } from "./pg_host.ts";
+import { parseNearFlags } from "./near_flag.ts";
+import { placeText } from "./place_text.ts";
 
 /** Usage text. */
 export const USAGE =
-  "vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--limit N] [--remote] [--json]  search final events";
+  "vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--near LAT,LON --radius METRES] [--limit N] [--remote [--evidence DIR]] [--json]  search final events";
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -48,6 +51,9 @@ export async function runVehicles(args: string[]): Promise<number> {
     until: { type: "string" },
     limit: { type: "string" },
     remote: { type: "boolean" },
+    near: { type: "string" },
+    radius: { type: "string" },
+    evidence: { type: "string" },
   });
   if (values.help) {
     console.log(USAGE);
@@ -67,7 +73,11 @@ export async function runVehicles(args: string[]): Promise<number> {
       ? undefined
       : parseTimeFlag("until", values.until),
     limit,
+    near: parseNearFlags(values.near, values.radius),
   };
+  if (values.evidence !== undefined && !values.remote) {
+    throw new UsageError("--evidence needs --remote");
+  }
   if (filter.fuzzy && !filter.plate) {
     throw new UsageError("--fuzzy needs --plate");
   }
@@ -100,8 +110,20 @@ export async function runVehicles(args: string[]): Promise<number> {
         confidence: v.plateConfidence,
         videoId: v.videoId,
         trackId: v.trackId,
-        extra: v.deviceId ? `device=${v.deviceId}` : "",
+        extra: [
+          v.deviceId ? `device=${v.deviceId}` : "",
+          placeText(v),
+        ].filter((x) => x !== "").join(" "),
       }));
+      if (values.evidence !== undefined) {
+        const written = await writeEvidenceFiles(sql, {
+          dir: values.evidence,
+          eventKeys: found.flatMap((v) => v.eventKey ? [v.eventKey] : []),
+        });
+        console.error(
+          `wrote ${written.length} evidence picture(s) to ${values.evidence}`,
+        );
+      }
     } catch (err) {
       // A bad filter is the caller's; anything else is the server's.
       if (err instanceof RangeError || err instanceof TypeError) throw err;
@@ -134,7 +156,7 @@ export async function runVehicles(args: string[]): Promise<number> {
         trackId: e.trackId,
         extra: `${e.sentAt ? "synced" : "pending"}${
           e.alertId !== null ? " ALERT" : ""
-        }`,
+        }${placeText(e) ? ` ${placeText(e)}` : ""}`,
       }));
     } finally {
       outbox.close();

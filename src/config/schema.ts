@@ -97,10 +97,27 @@ export interface Config {
     /** Rows sent per batch. */
     batch_size: number;
   };
+  /** GPS of clips (issue 13). */
+  gps: {
+    /** ExifTool program that reads GPS embedded in clips; null reads sidecars (.nmea, .gps, R50 .dat) only. */
+    exiftool: string | null;
+  };
+  /** Pictures of events in the fleet database (issue 13). */
+  evidence: {
+    /** Send each synced event's plate and vehicle crops to the fleet's vehicle_evidence; false keeps pictures on the box only. */
+    sync: boolean;
+    /** Largest picture sent, KiB (a larger one stays on the box). */
+    max_kb: number;
+  };
   /** Module providing the stage handlers (tests and extensions swap it); null = the built-in vision stages. */
   handlers_module: string | null;
   /** Per-camera settings keyed by camera id (the clip's folder name); `default` applies to every camera. */
   cameras: Record<string, CameraZones>;
+  /** Inference only where it pays (README "Skipping"). */
+  skipping: {
+    /** Skip the detectors on frames that barely differ from the last one processed, and OCR on plates a track has already read the same way three times; false runs every stage on every sampled frame. */
+    enabled: boolean;
+  };
 }
 
 /** Defaults: embedded SQLite, local outbox, no Postgres. */
@@ -152,8 +169,11 @@ export const DEFAULTS = {
     device_id: "dashcam",
     batch_size: 500,
   },
+  gps: { exiftool: "exiftool" },
+  evidence: { sync: true, max_kb: 256 },
   handlers_module: null,
   cameras: {},
+  skipping: { enabled: true },
 } satisfies Config;
 
 /** The task categories, re-exported for config users. */

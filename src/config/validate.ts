@@ -130,6 +130,8 @@ export const CONFIG_SCHEMA = v.strictObject({
     device_id: text(),
     batch_size: int(1, 10_000),
   }),
+  gps: section({ exiftool: nullableText() }),
+  evidence: section({ sync: bool(), max_kb: int(1, 65_536) }),
   handlers_module: nullableText(),
   data_dir: text(),
   models_dir: text(),
@@ -137,6 +139,7 @@ export const CONFIG_SCHEMA = v.strictObject({
   log_level: oneOf(LOG_LEVELS),
   // Checked by ignore_zones.ts (one line naming cameras.<id>.ignore_zones).
   cameras: v.custom<Config["cameras"]>(() => true),
+  skipping: section({ enabled: bool() }),
 }, "an object");
 
 type Issue = v.InferIssue<typeof CONFIG_SCHEMA>;

@@ -51,6 +51,15 @@ export interface ClipLifecycleOptions {
   cleanClip: (videoId: string) => void;
   /** Rejects when the engine cannot go on (ends {@linkcode ClipLifecycle.waitFor}). */
   fatal: Promise<never>;
+  /**
+   * Called when a clip ends, before its graph rows are pruned (the fleet's
+   * clip and track rows are taken from them); must be idempotent: a crash
+   * before the end commits calls it again on the next start.
+   */
+  onFinish?: (
+    video: VideoRow,
+    outcome: { status: "done" | "failed"; error: string | null },
+  ) => void;
 }
 
 /** Moves clips through their steps after decoding, and answers about them. */
@@ -134,6 +143,10 @@ export class ClipLifecycle {
         : null;
       // A note set while decoding (source missing) stays with the clip.
       const error = [v.error, problem].filter((x) => x).join("; ") || null;
+      this.#o.onFinish?.(v, {
+        status: smoothFailed ? "failed" : "done",
+        error,
+      });
       // The clip's end and the pruning of its rows commit together, so a
       // crash between them cannot leave rows behind for good.
       transaction(db, () => {

@@ -16,6 +16,7 @@ import {
   getVideo,
   listVideos,
   releaseLeases,
+  trackSummaries,
   type VideoRow,
 } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -37,6 +38,8 @@ import { Dispatcher } from "./dispatcher.ts";
 import { ClipLifecycle, type Progress } from "./clip_lifecycle.ts";
 import { type ClipSubmission, submitClip } from "./intake.ts";
 import { openRecovered } from "./recovery.ts";
+import { ClipGps } from "./clip_gps.ts";
+import { clipRecords } from "./clip_records.ts";
 
 export type { EventSink } from "./event_sink.ts";
 export type { ClipSubmission } from "./intake.ts";
@@ -89,6 +92,7 @@ export class Engine {
   #decoder: Decoder;
   #dispatcher: Dispatcher;
   #clips: ClipLifecycle;
+  #gps: ClipGps;
   #stopping = false;
   #fatal: PromiseWithResolvers<never> = Promise.withResolvers();
   #started = false;
@@ -105,9 +109,10 @@ export class Engine {
     db: DatabaseSync,
     pool: WorkerPool,
     lock: DataDirLock | null,
-    options: EngineOptions,
+    options: EngineOptions & { gps: ClipGps },
   ) {
     this.config = config;
+    this.#gps = options.gps;
     this.db = db;
     this.pool = pool;
     this.#lock = lock;
@@ -126,10 +131,20 @@ export class Engine {
       wake: (category) => pool.wake(category),
       cleanClip: (videoId) => this.#frames.cleanClip(videoId),
       fatal: this.#fatal.promise,
+      onFinish: (video, outcome) => {
+        // The fleet's clip and track rows (issue 13), then the GPS file goes.
+        const { clip, tracks } = clipRecords(video, {
+          gps: this.#gps.record(video.video_id),
+          ...outcome,
+          tracks: trackSummaries(db, video.video_id),
+        });
+        options.sink.addClip?.(clip, tracks);
+        this.#gps.forget(video.video_id);
+      },
     });
     this.#dispatcher = new Dispatcher(db, {
       data,
-      sink: options.sink,
+      sink: options.gps.sink(options.sink),
       maxAttempts: config.graph.max_attempts,
       pollMs: config.graph.poll_ms,
       stats: this.stats,
@@ -137,6 +152,7 @@ export class Engine {
       deleteFrame: (path) => this.#frames.delete(path),
       advanceClips: (now) => this.#clips.advance(now),
       onFatal: (err) => this.#fail(err),
+      skipSettledPlates: config.skipping.enabled,
     });
     this.#decoder = new Decoder(db, {
       config,
@@ -190,6 +206,11 @@ export class Engine {
       lock?.release();
       throw err;
     }
+    const gps = await ClipGps.open({
+      dataDir,
+      log: options.log,
+      exiftool: config.gps.exiftool,
+    });
     const poolId = crypto.randomUUID().slice(0, 8);
     let engine: Engine | null = null;
     const pool = new WorkerPool(poolId, {
@@ -227,7 +248,7 @@ export class Engine {
       db,
       pool,
       lock,
-      options,
+      { ...options, gps },
     );
     try {
       await pool.start();
@@ -298,6 +319,7 @@ export class Engine {
       isTransient: (err) => this.#isTransient(err),
       enqueueDecode: (videoId) => this.#decoder.enqueue(videoId),
       originalName: options.originalName,
+      captureGps: (videoId, input) => this.#gps.capture(videoId, input),
     });
   }
 

@@ -52,6 +52,21 @@ export interface SubmitClipOptions {
   enqueueDecode: (videoId: string) => void;
   /** The camera's file name when `path` is a spooled copy (its time stamp is the start time). */
   originalName?: string;
+  /**
+   * Reads and keeps the clip's GPS track (see clip_gps.ts) before the clip
+   * is registered; a failure there never fails the clip.
+   */
+  captureGps?: (
+    videoId: string,
+    input: {
+      path: string;
+      originalPath?: string;
+      startTime: string;
+      startSource: string;
+      durationS: number;
+      samplingFps: number;
+    },
+  ) => Promise<void>;
 }
 
 /**
@@ -114,6 +129,27 @@ export async function submitClip(
     const start = await clipStartTime(abs, info, {
       originalName: options.originalName,
     });
+    if (options.captureGps) {
+      try {
+        await options.captureGps(videoId, {
+          path: abs,
+          // A spooled copy's sidecars sit beside the camera's original.
+          ...(options.originalName
+            ? { originalPath: options.originalName }
+            : {}),
+          startTime: start.startTime,
+          startSource: start.source,
+          durationS: info.durationS,
+          samplingFps: options.samplingFps,
+        });
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        options.log.debug("clip GPS not kept; events get no location", {
+          path,
+          error: (err as Error).message.split("\n")[0],
+        });
+      }
+    }
     registerVideo(db, {
       video_id: videoId,
       path: abs,

@@ -14,3 +14,7 @@ export * from "./data_fs.ts";
 export * from "./data_layout.ts";
 export * from "./sqlite_migrate.ts";
 export * from "./async.ts";
+export * from "./geo.ts";
+export * from "./gps_types.ts";
+export * from "./clip_record.ts";
+export * from "./evidence_paths.ts";

@@ -64,13 +64,16 @@ Deno.test("`Outbox.open()` sets WAL, synchronous=FULL and records migrations", a
     assert.deepEqual(versions, [
       { version: 1, name: "events_alerts_sync_state" },
       { version: 2, name: "rejected_retry" },
+      { version: 3, name: "gps_location" },
+      { version: 4, name: "evidence_sync" },
+      { version: 5, name: "clips_and_tracks" },
     ]);
     // Re-opening applies nothing twice.
     const again = Outbox.open(path);
     const count = again.db.prepare(
       "SELECT count(*) AS n FROM schema_migrations",
     ).get() as { n: number };
-    assert.equal(count.n, 2);
+    assert.equal(count.n, 5);
     again.close();
   });
 });
@@ -317,11 +320,26 @@ Deno.test("`Outbox.pruneSent()` deletes only sent rows older than the cut", asyn
     outbox.markSent([ids[0]!], "2025-01-01T00:00:00.000Z");
     outbox.markSent([ids[1]!], "2025-03-01T00:00:00.000Z");
     outbox.markRejected(ids[2]!, "bad");
+    outbox.markEvidenceSynced([ids[0]!], 1);
     assert.deepEqual(outbox.pruneSent("2025-02-01T00:00:00Z"), {
       deleted: 1,
-      evidence: ["evidence/clip/1.png"],
+      evidence: ["evidence/clip/1.png", "evidence/clip/1_vehicle.jpg"],
     });
     assert.equal(outbox.stats().total, 3);
+  });
+});
+
+Deno.test("`Outbox.pruneSent()` keeps a sent event whose pictures the fleet has not been offered yet", async () => {
+  await withOutbox((outbox) => {
+    outbox.add({ ...event(1, "P1"), evidence: "evidence/clip/1.png" });
+    outbox.add(event(2, "P2")); // no pictures: nothing to wait for
+    const ids = outbox.nextBatch(2).map((e) => e.id);
+    outbox.markSent(ids, "2025-01-01T00:00:00.000Z");
+    assert.deepEqual(outbox.unsyncedEvidence(10).map((e) => e.id), [ids[0]]);
+    assert.equal(outbox.pruneSent("2025-02-01T00:00:00Z").deleted, 1);
+    outbox.markEvidenceSynced([ids[0]!], 0); // kept on the box by config
+    assert.equal(outbox.pruneSent("2025-02-01T00:00:00Z").deleted, 1);
+    assert.equal(outbox.stats().total, 0);
   });
 });
 

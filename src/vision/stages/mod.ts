@@ -47,6 +47,8 @@ import { frameSignature, sceneMoves } from "../static_text.ts";
 import type { Config } from "../../config/mod.ts";
 import { readPlates } from "../plate_read.ts";
 import { encodePng } from "../png.ts";
+import { encodeJpeg, vehicleCrop } from "../vehicle_crop.ts";
+import { vehicleCropPath } from "../../shared/mod.ts";
 import { type FramePlateRead, smoothClip } from "../smooth.ts";
 
 type Init = StageInit & { log: StageLog };
@@ -139,6 +141,22 @@ async function ocrStage(init: Init): Promise<StageHandler> {
           `${String(task.frameIdx).padStart(6, "0")}_${i}.ppm`,
         );
         await writeDataFile(data.resolve(crop), encodePpm(results[i].crop));
+        // A small vehicle crop beside it: evidence for the fleet (issue 13).
+        let carCrop: string | undefined;
+        if (plates[i].carFound) {
+          try {
+            carCrop = cropRef(
+              task.videoId,
+              `${String(task.frameIdx).padStart(6, "0")}_${i}_vehicle.ppm`,
+            );
+            await writeDataFile(
+              data.resolve(carCrop),
+              encodePpm(vehicleCrop(img, plates[i].carBox)),
+            );
+          } catch {
+            carCrop = undefined; // a box outside the frame: no picture
+          }
+        }
         reads.push({
           frameIdx: task.frameIdx ?? 0,
           plateBox: round1(results[i].plateBox),
@@ -148,6 +166,7 @@ async function ocrStage(init: Init): Promise<StageHandler> {
           read: results[i].read,
           crop,
           atEdge: isAtFrameEdge(results[i].plateBox, img),
+          ...(carCrop ? { vehicleCrop: carCrop } : {}),
         });
       }
       return { reads };
@@ -192,9 +211,12 @@ function smoothStage(init: Init): StageHandler {
             confidence: Math.round(p.confidence * 10000) / 10000,
             support: p.support,
             reads: p.reads,
+            firstFrame: p.firstFrame,
+            lastFrame: p.lastFrame,
             plateBox: p.best.plateBox,
             carBox: p.best.carBox,
             crop: p.best.crop ?? null,
+            vehicleCrop: p.best.vehicleCrop ?? null,
           },
         })),
       };
@@ -226,6 +248,21 @@ function summaryStage(init: Init): StageHandler {
             error: (err as Error).message,
           });
           evidence = undefined;
+        }
+      }
+      const carCrop = task.meta.vehicleCrop as string | null | undefined;
+      if (evidence && carCrop) {
+        const data = dataLayout(init.dataDir);
+        try {
+          const img = decodePpm(await Deno.readFile(data.resolve(carCrop)));
+          const path = data.resolve(vehicleCropPath(evidence));
+          await writeDataFile(`${path}.tmp`, await encodeJpeg(img));
+          await Deno.rename(`${path}.tmp`, path);
+        } catch (err) {
+          ctx.log.warn("vehicle crop not saved", {
+            crop: carCrop,
+            error: (err as Error).message,
+          });
         }
       }
       const event: FinalEvent = {
