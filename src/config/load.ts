@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { redactSecrets } from "../log/mod.ts";
 import { type Config, DEFAULTS } from "./schema.ts";
 import { checkConfig } from "./validate.ts";
-import { validateCameraZones } from "./ignore_zones.ts";
+import { CameraConfigError, validateCameras } from "./cameras.ts";
 
 /**
  * A configuration error a user caused; the message is one line, with any
@@ -123,11 +123,12 @@ export function validateConfig(raw: Json, baseDir: string): Config {
   const checked = checkConfig(raw);
   if (!checked.ok) throw new ConfigError(checked.error);
   const c = checked.config;
-  let cameras: Config["cameras"];
+  let cameras;
   try {
-    cameras = validateCameraZones(c.cameras);
+    cameras = validateCameras(c.cameras);
   } catch (err) {
-    throw new ConfigError((err as Error).message);
+    if (err instanceof CameraConfigError) throw new ConfigError(err.message);
+    throw err;
   }
   return {
     ...c,

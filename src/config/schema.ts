@@ -4,7 +4,11 @@
  * @module
  */
 import { TASK_CATEGORIES, type TaskCategory } from "../shared/mod.ts";
-import type { CameraZones } from "./ignore_zones.ts";
+import {
+  CAMERA_DEFAULTS,
+  type CamerasConfig,
+  type SegmentsConfig,
+} from "./cameras.ts";
 
 /** Inference backends a user can choose. */
 export const BACKENDS = ["auto", "native", "wasm", "webgpu"] as const;
@@ -111,13 +115,15 @@ export interface Config {
   };
   /** Module providing the stage handlers (tests and extensions swap it); null = the built-in vision stages. */
   handlers_module: string | null;
-  /** Per-camera settings keyed by camera id (the clip's folder name); `default` applies to every camera. */
-  cameras: Record<string, CameraZones>;
   /** Inference only where it pays (README "Skipping"). */
   skipping: {
     /** Skip the detectors on frames that barely differ from the last one processed, and OCR on plates a track has already read the same way three times; false runs every stage on every sampled frame. */
     enabled: boolean;
   };
+  /** Per-camera clock settings, keyed by camera id (the clip's folder name), plus `default` (see cameras.ts). */
+  cameras: CamerasConfig;
+  /** How consecutive segments of one camera continue each other's tracks. */
+  segments: SegmentsConfig;
 }
 
 /** Defaults: embedded SQLite, local outbox, no Postgres. */
@@ -172,8 +178,9 @@ export const DEFAULTS = {
   gps: { exiftool: "exiftool" },
   evidence: { sync: true, max_kb: 256 },
   handlers_module: null,
-  cameras: {},
   skipping: { enabled: true },
+  cameras: CAMERA_DEFAULTS.cameras,
+  segments: CAMERA_DEFAULTS.segments,
 } satisfies Config;
 
 /** The task categories, re-exported for config users. */

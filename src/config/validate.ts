@@ -19,6 +19,7 @@ import {
   LOG_LEVELS,
   TLS_MODES,
 } from "./schema.ts";
+import type { CamerasConfig } from "./cameras.ts";
 
 /** A number (or its string form) within a range. */
 function num(min: number, max: number) {
@@ -137,9 +138,14 @@ export const CONFIG_SCHEMA = v.strictObject({
   models_dir: text(),
   sampling_fps: num(0.1, 60),
   log_level: oneOf(LOG_LEVELS),
-  // Checked by ignore_zones.ts (one line naming cameras.<id>.ignore_zones).
-  cameras: v.custom<Config["cameras"]>(() => true),
   skipping: section({ enabled: bool() }),
+  // Keyed by camera id: checked entry by entry in cameras.ts.
+  cameras: v.custom<CamerasConfig>(() => true),
+  segments: section({
+    gap_s: num(0, 60),
+    edge_s: num(0, 60),
+    hold_s: num(0, 86400),
+  }),
 }, "an object");
 
 type Issue = v.InferIssue<typeof CONFIG_SCHEMA>;

@@ -21,7 +21,12 @@ import {
   transaction,
   type VideoRow,
 } from "../graph/mod.ts";
-import { BadClipError, cutShortNote, decodeFrames } from "../ingest/mod.ts";
+import {
+  BadClipError,
+  cutShortNote,
+  decodedFraction,
+  decodeFrames,
+} from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   Backoff,
@@ -265,6 +270,11 @@ export class Decoder {
       videoId,
       status: "decoded",
       framesTotal: count,
+      decodedFraction: decodedFraction({
+        framesDecoded: count,
+        durationS: video.duration_s ?? 0,
+        fps,
+      }),
       ...(note ? { error: note } : {}),
       now: Date.now(),
     });

@@ -139,10 +139,9 @@ export class Dispatcher {
     let did = false;
     const batch = fetchUnhandled(db, { limit: 200 });
     for (const { resultId, task, result } of batch) {
+      // A summary's event is reported when its clip finishes (see
+      // clip_lifecycle.ts): it may continue a track of the segment before.
       const out = result as StageOutput;
-      if (task.category === "summary" && out?.event) {
-        this.#o.sink.add(out.event);
-      }
       let children = childrenOf(task, out);
       if (task.category === "plate_detect" && this.#o.skipSettledPlates) {
         children = planOcrTasks(db, children).children;

@@ -25,6 +25,7 @@ import {
   closeForReaders,
   type DataLayout,
   dataLayout,
+  type FinalEvent,
   makeDataDir,
   systemClock,
 } from "../shared/mod.ts";
@@ -38,7 +39,7 @@ import { Dispatcher } from "./dispatcher.ts";
 import { ClipLifecycle, type Progress } from "./clip_lifecycle.ts";
 import { type ClipSubmission, submitClip } from "./intake.ts";
 import { openRecovered } from "./recovery.ts";
-import { ClipGps } from "./clip_gps.ts";
+import { ClipGps, enrichEvent } from "./clip_gps.ts";
 import { clipRecords } from "./clip_records.ts";
 
 export type { EventSink } from "./event_sink.ts";
@@ -69,7 +70,8 @@ export interface EngineOptions {
   handlerOptions?: Record<string, unknown>;
   /**
    * The clock of the engine's waits (the decoder's pause after a
-   * file-system fault, the worker pool's task-timeout watch); tests pass a
+   * file-system fault, the worker pool's task-timeout watch, the hold of
+   * tracks at a segment's end, `segments.hold_s`); tests pass a
    * manual one instead of waiting. Time stamps in `pipeline.db` stay on the
    * wall clock: the workers, in other isolates, stamp leases with theirs.
    * @default {the wall clock}
@@ -131,6 +133,12 @@ export class Engine {
       wake: (category) => pool.wake(category),
       cleanClip: (videoId) => this.#frames.cleanClip(videoId),
       fatal: this.#fatal.promise,
+      sink: options.gps.sink(options.sink),
+      clock: () => (options.clock ?? systemClock).now(),
+      enrich: (event) => {
+        const record = this.#gps.record(event.videoId);
+        return record ? enrichEvent(event, record).event : event;
+      },
       onFinish: (video, outcome) => {
         // The fleet's clip and track rows (issue 13), then the GPS file goes.
         const { clip, tracks } = clipRecords(video, {
@@ -319,8 +327,20 @@ export class Engine {
       isTransient: (err) => this.#isTransient(err),
       enqueueDecode: (videoId) => this.#decoder.enqueue(videoId),
       originalName: options.originalName,
+      cameras: this.config.cameras,
       captureGps: (videoId, input) => this.#gps.capture(videoId, input),
     });
+  }
+
+  /**
+   * Reports the tracks held at the end of some clips now (`process` and
+   * `read` once all their clips are done: no further segment comes).
+   *
+   * @param videoIds The clips.
+   * @returns Events reported.
+   */
+  releaseHeld(videoIds: readonly string[]): FinalEvent[] {
+    return this.#clips.releaseHeld(videoIds);
   }
 
   #isTransient(err: unknown): boolean {

@@ -12,3 +12,5 @@ export * from "./task_store.ts";
 export * from "./video_store.ts";
 export * from "./gps_interpolate.ts";
 export * from "./track_summaries.ts";
+export * from "./segment_chain.ts";
+export * from "./held_tracks.ts";

@@ -9,6 +9,7 @@ export * from "./ffmpeg_args.ts";
 export * from "./frames.ts";
 export * from "./image_decode.ts";
 export * from "./probe.ts";
+export * from "./segment_name.ts";
 export * from "./spool.ts";
 export * from "./start_time.ts";
 export * from "./video_id.ts";

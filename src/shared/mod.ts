@@ -18,3 +18,4 @@ export * from "./geo.ts";
 export * from "./gps_types.ts";
 export * from "./clip_record.ts";
 export * from "./evidence_paths.ts";
+export * from "./time_zone.ts";

@@ -99,4 +99,10 @@ export interface FinalEvent {
    * duration); other values may be added (a configured camera zone).
    */
   timeSource?: string;
+  /** The clip's file name as the camera wrote it (the best reading's clip). */
+  clip?: string;
+  /** Seconds into that clip of the best reading (presentation time). */
+  clipTimeS?: number;
+  /** Camera id (the clip's folder name; `cameras` config key). */
+  camera?: string;
 }

@@ -136,6 +136,18 @@ CREATE TABLE tracks (
 );
 CREATE INDEX clips_unsent ON clips (created_at) WHERE sent_at IS NULL;`,
   },
+  {
+    version: 6,
+    name: "clip_name_time_camera",
+    // Issue 11 "output people can use": the clip's file name as the camera
+    // wrote it, the best reading's time in that clip (seconds) and the
+    // camera id (its folder; the key of the cameras config section, whose
+    // time zone the terminal shows times in). NULL on older rows.
+    sql: `
+ALTER TABLE events ADD COLUMN clip TEXT;
+ALTER TABLE events ADD COLUMN clip_time_s REAL;
+ALTER TABLE events ADD COLUMN camera TEXT;`,
+  },
 ];
 
 /** Options for {@linkcode Outbox.open}. */
@@ -268,6 +280,9 @@ interface EventRow {
   speed_kmh: number | null;
   heading_deg: number | null;
   time_source: string | null;
+  clip: string | null;
+  clip_time_s: number | null;
+  camera: string | null;
 }
 
 const EVENT_COLUMNS = "id, event_key, video_id, track_id, frame_idx, ts, " +
@@ -284,6 +299,10 @@ const EVENT_COLUMNS_BEFORE_GPS = EVENT_COLUMNS.replace(
   "NULL AS lat, NULL AS lon, NULL AS speed_kmh, NULL AS heading_deg, " +
     "NULL AS time_source",
 );
+
+/** Columns of outbox migration 3 (NULL when an older version wrote a file opened read-only). */
+const CLIP_COLUMNS = ", clip, clip_time_s, camera";
+const NO_CLIP_COLUMNS = ", NULL AS clip, NULL AS clip_time_s, NULL AS camera";
 
 function toEvent(row: EventRow): OutboxEvent {
   const event: OutboxEvent = {
@@ -313,6 +332,9 @@ function toEvent(row: EventRow): OutboxEvent {
   if (row.speed_kmh !== null) event.speedKmh = row.speed_kmh;
   if (row.heading_deg !== null) event.headingDeg = row.heading_deg;
   if (row.time_source !== null) event.timeSource = row.time_source;
+  if (row.clip != null) event.clip = row.clip;
+  if (row.clip_time_s != null) event.clipTimeS = row.clip_time_s;
+  if (row.camera != null) event.camera = row.camera;
   return event;
 }
 
@@ -473,8 +495,9 @@ export class Outbox {
     const result = this.#prepare(
       `INSERT OR IGNORE INTO events (event_key, video_id, track_id, frame_idx,
          ts, final_plate, plate_confidence, car_bbox, plate_bbox, evidence,
-         created_at, lat, lon, speed_kmh, heading_deg, time_source)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         created_at, lat, lon, speed_kmh, heading_deg, time_source, clip,
+         clip_time_s, camera)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       event.eventKey,
       event.videoId,
@@ -492,6 +515,9 @@ export class Outbox {
       event.speedKmh ?? null,
       event.headingDeg ?? null,
       event.timeSource ?? null,
+      event.clip ?? null,
+      event.clipTimeS ?? null,
+      event.camera ?? null,
     );
     const added = Number(result.changes) === 1;
     if (added && !this.db.isTransaction) this.checkpoint();
@@ -645,9 +671,11 @@ export class Outbox {
   #eventColumns: string | null = null;
 
   #columns(): string {
-    this.#eventColumns ??= this.#hasColumn("events", "time_source")
-      ? EVENT_COLUMNS
-      : EVENT_COLUMNS_BEFORE_GPS;
+    this.#eventColumns ??=
+      (this.#hasColumn("events", "time_source")
+        ? EVENT_COLUMNS
+        : EVENT_COLUMNS_BEFORE_GPS) +
+      (this.#hasColumn("events", "clip") ? CLIP_COLUMNS : NO_CLIP_COLUMNS);
     return this.#eventColumns;
   }
 

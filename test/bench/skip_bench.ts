@@ -1,9 +1,11 @@
 /**
  * Inference only where it pays, measured: runs `process --json` on the 7
  * media clips as a user starts it (a fresh data dir, the default
- * configuration) with `skipping.enabled` true and false, and prints for each
- * the whole-process wall time, the `vehicle_detect`, `plate_detect` and
- * `ocr` tasks run, the plates read by OCR, and the plates reported.
+ * configuration) with `skipping.enabled` false and true, and prints for
+ * each the whole-process wall time, CPU seconds (user + system, ffmpeg
+ * included) and peak RSS (GNU `/usr/bin/time`), the sampled frames, the
+ * `vehicle_detect`, `plate_detect` and `ocr` tasks run, the plates read by
+ * OCR, and the plates reported. `SKIP_BENCH_ROUNDS=n` repeats the pair.
  *
  * `deno run -A test/bench/skip_bench.ts [SHARED_DIR]`
  *
@@ -36,8 +38,16 @@ async function runOnce(enabled: boolean) {
     }),
   );
   const t0 = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
+  // GNU time gives the CPU seconds of the process and the children it waited
+  // for (ffmpeg): on a shared machine they vary far less than wall time.
+  const timeFile = join(dir, "time.txt");
+  const out = await new Deno.Command("/usr/bin/time", {
     args: [
+      "-o",
+      timeFile,
+      "-f",
+      "%U %S %M",
+      Deno.execPath(),
       "run",
       "--no-prompt",
       "-A",
@@ -59,6 +69,8 @@ async function runOnce(enabled: boolean) {
   if (!out.success) {
     throw new Error(new TextDecoder().decode(out.stderr).slice(-2000));
   }
+  const [user, sys, maxRssKb] = (await Deno.readTextFile(timeFile)).trim()
+    .split("\n").at(-1)!.split(" ").map(Number);
   const plates = new TextDecoder().decode(out.stdout).split("\n")
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l))
@@ -87,6 +99,8 @@ async function runOnce(enabled: boolean) {
   return {
     skipping: enabled,
     wall_s: Math.round(wallS * 100) / 100,
+    cpu_s: Math.round((user + sys) * 100) / 100,
+    peak_rss_mib: Math.round(maxRssKb / 1024),
     frames,
     vehicle_detect: tasks.vehicle_detect ?? 0,
     plate_detect: tasks.plate_detect ?? 0,

@@ -162,7 +162,7 @@ async function fleetLoad(seed: number): Promise<void> {
       );
       assert.equal(contents.sent, contents.events.length, `outbox of ${id}`);
       for (const e of contents.events) {
-        expected.set(e.eventKey, `${id} ${e.finalPlate}`);
+        expected.set(e.eventKey, `${id} ${e.finalPlate} ${e.lat}`);
       }
     }
     assert.equal(
@@ -175,12 +175,27 @@ async function fleetLoad(seed: number): Promise<void> {
       FROM vehicles`;
     assert.deepEqual({ ...counts }, { n: expected.size, keys: expected.size });
     const rows = await probe<
-      { event_key: string; device_id: string; final_plate: string }[]
-    >`SELECT event_key, device_id, final_plate FROM vehicles`;
+      {
+        event_key: string;
+        device_id: string;
+        final_plate: string;
+        lat: number | null;
+      }[]
+    >`SELECT event_key, device_id, final_plate, lat FROM vehicles`;
     const wrong = rows.filter((r) =>
-      expected.get(r.event_key) !== `${r.device_id} ${r.final_plate}`
+      expected.get(r.event_key) !== `${r.device_id} ${r.final_plate} ${r.lat}`
     );
     assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} rows differ`);
+    // With PostGIS (as in CI), every fix also became a point.
+    const fixes = [...expected.values()].filter((v) => !v.endsWith(" null"));
+    const [geo] = await probe<{ has: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM information_schema.columns
+        WHERE table_name = 'vehicles' AND column_name = 'location') AS has`;
+    if (geo!.has) {
+      const [points] = await probe<{ n: number }[]>`
+        SELECT count(location)::int AS n FROM vehicles`;
+      assert.equal(points!.n, fixes.length);
+    }
   } finally {
     for (const p of processes) p.kill();
     await Promise.allSettled(processes.map((p) => p.done));

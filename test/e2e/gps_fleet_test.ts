@@ -6,6 +6,7 @@
  * real PostgreSQL with PostGIS, and `vehicles --near` finds them locally.
  */
 import assert from "node:assert/strict";
+import postgres from "postgres";
 import { SHARED_MEDIA } from "../support/shared.ts";
 import { runDashcam } from "../support/cli.ts";
 import { writeTrivialConfig } from "../support/config.ts";
@@ -71,6 +72,36 @@ Deno.test("a GoPro clip's events carry its GPS position and clock, and vehicles 
     );
     assert.ok(found.some((r) => r.eventKey === first.eventKey), remote.stdout);
     assert.ok(found.every((r) => r.timeSource === "gps"));
+    // --evidence writes the pictures of the matching events as files.
+    const fleet = postgres(cluster.urlFor("dashcam_final"), {
+      onnotice: () => {},
+    });
+    try {
+      await fleet`INSERT INTO vehicle_evidence (event_key, kind, content_type, data)
+        VALUES (${first.eventKey}, 'plate', 'image/png', ${new Uint8Array([
+        0x89,
+        0x50,
+        0x4e,
+        0x47,
+      ])})`;
+    } finally {
+      await fleet.end();
+    }
+    const out = `${root}/pictures`;
+    const pics = await cli(
+      "vehicles",
+      "--remote",
+      "--near",
+      near,
+      "--radius",
+      "5",
+      "--evidence",
+      out,
+    );
+    assert.equal(pics.code, 0, pics.stderr);
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [
+      `${first.eventKey.replace(":", "_")}_plate.png`,
+    ]);
     const far = await cli(
       "vehicles",
       "--remote",

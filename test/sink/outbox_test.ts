@@ -67,13 +67,14 @@ Deno.test("`Outbox.open()` sets WAL, synchronous=FULL and records migrations", a
       { version: 3, name: "gps_location" },
       { version: 4, name: "evidence_sync" },
       { version: 5, name: "clips_and_tracks" },
+      { version: 6, name: "clip_name_time_camera" },
     ]);
     // Re-opening applies nothing twice.
     const again = Outbox.open(path);
     const count = again.db.prepare(
       "SELECT count(*) AS n FROM schema_migrations",
     ).get() as { n: number };
-    assert.equal(count.n, 5);
+    assert.equal(count.n, 6);
     again.close();
   });
 });
@@ -414,4 +415,40 @@ Deno.test("`Outbox.stats()` read-only on an outbox an older version wrote (not m
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("`Outbox.add()` keeps the clip file name, time in clip and camera, and an older outbox read-only gives events without them", async () => {
+  await withOutbox((outbox, path) => {
+    outbox.add({
+      eventKey: "v:1",
+      videoId: "v",
+      trackId: 1,
+      frameIdx: 16,
+      ts: "2026-03-15T08:15:05.200Z",
+      finalPlate: "PE63TVF",
+      plateConfidence: 0.97,
+      carBbox: [1, 2, 3, 4],
+      plateBbox: [1, 2, 3, 4],
+      clip: "2026_0315_081502_F.MP4",
+      clipTimeS: 3.2,
+      camera: "van7",
+    });
+    const [e] = outbox.query();
+    assert.equal(e.clip, "2026_0315_081502_F.MP4");
+    assert.equal(e.clipTimeS, 3.2);
+    assert.equal(e.camera, "van7");
+    // An outbox an older version wrote (no migration 3), opened read-only.
+    outbox.db.exec(
+      "ALTER TABLE events DROP COLUMN clip; ALTER TABLE events DROP COLUMN clip_time_s; ALTER TABLE events DROP COLUMN camera",
+    );
+    outbox.checkpoint();
+    const old = Outbox.open(path, { readOnly: true });
+    try {
+      const [o] = old.query();
+      assert.equal(o.finalPlate, "PE63TVF");
+      assert.equal(o.clip, undefined);
+    } finally {
+      old.close();
+    }
+  });
 });

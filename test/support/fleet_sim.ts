@@ -54,7 +54,8 @@ function hex8(n: number): string {
  * events (16 hex digits, like a content hash), track ids 1..8, event keys
  * `${videoId}:${trackId}` as the product makes them, plates of 3 letters and
  * 4 digits, times 20 s apart from 2026-11-01T06:00Z, boxes in a 1920x1080
- * frame. Event `n` of a device is always the same for the same seed.
+ * frame, and for nine in ten a GPS fix (lat/lon, speed, heading,
+ * `timeSource: "gps"`). Event `n` of a device is always the same for the same seed.
  *
  * @param seed Run seed.
  * @param device Device number, 0-based.
@@ -78,6 +79,11 @@ export function deviceEvents(
       () => LETTERS[Math.floor(random() * LETTERS.length)],
     ).join("");
     const digits = Math.floor(random() * 10_000).toString().padStart(4, "0");
+    // Nine events in ten have a GPS fix: around one of ten cities, with a
+    // whole-degree-free latitude so REAL/float8 round trips are exact.
+    const fix = random() < 0.9;
+    const lat = 40 + (device % 10) + Math.round(random() * 2 ** 20) / 2 ** 22;
+    const lon = (device % 10) - 5 + Math.round(random() * 2 ** 20) / 2 ** 22;
     const x = Math.floor(random() * 1600);
     const y = Math.floor(random() * 800);
     const w = 120 + Math.floor(random() * 200);
@@ -96,6 +102,15 @@ export function deviceEvents(
         x + w * 0.7,
         y + w * 0.6,
       ],
+      ...(fix
+        ? {
+          lat,
+          lon,
+          speedKmh: Math.round(random() * 1200) / 10,
+          headingDeg: Math.floor(random() * 360),
+          timeSource: "gps",
+        }
+        : { timeSource: "camera_utc" }),
     });
   }
   return events;
@@ -103,8 +118,8 @@ export function deviceEvents(
 
 /** What one device's outbox holds, read back after a run. */
 export interface OutboxContents {
-  /** Every event: key and plate. */
-  events: Array<{ eventKey: string; finalPlate: string }>;
+  /** Every event: key, plate and latitude (null without a fix). */
+  events: Array<{ eventKey: string; finalPlate: string; lat: number | null }>;
   /** Events neither sent nor set aside. */
   pending: number;
   /** Events Postgres confirmed. */
@@ -124,12 +139,15 @@ export function readOutbox(path: string): OutboxContents {
   try {
     const stats = outbox.stats();
     const rows = outbox.db.prepare(
-      "SELECT event_key, final_plate FROM events ORDER BY id",
-    ).all() as Array<{ event_key: string; final_plate: string }>;
+      "SELECT event_key, final_plate, lat FROM events ORDER BY id",
+    ).all() as Array<
+      { event_key: string; final_plate: string; lat: number | null }
+    >;
     return {
       events: rows.map((r) => ({
         eventKey: r.event_key,
         finalPlate: r.final_plate,
+        lat: r.lat,
       })),
       pending: stats.pending,
       sent: stats.sent,
