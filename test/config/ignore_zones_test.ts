@@ -20,7 +20,7 @@ Deno.test("`loadConfig()` takes a camera's ignore_zones as polygons in relative 
     cameras: { front: { ignore_zones: [zone] }, default: {} },
   });
   assert.deepEqual(config.cameras.front.ignore_zones, [zone]);
-  assert.deepEqual(config.cameras.default, {});
+  assert.equal(config.cameras.default.ignore_zones, undefined);
 });
 
 Deno.test("`loadConfig()` refuses a bad ignore zone in one line naming the key", async () => {
