@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type IgnoreZone, validateIgnoreZones } from "./ignore_zones.ts";
 import { isTimeZone } from "../shared/mod.ts";
 
 /** Whether a camera's container `creation_time` is UTC or local wall time. */
@@ -16,6 +17,8 @@ export interface CameraSettings {
   time_zone: string;
   /** `utc`: the container's `creation_time` is UTC (phones, GoPro); `local`: it is the camera's wall clock labelled UTC (most dashcams). */
   creation_time: typeof CREATION_TIME_KINDS[number];
+  /** Polygons (relative coordinates) where no plate is reported (see ignore_zones.ts). */
+  ignore_zones?: IgnoreZone[];
 }
 
 /** The `cameras` section: camera id (the clip's folder name) → settings, plus `default`. */
@@ -97,6 +100,12 @@ export function validateCameras(raw: unknown): CamerasConfig {
           );
         }
         settings.creation_time = v as CameraSettings["creation_time"];
+      } else if (k === "ignore_zones") {
+        try {
+          settings.ignore_zones = validateIgnoreZones(v, `${key}.ignore_zones`);
+        } catch (err) {
+          throw new CameraConfigError((err as Error).message);
+        }
       } else if (OTHER_CAMERA_KEYS.has(k)) {
         settings[k] = v;
       } else {

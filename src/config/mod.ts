@@ -6,3 +6,4 @@
 export * from "./schema.ts";
 export * from "./load.ts";
 export * from "./cameras.ts";
+export * from "./ignore_zones.ts";

@@ -232,7 +232,7 @@ export class Engine {
         backend: config.inference.backend,
         threads: config.inference.threads,
         samplingFps: config.sampling_fps,
-        options: { ...options.handlerOptions },
+        options: { ...options.handlerOptions, cameras: config.cameras },
       },
       leaseMs: config.graph.lease_s * 1000,
       pollMs: config.graph.poll_ms,

@@ -14,6 +14,9 @@ import { loadManifest, resolveModel } from "./model_store.ts";
 import { WorkerDetector } from "./detector_client.ts";
 import { Detector, PlateOcr } from "./models.ts";
 import { applyFormatRules } from "./plate_format.ts";
+import { findPlates } from "./plate_search.ts";
+import { readPlates } from "./plate_read.ts";
+import { isAtFrameEdge, looksWhole } from "./edge_cut.ts";
 
 /** One plate read in an image. */
 export interface ImagePlate {
@@ -127,20 +130,31 @@ export class FrameReader {
    * @returns The plates.
    */
   async read(img: RgbImage): Promise<ImagePlate[]> {
-    const [vehicles, plates] = await Promise.all([
-      this.vehicles.detect(img, { classIds: [...VEHICLE_CLASS_IDS] }),
-      this.plates.detect(img),
-    ]);
+    const vehiclesFound = this.vehicles.detect(img, {
+      classIds: [...VEHICLE_CLASS_IDS],
+    });
+    // Handled here too, so a failing plate pass leaves no stray rejection.
+    vehiclesFound.catch(() => {});
+    const { plates } = await findPlates(this.plates, img, {
+      vehicles: vehiclesFound,
+    });
+    const vehicles = await vehiclesFound;
     const assigned = assignPlates(plates, vehicles, img);
-    const reads = await this.ocr.read(img, assigned.map((a) => a.plateBox));
+    const reads = await readPlates(
+      this.ocr,
+      img,
+      assigned.map((a) => a.plateBox),
+    );
     const out: ImagePlate[] = [];
     reads.forEach((r, i) => {
       const read = applyFormatRules(r.read);
       if (read.text.length < 3 || read.confidence < this.#minConfidence) return;
+      // A plate cut by the frame's side is not reported as a shorter plate.
+      if (isAtFrameEdge(r.plateBox, img) && !looksWhole(read)) return;
       out.push({
         text: read.text,
         confidence: Math.round(read.confidence * 10000) / 10000,
-        plate_bbox: round1(assigned[i].plateBox),
+        plate_bbox: round1(r.plateBox),
         car_bbox: round1(assigned[i].carBox),
         ...(read.region ? { region: read.region } : {}),
       });

@@ -6,9 +6,14 @@
  * @module
  */
 import { type Box, editDistance, type PlateRead } from "../shared/mod.ts";
+import type { IgnoreZone } from "../config/mod.ts";
+import { looksWhole } from "./edge_cut.ts";
+import { inIgnoreZone } from "./ignore_zones.ts";
+import { isStaticText } from "./static_text.ts";
 import { applyFormatRules } from "./plate_format.ts";
 import { votePlate } from "./plate_vote.ts";
-import { type TrackObservation, trackPlates } from "./tracker.ts";
+import { mergeOverlappingTracks } from "./track_merge.ts";
+import { mergeTracks, type TrackObservation, trackPlates } from "./tracker.ts";
 
 /** One plate read in one frame, as the OCR stage stores it. */
 export interface FramePlateRead {
@@ -26,6 +31,13 @@ export interface FramePlateRead {
   read: PlateRead;
   /** payload_ref of the saved crop, if any. */
   crop?: string;
+  /**
+   * The plate box reaches the frame's left or right edge (`isAtFrameEdge`):
+   * its read is dropped unless it looks whole (`looksWhole`), and a track
+   * with no read away from the edge is not reported.
+   * @default {false}
+   */
+  atEdge?: boolean;
   /** Reference of the saved vehicle crop (PPM, at most 320 px), if any. */
   vehicleCrop?: string;
 }
@@ -73,6 +85,21 @@ export interface SmoothClipOptions {
    * @default {2}
    */
   minReads?: number;
+  /**
+   * Polygons (relative coordinates, the camera's `ignore_zones`) where no
+   * plate is reported; used with `frame`.
+   * @default {[]}
+   */
+  ignoreZones?: readonly IgnoreZone[];
+  /** Frame size in pixels, for `ignoreZones`. @default {undefined} */
+  frame?: { width: number; height: number };
+  /**
+   * Whether the clip's scene moves (`sceneMoves` of `static_text.ts`); then a
+   * track of text standing still on no vehicle (`isStaticText`) is burned-in
+   * text and is not reported.
+   * @default {false}
+   */
+  sceneMoves?: boolean;
 }
 
 /**
@@ -86,24 +113,48 @@ export function smoothClip(
   reads: readonly FramePlateRead[],
   options: SmoothClipOptions = {},
 ): SmoothedPlate[] {
-  const { minConfidence = 0.6, minLength = 3, minReads = 2 } = options;
+  const {
+    minConfidence = 0.6,
+    minLength = 3,
+    minReads = 2,
+    ignoreZones = [],
+    frame,
+    sceneMoves = false,
+  } = options;
   const frames = new Set(reads.map((r) => r.frameIdx)).size;
   const byKey = new Map<string, FramePlateRead>();
-  const observations: TrackObservation[] = reads.map((r) => {
+  const observations: TrackObservation[] = [];
+  for (const r of reads) {
     const read = applyFormatRules(r.read);
+    // A plate cut by the frame's side is not reported as a shorter plate.
+    if (r.atEdge && !looksWhole(read)) continue;
+    if (frame && inIgnoreZone(r.plateBox, frame, ignoreZones)) continue;
     const formatted = { ...r, read };
     byKey.set(`${r.frameIdx}:${r.plateBox.join(",")}`, formatted);
-    return {
+    observations.push({
       frameIdx: r.frameIdx,
       plateBox: r.plateBox,
       carBox: r.carFound ? r.carBox : null,
       read,
       detScore: r.detScore,
-    };
-  });
+    });
+  }
   const out: SmoothedPlate[] = [];
-  for (const track of trackPlates(observations)) {
+  // Tracks side by side in time that follow one plate are joined, then
+  // tracks that now follow each other.
+  const tracks = mergeTracks(mergeOverlappingTracks(trackPlates(observations)));
+  for (const track of tracks) {
     const obs = track.observations;
+    const standsStill = isStaticText(
+      obs.map((o) => ({ plateBox: o.plateBox, carFound: o.carBox !== null })),
+    );
+    if (sceneMoves && standsStill) continue;
+    // A plate only ever seen at the frame's side may be cut even when its
+    // read fits a format (a cut Dutch XS-NB-23 reads as a German SSB233).
+    const seenWhole = obs.some((o) =>
+      !byKey.get(`${o.frameIdx}:${o.plateBox.join(",")}`)?.atEdge
+    );
+    if (!seenWhole) continue;
     const vote = votePlate(
       obs.map((o) => ({ read: o.read, weight: o.detScore })),
       { minReads: 1 },

@@ -14,6 +14,7 @@ import { powerCutBench } from "./power_cut_bench.ts";
 import { fmt, table } from "./_util.ts";
 import { frameFormatBench } from "./frame_format_bench.ts";
 import { visionBench } from "./vision_bench.ts";
+import { smallPlateBench } from "./small_plate_bench.ts";
 import { parseSoakArgs, soakBench } from "./soak_bench.ts";
 
 /** The sync bench runs as its own process (it starts a throwaway Postgres). */
@@ -85,6 +86,7 @@ const sections: Record<string, () => Promise<void>> = {
   sync: syncBench,
   backends: backendsBench,
   "power-cuts": () => powerCutBench(100),
+  "small-plates": smallPlateBench,
   vision: () =>
     visionBench({
       backend: (Deno.env.get("BENCH_BACKEND") as "native") ?? "native",

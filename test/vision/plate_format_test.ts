@@ -303,3 +303,120 @@ Deno.test("`PLATE_FORMATS` lists the 14 Dutch sidecodes and German patterns up t
   assert.ok(!german.includes("LLLLL DDDD")); // 9 characters
   assert.equal(PLATE_FORMATS["United States"].freeForm, true);
 });
+
+Deno.test("`applyFormatRules()` takes 0 for O in a US read when the OCR offered the digit (standard series issue no O)", () => {
+  // ne280.png of the OpenALPR crops: 0JW695 read as OJW695, 0 at 0.01.
+  const slots: Slot[] = [
+    [["O", 0.99], ["0", 0.01], ["Q", 0.0001]],
+    [["J", 1]],
+    [["W", 1]],
+    [["6", 1]],
+    [["9", 1]],
+    [["5", 1]],
+    PAD,
+    PAD,
+    PAD,
+    PAD,
+  ];
+  const out = applyFormatRules(readOf(slots, "United States", 0.99));
+  assert.equal(out.text, "0JW695");
+  assert.equal(out.rawText, "OJW695");
+  assertClose(out.charProbs[0], 0.01);
+});
+
+Deno.test("`applyFormatRules()` keeps US vanity letters the OCR gave no digit for", () => {
+  // nh1244.png: QUILLS; the digits are in the top 3 only at ~1e-6.
+  const slots: Slot[] = [
+    [["Q", 0.999], ["O", 1e-6], ["0", 1e-6]],
+    [["U", 1]],
+    [["I", 0.999], ["1", 1e-6], ["L", 1e-7]],
+    [["L", 1]],
+    [["L", 1]],
+    [["S", 1]],
+    PAD,
+    PAD,
+    PAD,
+    PAD,
+  ];
+  const out = applyFormatRules(readOf(slots, "United States", 0.99));
+  assert.equal(out.text, "QUILLS");
+  assert.equal(out.rawText, undefined);
+});
+
+Deno.test("`applyFormatRules()` never gives a UK plate's letters an I or Q, and keeps them on Northern Irish plates", () => {
+  // GB format: I read where the plate has T (the OCR offered both).
+  const gb: Slot[] = [
+    [["P", 0.9]],
+    [["E", 0.9]],
+    [["6", 0.9]],
+    [["3", 0.9]],
+    [["I", 0.5], ["T", 0.45]],
+    [["V", 0.9]],
+    [["F", 0.9]],
+    PAD,
+    PAD,
+    PAD,
+  ];
+  const out = applyFormatRules(readOf(gb, "United Kingdom", 0.9));
+  assert.equal(out.text, "PE63TVF");
+  const ni: Slot[] = [
+    [["I", 0.9]],
+    [["A", 0.9]],
+    [["Z", 0.9]],
+    [["1", 0.9]],
+    [["2", 0.9]],
+    [["3", 0.9]],
+    [["4", 0.9]],
+    PAD,
+    PAD,
+    PAD,
+  ];
+  assert.equal(
+    applyFormatRules(readOf(ni, "United Kingdom", 0.9)).text,
+    "IAZ1234",
+  );
+});
+
+Deno.test("`applyFormatRules()` reads a Dutch sidecode-8 plate without vowels, and French and Spanish series without their unused letters", () => {
+  // 1-ABC-23 cannot be a Dutch plate (no vowels, no C): the OCR's second
+  // candidates decide.
+  const nl: Slot[] = [
+    [["5", 0.9]],
+    [["A", 0.5], ["R", 0.4]],
+    [["B", 0.9]],
+    [["C", 0.5], ["G", 0.45]],
+    [["2", 0.9]],
+    [["3", 0.9]],
+    PAD,
+    PAD,
+    PAD,
+    PAD,
+  ];
+  assert.equal(applyFormatRules(readOf(nl, "Netherlands", 0.9)).text, "5RBG23");
+  const fr: Slot[] = [
+    [["A", 0.9]],
+    [["O", 0.6], ["D", 0.3]],
+    [["1", 0.9]],
+    [["2", 0.9]],
+    [["3", 0.9]],
+    [["B", 0.9]],
+    [["C", 0.9]],
+    PAD,
+    PAD,
+    PAD,
+  ];
+  assert.equal(applyFormatRules(readOf(fr, "France", 0.9)).text, "AD123BC");
+  const es: Slot[] = [
+    [["1", 0.9]],
+    [["2", 0.9]],
+    [["3", 0.9]],
+    [["4", 0.9]],
+    [["B", 0.9]],
+    [["E", 0.55], ["F", 0.4]],
+    [["Q", 0.5], ["G", 0.45]],
+    PAD,
+    PAD,
+    PAD,
+  ];
+  assert.equal(applyFormatRules(readOf(es, "Spain", 0.9)).text, "1234BFG");
+});

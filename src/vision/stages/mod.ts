@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { basename, dirname } from "node:path";
 import type {
   Box,
   CreateStageHandler,
@@ -39,6 +40,12 @@ import {
 import type { ModelTask } from "../model_manifest.ts";
 import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
+import { isAtFrameEdge } from "../edge_cut.ts";
+import { findPlates } from "../plate_search.ts";
+import { zonesOfCamera } from "../ignore_zones.ts";
+import { frameSignature, sceneMoves } from "../static_text.ts";
+import type { Config } from "../../config/mod.ts";
+import { readPlates } from "../plate_read.ts";
 import { encodePng } from "../png.ts";
 import { encodeJpeg, vehicleCrop } from "../vehicle_crop.ts";
 import { vehicleCropPath } from "../../shared/mod.ts";
@@ -94,7 +101,8 @@ async function plateStage(init: Init): Promise<StageHandler> {
     async run(task, ctx): Promise<StageOutput> {
       const img = await ctx.readFrame(task.payloadRef);
       const vehicles = (task.meta.vehicles ?? []) as Detection[];
-      const plates = assignPlates(await detector.detect(img), vehicles, img)
+      const found = await findPlates(detector, img, { vehicles });
+      const plates = assignPlates(found.plates, vehicles, img)
         .map((p) => ({
           ...p,
           plateBox: round1(p.plateBox),
@@ -102,6 +110,9 @@ async function plateStage(init: Init): Promise<StageHandler> {
         }));
       return {
         plates: plates.length,
+        secondPassCalls: found.secondPassCalls,
+        // Tells smoothing whether the scene moves (burned-in text does not).
+        signature: frameSignature(img),
         next: plates.length ? [{ meta: { plates } }] : [],
       };
     },
@@ -116,7 +127,11 @@ async function ocrStage(init: Init): Promise<StageHandler> {
     async run(task, ctx): Promise<StageOutput> {
       const img = await ctx.readFrame(task.payloadRef);
       const plates = (task.meta.plates ?? []) as PlateOnVehicle[];
-      const results = await ocr.read(img, plates.map((p) => p.plateBox));
+      const results = await readPlates(
+        ocr,
+        img,
+        plates.map((p) => p.plateBox),
+      );
       const data = dataLayout(init.dataDir);
       await makeDataDir(data.cropsOf(task.videoId));
       const reads: FramePlateRead[] = [];
@@ -144,12 +159,13 @@ async function ocrStage(init: Init): Promise<StageHandler> {
         }
         reads.push({
           frameIdx: task.frameIdx ?? 0,
-          plateBox: plates[i].plateBox,
+          plateBox: round1(results[i].plateBox),
           carBox: plates[i].carBox,
           carFound: plates[i].carFound,
           detScore: plates[i].score,
           read: results[i].read,
           crop,
+          atEdge: isAtFrameEdge(results[i].plateBox, img),
           ...(carCrop ? { vehicleCrop: carCrop } : {}),
         });
       }
@@ -159,13 +175,28 @@ async function ocrStage(init: Init): Promise<StageHandler> {
   };
 }
 
-function smoothStage(): StageHandler {
+function smoothStage(init: Init): StageHandler {
+  const cameras = (init.options.cameras ?? {}) as Config["cameras"];
   return {
     run(_task, ctx): StageOutput {
       const reads = ctx.clipResults("ocr").flatMap((r) =>
         (r.result.reads ?? []) as FramePlateRead[]
       );
-      const plates = smoothClip(reads);
+      const signatures = ctx.clipResults("plate_detect").flatMap((r) =>
+        r.task.frameIdx !== null && Array.isArray(r.result.signature)
+          ? [[r.task.frameIdx, r.result.signature as number[]] as const]
+          : []
+      );
+      const clip = ctx.clip();
+      // The camera id is the clip's folder name.
+      const camera = clip ? basename(dirname(clip.path)) : null;
+      const plates = smoothClip(reads, {
+        ignoreZones: zonesOfCamera(cameras, camera),
+        ...(clip?.width && clip.height
+          ? { frame: { width: clip.width, height: clip.height } }
+          : {}),
+        sceneMoves: sceneMoves(signatures),
+      });
       return {
         tracks: plates.map((p) => ({
           trackId: p.trackId,
@@ -264,7 +295,7 @@ export const createStageHandler: CreateStageHandler = (
     case "ocr":
       return ocrStage(init);
     case "plate_smooth":
-      return smoothStage();
+      return smoothStage(init);
     case "summary":
       return summaryStage(init);
   }
