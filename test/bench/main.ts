@@ -1,7 +1,8 @@
 /**
  * `deno task bench [section…]`: prints figures and ratios. Sections:
- * engine, frames, sync, backends, power-cuts, vision (default: all of
- * these), and `soak [--minutes N] [--sample-s S] [--clip-every-s C] [--keep]`
+ * engine, frames, sync, backends, power-cuts, vision, `read` and `process`
+ * (the product's own commands as a user starts them, beside bare inference
+ * of the same frames: see `product_bench.ts`) (default: all of these), and `soak [--minutes N] [--sample-s S] [--clip-every-s C] [--keep]`
  * (an hour by default, so only when named; its flags follow it). Not part
  * of the tests: timings on a shared 2-core machine are noisy.
  *
@@ -13,6 +14,7 @@ import { fmt, table } from "./_util.ts";
 import { frameFormatBench } from "./frame_format_bench.ts";
 import { visionBench } from "./vision_bench.ts";
 import { parseSoakArgs, soakBench } from "./soak_bench.ts";
+import { productBench } from "./product_bench.ts";
 
 /** The sync bench runs as its own process (it starts a throwaway Postgres). */
 async function syncBench(): Promise<void> {
@@ -67,6 +69,8 @@ const sections: Record<string, () => Promise<void>> = {
     visionBench({
       backend: (Deno.env.get("BENCH_BACKEND") as "native") ?? "native",
     }),
+  read: () => productBench("read"),
+  process: () => productBench("process"),
 };
 
 // `soak` takes an hour, so it runs only when named; the flags after it
