@@ -1,6 +1,11 @@
 /**
  * The built-in stage handlers: real models on real frames.
  *
+ * Each stage's input and output is a payload of `protocol.ts`; the stage
+ * code itself is `frame_stages.ts`, which `read` runs on photos too. The
+ * options (`StageInit.options`) are {@linkcode VisionStageOptions}, from
+ * config's `vision` section.
+ *
  * - `vehicle_detect`: YOLOX-Nano on the frame → cars, motorcycles, buses, trucks.
  * - `plate_detect`: the plate detector on the whole frame (it beats running
  *   it on vehicle crops: MODELS.md measures 93.5 % against 92.6 % at a third
@@ -14,9 +19,7 @@
 import { join } from "node:path";
 import { decodePpm, encodePpm } from "../../ingest/ppm.ts";
 import type {
-  Box,
   CreateStageHandler,
-  Detection,
   FinalEvent,
   StageHandler,
   StageInit,
@@ -24,125 +27,128 @@ import type {
   StageOutput,
   TaskCategory,
 } from "../../shared/mod.ts";
-import {
-  assignPlates,
-  type PlateOnVehicle,
-  VEHICLE_CLASS_IDS,
-} from "../assign.ts";
-import type { ModelTask } from "../model_manifest.ts";
-import { loadManifest, resolveModel } from "../model_store.ts";
-import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
 import { encodePng } from "../png.ts";
-import { type FramePlateRead, smoothClip } from "../smooth.ts";
 import { makeDataDir, writeDataFile } from "../../shared/data_fs.ts";
+import {
+  detectPlates,
+  detectVehicles,
+  loadDetector,
+  loadOcr,
+  platesOf,
+  readPlates,
+  type StageModelOptions,
+} from "./frame_stages.ts";
+import {
+  parsePlatesPayload,
+  parseReadsPayload,
+  parseSummaryPayload,
+  parseVehiclesPayload,
+  parseVisionOptions,
+  type ReadsPayload,
+  type SummaryPayload,
+  type VehiclesPayload,
+  type VisionStageOptions,
+} from "./protocol.ts";
+
+export * from "./protocol.ts";
 
 type Init = StageInit & { log: StageLog };
 
-function round1(b: Box): Box {
-  return b.map((v) => Math.round(v * 10) / 10) as Box;
-}
-
-async function modelFor(task: ModelTask, init: Init) {
-  const manifest = await loadManifest();
-  const file = (init.options.models as Record<string, string> | undefined)
-    ?.[task];
-  const entry = await resolveModel(manifest, task, {
-    dir: init.modelsDir,
-    file,
-    warn: (message) => init.log.warn(message),
-  });
-  const options: LoadModelOptions = {
+function modelOptions(
+  task: string,
+  init: Init,
+  vision: VisionStageOptions,
+): StageModelOptions {
+  return {
     modelsDir: init.modelsDir,
     backend: init.backend,
     threads: init.threads,
-    log: (msg) => init.log.info(msg),
+    vision,
+    log: (msg) => init.log.info(msg, { stage: task }),
+    warn: (msg) => init.log.warn(msg, { stage: task }),
   };
-  return { entry, options };
 }
 
-async function vehicleStage(init: Init): Promise<StageHandler> {
-  const { entry, options } = await modelFor("vehicle_detect", init);
-  const detector = await Detector.load(entry, options);
+function loaded(init: Init, task: string, file: string): void {
+  init.log.info("stage model loaded", { stage: task, model: file });
+}
+
+async function vehicleStage(
+  init: Init,
+  vision: VisionStageOptions,
+): Promise<StageHandler> {
+  const detector = await loadDetector(
+    "vehicle_detect",
+    modelOptions("vehicle_detect", init, vision),
+  );
+  loaded(init, "vehicle_detect", detector.entry.file);
   return {
     async run(task, ctx): Promise<StageOutput> {
       const img = await ctx.readFrame(task.payloadRef);
-      const vehicles =
-        (await detector.detect(img, { classIds: [...VEHICLE_CLASS_IDS] }))
-          .map((d) => ({
-            ...d,
-            box: round1(d.box),
-            score: Math.round(d.score * 1000) / 1000,
-          }));
-      return { vehicles: vehicles.length, next: [{ meta: { vehicles } }] };
+      const out: VehiclesPayload = await detectVehicles(detector, img);
+      return { vehicles: out.vehicles.length, next: [{ meta: { ...out } }] };
     },
     close: () => detector.close(),
   };
 }
 
-async function plateStage(init: Init): Promise<StageHandler> {
-  const { entry, options } = await modelFor("plate_detect", init);
-  const detector = await Detector.load(entry, options);
+async function plateStage(
+  init: Init,
+  vision: VisionStageOptions,
+): Promise<StageHandler> {
+  const detector = await loadDetector(
+    "plate_detect",
+    modelOptions("plate_detect", init, vision),
+  );
+  loaded(init, "plate_detect", detector.entry.file);
   return {
     async run(task, ctx): Promise<StageOutput> {
+      const input = parseVehiclesPayload(task.meta);
       const img = await ctx.readFrame(task.payloadRef);
-      const vehicles = (task.meta.vehicles ?? []) as Detection[];
-      const plates = assignPlates(await detector.detect(img), vehicles, img)
-        .map((p) => ({
-          ...p,
-          plateBox: round1(p.plateBox),
-          score: Math.round(p.score * 1000) / 1000,
-        }));
+      const out = await detectPlates(detector, img, input);
       return {
-        plates: plates.length,
-        next: plates.length ? [{ meta: { plates } }] : [],
+        plates: out.plates.length,
+        next: out.plates.length ? [{ meta: { ...out } }] : [],
       };
     },
     close: () => detector.close(),
   };
 }
 
-async function ocrStage(init: Init): Promise<StageHandler> {
-  const { entry, options } = await modelFor("ocr", init);
-  const ocr = await PlateOcr.load(entry, options);
+async function ocrStage(
+  init: Init,
+  vision: VisionStageOptions,
+): Promise<StageHandler> {
+  const ocr = await loadOcr(modelOptions("ocr", init, vision));
+  loaded(init, "ocr", ocr.entry.file);
   return {
     async run(task, ctx): Promise<StageOutput> {
+      const input = parsePlatesPayload(task.meta);
       const img = await ctx.readFrame(task.payloadRef);
-      const plates = (task.meta.plates ?? []) as PlateOnVehicle[];
-      const results = await ocr.read(img, plates.map((p) => p.plateBox));
+      const results = await readPlates(ocr, img, input, task.frameIdx ?? 0);
       const dir = join(init.dataDir, "crops", task.videoId);
       await makeDataDir(dir);
-      const reads: FramePlateRead[] = [];
-      for (let i = 0; i < results.length; i++) {
+      const out: ReadsPayload = { reads: [] };
+      for (const [i, r] of results.entries()) {
         const crop = `crops/${task.videoId}/${
           String(task.frameIdx).padStart(6, "0")
         }_${i}.ppm`;
-        await writeDataFile(
-          join(init.dataDir, crop),
-          encodePpm(results[i].crop),
-        );
-        reads.push({
-          frameIdx: task.frameIdx ?? 0,
-          plateBox: plates[i].plateBox,
-          carBox: plates[i].carBox,
-          carFound: plates[i].carFound,
-          detScore: plates[i].score,
-          read: results[i].read,
-          crop,
-        });
+        await writeDataFile(join(init.dataDir, crop), encodePpm(r.crop));
+        out.reads.push({ ...r.read, crop });
       }
-      return { reads };
+      return { ...out };
     },
     close: () => ocr.close(),
   };
 }
 
-function smoothStage(): StageHandler {
+function smoothStage(vision: VisionStageOptions): StageHandler {
   return {
     run(_task, ctx): StageOutput {
       const reads = ctx.clipResults("ocr").flatMap((r) =>
-        (r.result.reads ?? []) as FramePlateRead[]
+        parseReadsPayload(r.result).reads
       );
-      const plates = smoothClip(reads);
+      const plates = platesOf(reads, vision);
       return {
         tracks: plates.map((p) => ({
           trackId: p.trackId,
@@ -153,13 +159,15 @@ function smoothStage(): StageHandler {
           trackId: p.trackId,
           frameIdx: p.best.frameIdx,
           meta: {
-            text: p.text,
-            confidence: Math.round(p.confidence * 10000) / 10000,
-            support: p.support,
-            reads: p.reads,
-            plateBox: p.best.plateBox,
-            carBox: p.best.carBox,
-            crop: p.best.crop ?? null,
+            ...({
+              text: p.text,
+              confidence: Math.round(p.confidence * 10000) / 10000,
+              support: p.support,
+              reads: p.reads,
+              plateBox: p.best.plateBox,
+              carBox: p.best.carBox,
+              crop: p.best.crop ?? null,
+            } satisfies SummaryPayload),
           },
         })),
       };
@@ -170,12 +178,13 @@ function smoothStage(): StageHandler {
 function summaryStage(init: Init): StageHandler {
   return {
     async run(task, ctx): Promise<StageOutput> {
+      const input = parseSummaryPayload(task.meta);
       const clip = ctx.clip();
       const frameIdx = task.frameIdx ?? 0;
       const fps = clip?.samplingFps ?? init.samplingFps;
       const start = clip?.startTime ? Date.parse(clip.startTime) : Date.now();
       let evidence: string | undefined;
-      const crop = task.meta.crop as string | null;
+      const crop = input.crop;
       if (crop) {
         try {
           const img = decodePpm(await Deno.readFile(join(init.dataDir, crop)));
@@ -198,10 +207,10 @@ function summaryStage(init: Init): StageHandler {
         trackId: task.trackId ?? 0,
         frameIdx,
         ts: new Date(start + (frameIdx / fps) * 1000).toISOString(),
-        finalPlate: String(task.meta.text),
-        plateConfidence: Number(task.meta.confidence),
-        carBbox: task.meta.carBox as Box,
-        plateBbox: task.meta.plateBox as Box,
+        finalPlate: input.text,
+        plateConfidence: input.confidence,
+        carBbox: input.carBox,
+        plateBbox: input.plateBox,
         ...(evidence ? { evidence } : {}),
       };
       return { event };
@@ -214,15 +223,16 @@ export const createStageHandler: CreateStageHandler = (
   category: TaskCategory,
   init: Init,
 ): Promise<StageHandler> | StageHandler => {
+  const vision = parseVisionOptions(init.options);
   switch (category) {
     case "vehicle_detect":
-      return vehicleStage(init);
+      return vehicleStage(init, vision);
     case "plate_detect":
-      return plateStage(init);
+      return plateStage(init, vision);
     case "ocr":
-      return ocrStage(init);
+      return ocrStage(init, vision);
     case "plate_smooth":
-      return smoothStage();
+      return smoothStage(vision);
     case "summary":
       return summaryStage(init);
   }
