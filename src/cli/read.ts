@@ -104,6 +104,7 @@ export async function runRead(
       ),
       log: (m) => log.info(m),
       warn: (m) => log.warn(m),
+      vision: config.vision,
     });
     try {
       if (signal.aborted) return interrupted("photos");

@@ -197,6 +197,35 @@ function section(obj: Json, key: string): Json {
   return v;
 }
 
+/** The `vision` section: model files per task, the plate threshold. */
+function visionSection(raw: Json): Config["vision"] {
+  const v = section(raw, "vision");
+  const models = v.models;
+  if (!isObject(models)) fail("vision.models", "an object", models);
+  checkKeys(models, DEFAULTS.vision.models, "vision.models.");
+  return {
+    models: {
+      vehicle_detect: nullableStr(
+        models,
+        "vehicle_detect",
+        "vision.models.vehicle_detect",
+      ),
+      plate_detect: nullableStr(
+        models,
+        "plate_detect",
+        "vision.models.plate_detect",
+      ),
+      ocr: nullableStr(models, "ocr", "vision.models.ocr"),
+    },
+    min_plate_confidence: num(
+      v,
+      "min_plate_confidence",
+      "vision.min_plate_confidence",
+      { min: 0, max: 1 },
+    ),
+  };
+}
+
 /**
  * Validates a merged raw configuration into a {@linkcode Config}. Relative
  * paths are resolved against `baseDir`.
@@ -229,6 +258,7 @@ export function validateConfig(raw: Json, baseDir: string): Config {
   const daemonRaw = section(raw, "daemon");
   const inf = section(raw, "inference");
   const graph = section(raw, "graph");
+  const vision = visionSection(raw);
   const pg = section(raw, "pg");
   const handlers = nullableStr(raw, "handlers_module", "handlers_module");
   return {
@@ -313,6 +343,7 @@ export function validateConfig(raw: Json, baseDir: string): Config {
         integer: true,
       }),
     },
+    vision,
     graph: {
       lease_s: num(graph, "lease_s", "graph.lease_s", {
         min: 0.05,

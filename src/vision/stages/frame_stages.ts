@@ -55,7 +55,7 @@ export async function stageModel(
   const manifest = options.manifest ?? await loadManifest();
   const entry = await resolveModel(manifest, task, {
     dir: options.modelsDir,
-    file: options.vision.models[task],
+    file: options.vision.models[task] ?? undefined,
     warn: options.warn ?? options.log,
   });
   return {
@@ -217,5 +217,5 @@ export function platesOf(
   reads: readonly FramePlateRead[],
   options: VisionStageOptions,
 ): SmoothedPlate[] {
-  return smoothClip(reads, { minConfidence: options.minPlateConfidence });
+  return smoothClip(reads, { minConfidence: options.min_plate_confidence });
 }

@@ -18,7 +18,7 @@
  */
 import type { Box, Detection, PlateRead } from "../../shared/mod.ts";
 import type { PlateOnVehicle } from "../assign.ts";
-import type { ModelTask } from "../model_manifest.ts";
+import { type Config, DEFAULTS } from "../../config/mod.ts";
 import type { FramePlateRead } from "../smooth.ts";
 
 export type { FramePlateRead, PlateOnVehicle };
@@ -60,27 +60,14 @@ export interface SummaryPayload {
 }
 
 /**
- * What config chooses for the vision stages (`StageInit.options` of the
- * built-in handlers; JSON, it crosses into the workers).
+ * What config chooses for the vision stages: config's `vision` section as
+ * it is (`StageInit.options` of the built-in handlers; JSON, it crosses
+ * into the workers). Photos (`read`) get the same.
  */
-export interface VisionStageOptions {
-  /**
-   * Model file per task, from the manifest (`models/models.json`); a task
-   * left out uses the manifest's default.
-   */
-  models: Partial<Record<ModelTask, string>>;
-  /**
-   * A plate is reported only when the reads agreeing with it have at least
-   * this mean confidence (see `smooth.ts`). Photos and clips use the same.
-   */
-  minPlateConfidence: number;
-}
+export type VisionStageOptions = Config["vision"];
 
 /** The default {@linkcode VisionStageOptions} (config defaults). */
-export const DEFAULT_VISION_OPTIONS: VisionStageOptions = {
-  models: {},
-  minPlateConfidence: 0.6,
-};
+export const DEFAULT_VISION_OPTIONS: VisionStageOptions = DEFAULTS.vision;
 
 /** A payload that does not have its shape; one line naming the field. */
 export class PayloadError extends Error {
@@ -274,7 +261,7 @@ export function parseSummaryPayload(v: unknown): SummaryPayload {
  */
 export function parseVisionOptions(v: unknown): VisionStageOptions {
   const o = object(v ?? {}, "vision options");
-  const models: Partial<Record<ModelTask, string>> = {};
+  const models = { ...DEFAULT_VISION_OPTIONS.models };
   if (o.models !== undefined) {
     const m = object(o.models, "vision options.models");
     for (const task of ["vehicle_detect", "plate_detect", "ocr"] as const) {
@@ -285,8 +272,8 @@ export function parseVisionOptions(v: unknown): VisionStageOptions {
   }
   return {
     models,
-    minPlateConfidence: o.minPlateConfidence === undefined
-      ? DEFAULT_VISION_OPTIONS.minPlateConfidence
-      : num(o.minPlateConfidence, "vision options.minPlateConfidence"),
+    min_plate_confidence: o.min_plate_confidence === undefined
+      ? DEFAULT_VISION_OPTIONS.min_plate_confidence
+      : num(o.min_plate_confidence, "vision options.min_plate_confidence"),
   };
 }
