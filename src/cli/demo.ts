@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dataLayout } from "../shared/mod.ts";
 import { DEMO_CLIP, fetchPinned } from "../ingest/demo_clip.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { runProcess } from "./process.ts";
@@ -37,7 +37,7 @@ export async function runDemo(args: string[]): Promise<number> {
   }
   const config = await configFromFlags(values);
   const clip = await fetchPinned(DEMO_CLIP, {
-    cacheDir: join(config.data_dir, "cache"),
+    cacheDir: dataLayout(config.data_dir).cache,
     mirror: values.mirror ?? Deno.env.get("DASHCAM_MODELS_MIRROR"),
   });
   console.error(`demo clip: ${clip} (${DEMO_CLIP.url}; ${DEMO_CLIP.licence})`);

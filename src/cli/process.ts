@@ -4,12 +4,17 @@
  *
  * @module
  */
-import { Engine, outboxSink, type Progress } from "../daemon/mod.ts";
-import { type DataDirLock, lockDataDir } from "../daemon/data_lock.ts";
+import {
+  type DataDirLock,
+  Engine,
+  lockDataDir,
+  outboxSink,
+  type Progress,
+} from "../daemon/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
 import { openDataDirOutbox } from "../sink/mod.ts";
-import { makeDataDir } from "../shared/data_fs.ts";
+import { makeDataDir } from "../shared/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { shutdownSignal } from "./signals.ts";
 import { formatEvent } from "./format.ts";

@@ -8,12 +8,11 @@
  * @module
  */
 import { extname } from "node:path";
-import { Engine, outboxSink } from "../daemon/mod.ts";
-import { lockDataDir } from "../daemon/data_lock.ts";
+import { Engine, lockDataDir, outboxSink } from "../daemon/mod.ts";
 import { decodeImageFile } from "../ingest/image_decode.ts";
 import { log } from "../log/mod.ts";
 import { openDataDirOutbox } from "../sink/mod.ts";
-import { makeDataDir } from "../shared/data_fs.ts";
+import { makeDataDir } from "../shared/mod.ts";
 import { FrameReader, type ImagePlate } from "../vision/frame_reader.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { shutdownSignal } from "./signals.ts";

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import {
   clipWarnings,
   GRAPH_DB_FILE,
@@ -16,27 +15,13 @@ import {
 } from "../graph/mod.ts";
 import { Outbox, type OutboxStats } from "../sink/outbox.ts";
 import { DamagedDatabaseError } from "../shared/sqlite_file.ts";
+import { countFrames, dataLayout } from "../shared/mod.ts";
 import { log } from "../log/mod.ts";
 import { configFromFlags, parseCommandArgs } from "./common.ts";
 
 /** Usage text. */
 export const USAGE =
   "status [--json]          tasks, results, frames, clips, failures and outbox";
-
-async function countFrames(root: string): Promise<number> {
-  let n = 0;
-  try {
-    for await (const d of Deno.readDir(root)) {
-      if (!d.isDirectory) continue;
-      for await (const f of Deno.readDir(join(root, d.name))) {
-        if (f.name.endsWith(".ppm")) n++;
-      }
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  return n;
-}
 
 /**
  * Runs the command.
@@ -51,7 +36,8 @@ export async function runStatus(args: string[]): Promise<number> {
     return 0;
   }
   const config = await configFromFlags(values);
-  const dbPath = join(config.data_dir, GRAPH_DB_FILE);
+  const data = dataLayout(config.data_dir);
+  const dbPath = data.pipelineDb;
   try {
     await Deno.stat(dbPath);
   } catch {
@@ -63,10 +49,8 @@ export async function runStatus(args: string[]): Promise<number> {
   const graph = graphStatus(db);
   const warnings = clipWarnings(db);
   db.close();
-  const framesOnDisk = await countFrames(join(config.data_dir, "frames"));
-  const { outbox, outboxError } = readOutbox(
-    join(config.data_dir, "outbox.db"),
-  );
+  const framesOnDisk = await countFrames(config.data_dir);
+  const { outbox, outboxError } = readOutbox(data.outboxDb);
   const report = { ...graph, warnings, framesOnDisk, outbox, outboxError };
   if (values.json) {
     console.log(JSON.stringify(report));

@@ -17,7 +17,7 @@ import {
   openDataDirOutbox,
   syncOnce,
 } from "../sink/mod.ts";
-import { makeDataDir } from "../shared/data_fs.ts";
+import { makeDataDir } from "../shared/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { assertPgHostAllowed } from "./pg_host.ts";
 

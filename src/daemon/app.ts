@@ -1,42 +1,32 @@
 /**
- * The appliance daemon (`run`). Start order: data-dir lock (before
- * anything is touched), spool clean-up and outbox, engine (crash recovery,
- * models, workers), fleet sync, inbox watcher, then
- * `READY=1`. On SIGTERM/SIGINT the order reverses: stop taking clips, stop
- * claiming tasks (running ones get `daemon.shutdown_deadline_s`, then are
- * released), one last sync, WAL checkpoint, exit 0.
+ * The appliance daemon (`run`) as a start/stop table: each step starts in
+ * the order of {@linkcode runDaemon}'s table and stops in the reverse
+ * order. Start: data-dir lock (before anything is touched), spool
+ * clean-up, outbox, fleet connection, engine (crash recovery, models,
+ * workers), sync loop, inbox intake, health endpoint, watchdog, then
+ * `READY=1`. On SIGTERM/SIGINT: stop taking clips, stop the sync loop,
+ * stop claiming tasks (running ones get `daemon.shutdown_deadline_s`, then
+ * are released), one last sync, WAL checkpoint, exit 0. When the engine
+ * fails, the same steps stop without the last sync and the daemon exits 1
+ * (systemd restarts it; the next start recovers the leases).
  *
  * @module
  */
-import { join } from "node:path";
 import type { Config } from "../config/mod.ts";
-import { InboxWatcher } from "../ingest/watch.ts";
-import {
-  isRemovablePath,
-  removeSpoolTemps,
-  spoolClip,
-} from "../ingest/spool.ts";
-import { graphStatus, intakeBacklog } from "../graph/mod.ts";
+import { removeSpoolTemps } from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import {
-  checkFleet,
-  closePg,
-  connectFleet,
-  openDataDirOutbox,
-  type Outbox,
-  SyncLoop,
-  syncOnce,
-} from "../sink/mod.ts";
+import { openDataDirOutbox, type Outbox } from "../sink/mod.ts";
+import { dataLayout, makeDataDir } from "../shared/mod.ts";
 import { Engine } from "./engine.ts";
 import { outboxSink } from "./event_sink.ts";
-import {
-  type MetricsSnapshot,
-  renderHealth,
-  renderMetrics,
-} from "./metrics.ts";
-import { notify, watchdogIntervalMs } from "./sd_notify.ts";
+import { notify } from "./sd_notify.ts";
 import { type DataDirLock, lockDataDir } from "./data_lock.ts";
-import { makeDataDir } from "../shared/data_fs.ts";
+import { type FleetSync, fleetSync } from "./fleet_sync.ts";
+import { type InboxIntake, startInboxIntake } from "./inbox_intake.ts";
+import { startHealthServer } from "./health_server.ts";
+import { startWatchdog } from "./watchdog.ts";
+
+export { pruneSynced } from "./retention.ts";
 
 /** Options for {@linkcode runDaemon}. */
 export interface RunDaemonOptions {
@@ -46,63 +36,14 @@ export interface RunDaemonOptions {
   signal: AbortSignal;
 }
 
-/**
- * Deletes synced events older than `days`, and their evidence crops.
- *
- * @param outbox The outbox.
- * @param options Data dir, age and logger.
- * @returns Events deleted.
- */
-export function pruneSynced(
-  outbox: Outbox,
-  options: { dataDir: string; days: number; log: Logger },
-): number {
-  const before = new Date(Date.now() - options.days * 86_400_000).toISOString();
-  const { deleted, evidence } = outbox.pruneSent(before);
-  for (const path of evidence) {
-    if (path.includes("..")) continue;
-    try {
-      Deno.removeSync(join(options.dataDir, path));
-    } catch { /* already gone */ }
-  }
-  if (deleted > 0) {
-    options.log.info("pruned synced events", {
-      events: deleted,
-      older_than: before,
-    });
-  }
-  return deleted;
-}
-
-/** What the health endpoint reports, read fresh from the databases. */
-function snapshot(engine: Engine, outbox: Outbox): MetricsSnapshot {
-  const graph = graphStatus(engine.db);
-  const box = outbox.stats();
-  return {
-    dispatcherAgeMs: performance.now() - engine.lastTickAt,
-    clips: graph.videos,
-    tasks: graph.tasks,
-    unhandledResults: graph.unhandledResults,
-    framesOnDisk: engine.framesOnDisk,
-    outboxPending: box.pending,
-    outboxRejected: box.rejected,
-    lastSyncAt: box.lastSuccessAt,
-    busyMs: engine.pool.busyMs as Record<string, number>,
-    finished: { ...engine.pool.counters },
-  };
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
+/** One row of the start/stop table. */
+interface Step {
+  /** What it is (for reading the table). */
+  name: string;
+  /** Starts it; a throw stops the steps already started, in reverse. */
+  start(): Promise<void> | void;
+  /** Stops it; `failed` when the engine failed (stop fast, no last sync). */
+  stop(how: { failed: boolean }): Promise<void> | void;
 }
 
 /**
@@ -116,239 +57,153 @@ export async function runDaemon(
   config: Config,
   options: RunDaemonOptions,
 ): Promise<number> {
-  await makeDataDir(config.data_dir);
-  // The lock comes first: a second process must change nothing.
-  const lock = await lockDataDir(config.data_dir);
-  try {
-    return await runLocked(config, { ...options, lock });
-  } finally {
-    lock.release();
-  }
-}
-
-async function runLocked(
-  config: Config,
-  options: RunDaemonOptions & { lock: DataDirLock },
-): Promise<number> {
-  const { log, signal, lock } = options;
-  const spoolDir = join(config.data_dir, "spool");
-  await makeDataDir(spoolDir);
-  await removeSpoolTemps(spoolDir);
-  const outbox = openDataDirOutbox(config.data_dir, { log });
-  let sync: SyncLoop | null = null;
+  const { log, signal } = options;
+  const data = dataLayout(config.data_dir);
+  let lock: DataDirLock;
+  let outbox: Outbox;
+  let fleet: FleetSync;
   let engine: Engine;
-  try {
-    engine = await Engine.open(config, {
-      log,
-      lock,
-      sink: outboxSink(outbox, { log, onEvent: () => sync?.kick() }),
-    });
-  } catch (err) {
-    outbox.close();
-    throw err;
-  }
-  const sql = config.pg.url ? connectFleet(config.pg, { log }) : null;
-  if (sql) {
-    let lastPrune = 0;
-    sync = new SyncLoop(outbox, sql, {
-      deviceId: config.pg.device_id,
-      batchSize: config.pg.batch_size,
-      intervalMs: config.daemon.sync_interval_s * 1000,
-      log,
-      onPass: (outcome) => {
-        // Retention: at most hourly, after a good pass.
-        if (!outcome.ok || config.daemon.retention_days <= 0) return;
-        if (Date.now() - lastPrune < 3_600_000) return;
-        lastPrune = Date.now();
-        pruneSynced(outbox, {
-          dataDir: config.data_dir,
-          days: config.daemon.retention_days,
+  let intake: InboxIntake;
+  let health: Deno.HttpServer | null = null;
+  let stopWatchdog = () => {};
+
+  const table: Step[] = [
+    {
+      // The lock comes first: a second process must change nothing.
+      name: "data-dir lock",
+      start: async () => {
+        await makeDataDir(data.root);
+        lock = await lockDataDir(data.root);
+      },
+      stop: () => lock.release(),
+    },
+    {
+      name: "spool clean-up",
+      start: async () => {
+        await makeDataDir(data.spool);
+        await removeSpoolTemps(data.spool);
+      },
+      stop: () => {},
+    },
+    {
+      name: "outbox",
+      start: () => {
+        outbox = openDataDirOutbox(data.root, { log });
+      },
+      stop: () => outbox.close(),
+    },
+    {
+      name: "fleet connection (last sync at stop)",
+      start: () => {
+        fleet = fleetSync(outbox, { config, log });
+      },
+      stop: ({ failed }) => fleet.finish({ lastSync: !failed }),
+    },
+    {
+      name: "engine",
+      start: async () => {
+        engine = await Engine.open(config, {
+          log,
+          lock,
+          sink: outboxSink(outbox, { log, onEvent: () => fleet.kick() }),
+        });
+      },
+      stop: async ({ failed }) => {
+        if (failed) {
+          await engine.close({ deadlineMs: 2000 }).catch(() => {});
+        } else {
+          await engine.close({
+            deadlineMs: config.daemon.shutdown_deadline_s * 1000,
+          });
+        }
+      },
+    },
+    {
+      name: "sync loop",
+      start: () => fleet.start(),
+      stop: () => fleet.stop(),
+    },
+    {
+      name: "inbox intake",
+      start: () => {
+        intake = startInboxIntake(engine, {
+          config,
+          spoolDir: data.spool,
+          log,
+          signal,
+        });
+      },
+      stop: () => intake.close(),
+    },
+    {
+      name: "health endpoint",
+      start: () => {
+        health = startHealthServer(engine, {
+          outbox,
+          port: config.daemon.health_port,
           log,
         });
       },
-      prepare: async () => {
-        await checkFleet(sql, { pg: config.pg });
+      stop: async () => {
+        await health?.shutdown();
       },
-    });
-    sync.start();
-  } else {
-    log.info("pg.url not set: events stay in the local outbox");
-  }
-
-  const intake = new AbortController();
-  const stopIntake = () => intake.abort();
-  signal.addEventListener("abort", stopIntake, { once: true });
-  let lowDiskWarned = false;
-  const watcher = new InboxWatcher({
-    dirs: config.inbox_dirs,
-    settleMs: config.inbox.settle_s * 1000,
-    rescanMs: config.inbox.rescan_s * 1000,
-    log,
-    onClip: async (path) => {
-      // Back-pressure: hold intake while the task queue is over its bound
-      // (frames of clips not decoded yet count: they are tasks to come).
-      while (
-        !intake.signal.aborted &&
-        intakeBacklog(engine.db) > config.daemon.max_queued_tasks
-      ) {
-        await abortableDelay(500, intake.signal);
-      }
-      if (intake.signal.aborted) throw new Error("shutting down");
-      const spooled = await spoolClip(path, {
-        spoolDir,
-        removable: isRemovablePath(path, config.inbox.removable_prefixes),
-        minFreeBytes: config.inbox.min_free_mb * 2 ** 20,
-        signal: intake.signal,
-      });
-      if (spooled.kind === "refused") {
-        if (!lowDiskWarned) log.warn(spooled.reason);
-        lowDiskWarned = true;
-        throw new Error(spooled.reason); // offered again on a later rescan
-      }
-      lowDiskWarned = false;
-      const sub = await engine.addClip(spooled.path, { originalName: path });
-      if (sub.state === "new") {
-        log.info("clip taken", { path, video: sub.videoId });
-      } else if (sub.state === "known") {
-        log.debug("clip seen before", { path, video: sub.videoId });
-      }
-      // A clip failed for good (its own fault) keeps its record, not its
-      // spooled copy: every bad clip on a stick would cost its size.
-      const dropSpooled = async () => {
-        if (spooled.kind !== "spooled") return;
-        await Deno.remove(spooled.path).then(
-          () => log.info("spooled copy of a failed clip removed", { path }),
-          () => {/* already gone */},
-        );
-      };
-      if (sub.videoId && sub.status === "failed") {
-        if (engine.failedForGood(sub.videoId)) await dropSpooled();
-      } else if (sub.videoId) {
-        // Once its events are in the outbox, the spooled copy goes, and the
-        // original too when the config asks for it (never before).
-        engine.waitFor([sub.videoId], { signal: intake.signal }).then(
-          async ([video]) => {
-            if (video?.status === "failed") {
-              if (engine.failedForGood(video.video_id)) await dropSpooled();
-              return;
-            }
-            if (video?.status !== "done") return;
-            if (spooled.kind === "spooled") {
-              await Deno.remove(spooled.path).catch(() => {});
-            }
-            if (config.inbox.delete_originals) {
-              await Deno.remove(path).then(
-                () => log.info("original clip deleted", { path }),
-                (err) =>
-                  log.warn("cannot delete original clip", {
-                    path,
-                    error: err.message,
-                  }),
-              );
-            }
-          },
-        ).catch(() => {/* shutting down */});
-      }
     },
-  });
-  watcher.start();
+    {
+      name: "watchdog",
+      start: () => {
+        stopWatchdog = startWatchdog(() => engine.lastTickAt, { log });
+      },
+      stop: () => stopWatchdog(),
+    },
+  ];
 
-  const health = config.daemon.health_port > 0
-    ? Deno.serve({
-      hostname: "127.0.0.1",
-      port: config.daemon.health_port,
-      onListen: ({ port }) =>
-        log.info("health endpoint listening", {
-          url: `http://127.0.0.1:${port}`,
-        }),
-    }, (req) => {
-      const url = new URL(req.url);
-      const snap = snapshot(engine, outbox);
-      if (url.pathname === "/health") {
-        const h = renderHealth(snap);
-        return new Response(h.body, {
-          status: h.status,
-          headers: { "content-type": "application/json" },
-        });
+  const started: Step[] = [];
+  // Every started step stops, even when one before it throws (the lock is
+  // always released); the first error is thrown at the end.
+  const stopAll = async (how: { failed: boolean }) => {
+    let first: unknown = null;
+    for (const step of started.reverse()) {
+      try {
+        await step.stop(how);
+      } catch (err) {
+        first ??= err;
       }
-      if (url.pathname === "/metrics") {
-        return new Response(renderMetrics(snap), {
-          headers: { "content-type": "text/plain; version=0.0.4" },
-        });
-      }
-      return new Response("not found\n", { status: 404 });
-    })
-    : null;
+    }
+    if (first !== null) throw first;
+  };
+  try {
+    for (const step of table) {
+      await step.start();
+      started.push(step);
+    }
+  } catch (err) {
+    await stopAll({ failed: true });
+    throw err;
+  }
 
   await notify("READY=1\nSTATUS=processing clips");
   log.info("dashcam running", {
     data_dir: config.data_dir,
     inbox: config.inbox_dirs.join(",") || "none",
-    sync: sql ? "on" : "off",
+    sync: fleet!.enabled ? "on" : "off",
   });
-  const keepAliveMs = watchdogIntervalMs();
-  const keepAlive = keepAliveMs
-    ? setInterval(() => {
-      // Ping only while the dispatcher goes round: a wedged engine misses
-      // its pings and systemd restarts the service.
-      const sinceTick = performance.now() - engine.lastTickAt;
-      if (sinceTick < Math.max(keepAliveMs, 10_000)) notify("WATCHDOG=1");
-      else {log.warn("dispatcher silent; watchdog ping withheld", {
-          silent_ms: Math.round(sinceTick),
-        });}
-    }, keepAliveMs)
-    : undefined;
 
   const outcome = await Promise.race([
     new Promise<"stop">((resolve) => {
       if (signal.aborted) return resolve("stop");
       signal.addEventListener("abort", () => resolve("stop"), { once: true });
     }),
-    engine.failed.catch((err: Error) => err),
+    engine!.failed.catch((err: Error) => err),
   ]);
   if (outcome instanceof Error) {
     // Leave the state as it is (nothing captured is lost) and let systemd
     // restart us; the next start recovers the leases.
-    clearInterval(keepAlive);
-    intake.abort();
-    await health?.shutdown();
-    await watcher.close();
-    await sync?.stop();
-    if (sql) await closePg(sql, 2000);
-    await engine.close({ deadlineMs: 2000 }).catch(() => {});
-    outbox.close();
+    await stopAll({ failed: true });
     return 1;
   }
-
   log.info("stopping");
   await notify("STOPPING=1");
-  await health?.shutdown();
-  clearInterval(keepAlive);
-  await watcher.close();
-  await engine.close({ deadlineMs: config.daemon.shutdown_deadline_s * 1000 });
-  if (sync && sql) {
-    await sync.stop();
-    try {
-      const last = await Promise.race([
-        syncOnce(outbox, sql, {
-          deviceId: config.pg.device_id,
-          batchSize: config.pg.batch_size,
-          log,
-          pullAlerts: false,
-        }),
-        abortableDelay(5000, AbortSignal.timeout(5000)).then(() => null),
-      ]);
-      if (last && last.sent > 0) {
-        log.info("last sync before stop", { sent: last.sent });
-      }
-    } catch (err) {
-      log.info("last sync skipped; events stay in the outbox", {
-        error: (err as Error).message.split("\n")[0],
-      });
-    }
-    await closePg(sql, 2000);
-  }
-  outbox.close();
+  await stopAll({ failed: false });
   log.info("stopped");
   return 0;
 }

@@ -7,10 +7,10 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { openDataFile } from "../shared/data_fs.ts";
+import { DATA_NAMES, openDataFile } from "../shared/mod.ts";
 
 /** Name of the lock file in the data dir. */
-export const LOCK_FILE = "dashcam.lock";
+export const LOCK_FILE: string = DATA_NAMES.lock;
 
 /** The data dir is locked by another process. */
 export class DataDirBusyError extends Error {

@@ -7,7 +7,12 @@
 import type { Logger } from "../log/mod.ts";
 import type { Outbox } from "../sink/mod.ts";
 import type { FinalEvent } from "../shared/mod.ts";
-import type { EventSink } from "./engine.ts";
+
+/** Where final events go: the local durable outbox. */
+export interface EventSink {
+  /** Stores an event; false when its key was stored before. */
+  add(event: FinalEvent): boolean;
+}
 
 /**
  * Wraps the outbox as the engine's sink.

@@ -11,7 +11,11 @@
  * @module
  */
 import type { NewTask, TaskRow } from "../graph/mod.ts";
-import type { StageOutput, TaskCategory } from "../shared/mod.ts";
+import {
+  frameRef,
+  type StageOutput,
+  type TaskCategory,
+} from "../shared/mod.ts";
 
 /** Categories that work on single frames. */
 export const FRAME_CATEGORIES: readonly TaskCategory[] = [
@@ -87,16 +91,8 @@ export function plateSmoothTask(videoId: string): NewTask {
   };
 }
 
-/**
- * The payload_ref of a sampled frame, relative to the data dir.
- *
- * @param videoId The clip.
- * @param index Sampled frame index.
- * @returns The ref.
- */
-export function frameRef(videoId: string, index: number): string {
-  return `frames/${videoId}/${String(index).padStart(6, "0")}.ppm`;
-}
+/** The payload_ref of a sampled frame (owned by the data-dir layout). */
+export { frameRef } from "../shared/mod.ts";
 
 /**
  * The first (and only) `vehicle_detect` task of a frame.

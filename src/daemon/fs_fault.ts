@@ -187,3 +187,17 @@ function isUnder(path: string, dir: string): boolean {
   const d = dir.endsWith("/") ? dir.slice(0, -1) : dir;
   return path === d || path.startsWith(d + "/");
 }
+
+/**
+ * Whether an error is the file system being full (ENOSPC or EDQUOT).
+ *
+ * @param err The error.
+ * @returns True for a full disk.
+ */
+export function isDiskFull(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === "ENOSPC" || e?.code === "EDQUOT" ||
+    /No space left on device|Disk quota exceeded|os error 28\b/i.test(
+      e?.message ?? "",
+    );
+}

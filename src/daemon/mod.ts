@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./engine.ts";
+export * from "./data_lock.ts";
 export * from "./fanout.ts";
 export * from "./pool.ts";
 export type * from "./protocol.ts";

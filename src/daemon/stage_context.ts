@@ -7,7 +7,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { clipResults, getVideo, type TaskRow } from "../graph/mod.ts";
-import { decodePpm } from "../ingest/mod.ts";
+import { decodePpm } from "../shared/mod.ts";
 import type {
   StageContext,
   StageLog,

@@ -5,7 +5,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import { transaction } from "../shared/mod.ts";
+import { DATA_NAMES, transaction } from "../shared/mod.ts";
 import {
   type DamagedDatabaseError,
   openDatabaseFile,
@@ -15,7 +15,7 @@ import { type Migration, MIGRATIONS } from "./migrations.ts";
 export { transaction };
 
 /** File name of the task-graph database inside the data dir. */
-export const GRAPH_DB_FILE = "pipeline.db";
+export const GRAPH_DB_FILE: string = DATA_NAMES.pipelineDb;
 
 /** Options for {@linkcode openGraphDb}. */
 export interface OpenGraphDbOptions {

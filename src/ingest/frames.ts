@@ -6,7 +6,7 @@
  * @module
  */
 import { decodeArgs } from "./ffmpeg_args.ts";
-import { parsePpmHeader } from "./ppm.ts";
+import { parsePpmHeader } from "../shared/mod.ts";
 import { BadClipError, probeClip } from "./probe.ts";
 import { childEnv } from "./child_env.ts";
 

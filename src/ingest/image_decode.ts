@@ -11,7 +11,7 @@
  * @module
  */
 import type { RgbImage } from "../shared/mod.ts";
-import { decodePpm } from "./ppm.ts";
+import { decodePpm } from "../shared/mod.ts";
 import { childEnv } from "./child_env.ts";
 
 /** Still-image formats {@linkcode decodeImageFile} accepts. */

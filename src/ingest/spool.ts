@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
-import { makeDataDir, openDataFile } from "../shared/data_fs.ts";
+import { makeDataDir, openDataFile } from "../shared/mod.ts";
 
 /** Mount-point prefixes taken as removable media by default. */
 export const DEFAULT_REMOVABLE_PREFIXES: readonly string[] = [

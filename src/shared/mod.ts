@@ -9,3 +9,6 @@ export * from "./stage.ts";
 export * from "./sqlite.ts";
 export * from "./statement_cache.ts";
 export * from "./text_distance.ts";
+export * from "./ppm.ts";
+export * from "./data_fs.ts";
+export * from "./data_layout.ts";

@@ -6,12 +6,12 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Logger } from "../log/mod.ts";
+import { DATA_NAMES, dataLayout } from "../shared/mod.ts";
 import { Outbox, type OutboxOptions } from "./outbox.ts";
 
 /** Name of the outbox file in the data dir. */
-export const OUTBOX_FILE = "outbox.db";
+export const OUTBOX_FILE: string = DATA_NAMES.outboxDb;
 
 /**
  * Opens `DATA_DIR/outbox.db` (see {@linkcode Outbox.open} for damage).
@@ -24,9 +24,9 @@ export function openDataDirOutbox(
   dataDir: string,
   options: Omit<OutboxOptions, "log" | "readOnly"> & { log: Logger },
 ): Outbox {
-  const expectExisting = options.expectExisting ??
-    existsSync(join(dataDir, "pipeline.db"));
-  return Outbox.open(join(dataDir, OUTBOX_FILE), {
+  const data = dataLayout(dataDir);
+  const expectExisting = options.expectExisting ?? existsSync(data.pipelineDb);
+  return Outbox.open(data.outboxDb, {
     ...options,
     expectExisting,
   });

@@ -6,7 +6,8 @@
  */
 import { join } from "node:path";
 import { decodeImageFile } from "../../src/ingest/image_decode.ts";
-import { decodeFrames, decodePpm } from "../../src/ingest/mod.ts";
+import { decodeFrames } from "../../src/ingest/mod.ts";
+import { decodePpm } from "../../src/shared/mod.ts";
 import { SHARED_MEDIA } from "../support/shared.ts";
 import { fmt, median, table } from "./_util.ts";
 

@@ -28,7 +28,8 @@
  */
 import { join } from "node:path";
 import { decodeImageFile } from "../../src/ingest/image_decode.ts";
-import { decodeFrames, decodePpm } from "../../src/ingest/mod.ts";
+import { decodeFrames } from "../../src/ingest/mod.ts";
+import { decodePpm } from "../../src/shared/mod.ts";
 import { VEHICLE_CLASS_IDS } from "../../src/vision/assign.ts";
 import { loadManifest, resolveModel } from "../../src/vision/model_store.ts";
 import { Detector, PlateOcr } from "../../src/vision/models.ts";

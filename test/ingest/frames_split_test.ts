@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PpmStreamSplitter } from "../../src/ingest/frames.ts";
-import { encodePpm } from "../../src/ingest/ppm.ts";
+import { encodePpm } from "../../src/shared/ppm.ts";
 
 Deno.test("`PpmStreamSplitter.push()` returns the same two images whatever the chunk boundaries", () => {
   const a = encodePpm({

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { decodeFrames, PpmStreamSplitter } from "../../src/ingest/frames.ts";
-import { decodePpm, encodePpm, parsePpmHeader } from "../../src/ingest/ppm.ts";
+import { decodePpm, encodePpm, parsePpmHeader } from "../../src/shared/ppm.ts";
 import { BadClipError, probeClip } from "../../src/ingest/probe.ts";
 import { makeTestClip } from "../support/clips.ts";
 import { SHARED_MEDIA } from "../support/shared.ts";

@@ -88,10 +88,18 @@ Deno.test("checkDeps: ffmpeg outside ingest, and the databases outside their own
     },
     { path: "src/graph/ok.ts", text: 'new DatabaseSync("pipeline.db");\n' },
     { path: "src/sink/ok.ts", text: 'new DatabaseSync("outbox.db");\n' },
+    // The data-dir layout names both files (it opens neither); another
+    // shared file may not.
+    {
+      path: "src/shared/data_layout.ts",
+      text: 'const a = "pipeline.db";\nconst b = "outbox.db";\n',
+    },
+    { path: "src/shared/other.ts", text: 'const a = "pipeline.db";\n' },
   ]);
   assert.deepEqual(out.map((l) => l.split(" ").slice(0, 2).join(" ")), [
     "src/cli/z.ts:1: [ffmpeg]",
     "src/daemon/w.ts:3: [ffmpeg]",
+    "src/shared/other.ts:1: [pipeline-db]",
     "src/vision/db.ts:5: [pipeline-db]",
     "src/vision/db.ts:6: [outbox-db]",
     "src/vision/db.ts:7: [sqlite-open]",

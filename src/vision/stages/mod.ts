@@ -16,8 +16,6 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { decodePpm, encodePpm } from "../../ingest/ppm.ts";
 import type {
   CreateStageHandler,
   FinalEvent,
@@ -27,8 +25,16 @@ import type {
   StageOutput,
   TaskCategory,
 } from "../../shared/mod.ts";
+import {
+  cropRef,
+  dataLayout,
+  decodePpm,
+  encodePpm,
+  evidenceRef,
+  makeDataDir,
+  writeDataFile,
+} from "../../shared/mod.ts";
 import { encodePng } from "../png.ts";
-import { makeDataDir, writeDataFile } from "../../shared/data_fs.ts";
 import {
   detectPlates,
   detectVehicles,
@@ -126,14 +132,15 @@ async function ocrStage(
       const input = parsePlatesPayload(task.meta);
       const img = await ctx.readFrame(task.payloadRef);
       const results = await readPlates(ocr, img, input, task.frameIdx ?? 0);
-      const dir = join(init.dataDir, "crops", task.videoId);
-      await makeDataDir(dir);
+      const data = dataLayout(init.dataDir);
+      await makeDataDir(data.cropsOf(task.videoId));
       const out: ReadsPayload = { reads: [] };
       for (const [i, r] of results.entries()) {
-        const crop = `crops/${task.videoId}/${
-          String(task.frameIdx).padStart(6, "0")
-        }_${i}.ppm`;
-        await writeDataFile(join(init.dataDir, crop), encodePpm(r.crop));
+        const crop = cropRef(
+          task.videoId,
+          `${String(task.frameIdx).padStart(6, "0")}_${i}.ppm`,
+        );
+        await writeDataFile(data.resolve(crop), encodePpm(r.crop));
         out.reads.push({ ...r.read, crop });
       }
       return { ...out };
@@ -187,10 +194,11 @@ function summaryStage(init: Init): StageHandler {
       const crop = input.crop;
       if (crop) {
         try {
-          const img = decodePpm(await Deno.readFile(join(init.dataDir, crop)));
-          evidence = `evidence/${task.videoId}/${task.trackId}.png`;
-          const path = join(init.dataDir, evidence);
-          await makeDataDir(join(init.dataDir, "evidence", task.videoId));
+          const data = dataLayout(init.dataDir);
+          const img = decodePpm(await Deno.readFile(data.resolve(crop)));
+          evidence = evidenceRef(task.videoId, task.trackId);
+          const path = data.resolve(evidence);
+          await makeDataDir(data.evidenceOf(task.videoId));
           await writeDataFile(`${path}.tmp`, encodePng(img));
           await Deno.rename(`${path}.tmp`, path);
         } catch (err) {

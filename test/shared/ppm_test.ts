@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodePpm, encodePpm, parsePpmHeader } from "../../src/ingest/ppm.ts";
+import { decodePpm, encodePpm, parsePpmHeader } from "../../src/shared/ppm.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RgbImage } from "../shared/mod.ts";
+import type { RgbImage } from "./types.ts";
 
 const encoder = new TextEncoder();
 

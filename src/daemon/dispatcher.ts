@@ -1,0 +1,159 @@
+/**
+ * The dispatcher: one loop that handles stage results (final events to the
+ * sink, child tasks queued, frames nobody needs any more deleted), fails
+ * expired leases and moves clips along their life cycle. It goes round
+ * again at once while there is work, else after `graph.poll_ms` or when
+ * woken. `database is locked` is counted and retried; any other error ends
+ * the engine.
+ *
+ * @module
+ */
+import type { DatabaseSync } from "node:sqlite";
+import {
+  failExpiredLeases,
+  fetchUnhandled,
+  frameUsers,
+  handleResult,
+} from "../graph/mod.ts";
+import type { DataLayout, StageOutput, TaskCategory } from "../shared/mod.ts";
+import { childrenOf } from "./fanout.ts";
+import type { EventSink } from "./event_sink.ts";
+
+/** Counters the dispatcher keeps (shared with the engine's `stats`). */
+export interface DispatcherStats {
+  /** Stage results handled. */
+  resultsHandled: number;
+  /** `database is locked` errors retried. */
+  busyErrors: number;
+  /** Rounds run. */
+  ticks: number;
+}
+
+/** Options for {@linkcode Dispatcher}. */
+export interface DispatcherOptions {
+  /** The data dir's layout (frame refs to paths). */
+  data: DataLayout;
+  /** Receives final events (from `summary` results). */
+  sink: EventSink;
+  /** `graph.max_attempts` of new tasks. */
+  maxAttempts: number;
+  /** Idle pause between rounds (ms). */
+  pollMs: number;
+  /** Counters. */
+  stats: DispatcherStats;
+  /** Wakes the workers of a category. */
+  wake: (category: TaskCategory) => void;
+  /** Deletes a frame file that no task needs. */
+  deleteFrame: (path: string) => Promise<void>;
+  /** Moves clips along; true when one moved. */
+  advanceClips: (now: number) => boolean;
+  /** Called once when the loop stops on an error it cannot retry. */
+  onFatal: (err: Error) => void;
+}
+
+/** The dispatcher loop over a graph database. */
+export class Dispatcher {
+  #db: DatabaseSync;
+  #o: DispatcherOptions;
+  #kick: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+  #stopping = false;
+  #lastTickAt = performance.now();
+
+  /**
+   * Creates the dispatcher (not running until {@linkcode Dispatcher.start}).
+   *
+   * @param db The graph database.
+   * @param options See {@linkcode DispatcherOptions}.
+   */
+  constructor(db: DatabaseSync, options: DispatcherOptions) {
+    this.#db = db;
+    this.#o = options;
+  }
+
+  /** `performance.now()` of the last round (the watchdog checks it is alive). */
+  get lastTickAt(): number {
+    return this.#lastTickAt;
+  }
+
+  /** Starts the loop. */
+  start(): void {
+    this.#loop ??= this.#runLoop();
+  }
+
+  /** Runs the next round now instead of after the idle pause. */
+  wake(): void {
+    this.#kick?.();
+  }
+
+  /** Stops the loop after the round under way. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.wake();
+    await this.#loop;
+  }
+
+  async #runLoop(): Promise<void> {
+    const stats = this.#o.stats;
+    while (!this.#stopping) {
+      this.#lastTickAt = performance.now();
+      stats.ticks++;
+      let busy = false;
+      try {
+        busy = await this.#tick();
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (/database is locked|SQLITE_BUSY/i.test(msg)) {
+          stats.busyErrors++;
+        } else {
+          this.#o.onFatal(new Error(`Dispatcher stopped: ${msg}`));
+          return;
+        }
+      }
+      if (busy) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.#o.pollMs);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#kick = () => {
+          this.#kick = null;
+          done();
+        };
+      });
+    }
+  }
+
+  /** One dispatcher round; returns true when it did something. */
+  async #tick(): Promise<boolean> {
+    const db = this.#db;
+    const now = Date.now();
+    let did = false;
+    const batch = fetchUnhandled(db, { limit: 200 });
+    for (const { resultId, task, result } of batch) {
+      const out = result as StageOutput;
+      if (task.category === "summary" && out?.event) {
+        this.#o.sink.add(out.event);
+      }
+      const children = childrenOf(task, out);
+      const inserted = handleResult(db, {
+        resultId,
+        children,
+        now,
+        maxAttempts: this.#o.maxAttempts,
+      });
+      if (inserted > 0) this.#o.wake(children[0].category);
+      this.#o.stats.resultsHandled++;
+      for (const ref of JSON.parse(task.dependencies ?? "[]") as string[]) {
+        if (frameUsers(db, { ref, excludeTaskId: task.id }) === 0) {
+          await this.#o.deleteFrame(this.#o.data.resolve(ref));
+        }
+      }
+      did = true;
+    }
+    if (failExpiredLeases(db, { now }) > 0) did = true;
+    if (this.#o.advanceClips(now)) did = true;
+    return did;
+  }
+}
