@@ -104,6 +104,8 @@ export async function runRead(
       log: (m) => log.info(m),
       warn: (m) => log.warn(m),
       vision: config.vision,
+      loaded: (stage, model) =>
+        log.info("stage model loaded", { stage, model }),
     });
     try {
       if (signal.aborted) return interrupted("photos");

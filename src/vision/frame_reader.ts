@@ -8,7 +8,7 @@
  */
 import type { Box, RgbImage } from "../shared/mod.ts";
 import { type BackendChoice } from "./inference.ts";
-import type { Manifest } from "./model_manifest.ts";
+import type { Manifest, ModelTask } from "./model_manifest.ts";
 import { WorkerDetector } from "./detector_client.ts";
 import { Detector, PlateOcr } from "./models.ts";
 import {
@@ -52,6 +52,8 @@ export interface FrameReaderOptions {
   log?: (msg: string) => void;
   /** Warning receiver (a derived model replaced by its upstream file). @default {log} */
   warn?: (msg: string) => void;
+  /** Told each stage's model file once it is loaded (the clip stages log the same). */
+  loaded?: (task: ModelTask, file: string) => void;
   /** Manifest. @default {models/models.json} */
   manifest?: Manifest;
   /**
@@ -108,12 +110,15 @@ export class FrameReader {
       manifest: options.manifest,
       log: options.log,
       warn: options.warn,
+      loaded: options.loaded,
     };
     const [v, p, o] = await Promise.all([
       options.parallel
-        ? stageModel("vehicle_detect", models).then(({ entry, load }) =>
-          WorkerDetector.open(entry, load)
-        )
+        ? stageModel("vehicle_detect", models).then(async ({ entry, load }) => {
+          const detector = await WorkerDetector.open(entry, load);
+          options.loaded?.("vehicle_detect", entry.file);
+          return detector;
+        })
         : loadDetector("vehicle_detect", models),
       loadDetector("plate_detect", models),
       loadOcr(models),

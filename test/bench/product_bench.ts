@@ -154,7 +154,11 @@ function timed(session: InferenceSession, acc: { ms: number }): void {
 async function bareModels(threads: number) {
   const manifest = await loadManifest();
   const resolve = { dir: SHARED_MODELS };
-  const load = { modelsDir: SHARED_MODELS, backend: "native", threads } as const;
+  const load = {
+    modelsDir: SHARED_MODELS,
+    backend: "native",
+    threads,
+  } as const;
   const vehicles = await Detector.load(
     await resolveModel(manifest, "vehicle_detect", resolve),
     load,
@@ -229,7 +233,9 @@ export async function readBench(): Promise<void> {
     const marginalMs = (hundred.wallS - one.wallS) / 99 * 1000;
     const threads = Math.max(1, navigator.hardwareConcurrency || 1);
     const bare = await bareModels(threads);
-    for (const f of files.slice(0, 18)) await bare.infer(await decodeImageFile(f)); // warm-up
+    for (const f of files.slice(0, 18)) {
+      await bare.infer(await decodeImageFile(f)); // warm-up
+    }
     bare.acc.ms = 0;
     for (const f of files) await bare.infer(await decodeImageFile(f));
     await bare.close();

@@ -13,7 +13,7 @@ import type { BackendChoice } from "../inference.ts";
 import type { Manifest, ModelEntry, ModelTask } from "../model_manifest.ts";
 import { loadManifest, resolveModel } from "../model_store.ts";
 import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
-import { type SmoothedPlate, smoothClip } from "../smooth.ts";
+import { smoothClip, type SmoothedPlate } from "../smooth.ts";
 import type {
   FramePlateRead,
   PlatesPayload,
@@ -37,6 +37,8 @@ export interface StageModelOptions {
   log?: (msg: string) => void;
   /** Warnings (a derived model replaced by its upstream file). */
   warn?: (msg: string) => void;
+  /** Told the model file of each stage once it is loaded. */
+  loaded?: (task: ModelTask, file: string) => void;
 }
 
 /**
@@ -81,7 +83,9 @@ export async function loadDetector(
   options: StageModelOptions,
 ): Promise<Detector> {
   const { entry, load } = await stageModel(task, options);
-  return await Detector.load(entry, load);
+  const detector = await Detector.load(entry, load);
+  options.loaded?.(task, entry.file);
+  return detector;
 }
 
 /**
@@ -92,7 +96,9 @@ export async function loadDetector(
  */
 export async function loadOcr(options: StageModelOptions): Promise<PlateOcr> {
   const { entry, load } = await stageModel("ocr", options);
-  return await PlateOcr.load(entry, load);
+  const ocr = await PlateOcr.load(entry, load);
+  options.loaded?.("ocr", entry.file);
+  return ocr;
 }
 
 function round1(b: Box): Box {

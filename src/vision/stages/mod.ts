@@ -72,11 +72,9 @@ function modelOptions(
     vision,
     log: (msg) => init.log.info(msg, { stage: task }),
     warn: (msg) => init.log.warn(msg, { stage: task }),
+    loaded: (stage, model) =>
+      init.log.info("stage model loaded", { stage, model }),
   };
-}
-
-function loaded(init: Init, task: string, file: string): void {
-  init.log.info("stage model loaded", { stage: task, model: file });
 }
 
 async function vehicleStage(
@@ -87,7 +85,6 @@ async function vehicleStage(
     "vehicle_detect",
     modelOptions("vehicle_detect", init, vision),
   );
-  loaded(init, "vehicle_detect", detector.entry.file);
   return {
     async run(task, ctx): Promise<StageOutput> {
       const img = await ctx.readFrame(task.payloadRef);
@@ -106,7 +103,6 @@ async function plateStage(
     "plate_detect",
     modelOptions("plate_detect", init, vision),
   );
-  loaded(init, "plate_detect", detector.entry.file);
   return {
     async run(task, ctx): Promise<StageOutput> {
       const input = parseVehiclesPayload(task.meta);
@@ -126,7 +122,6 @@ async function ocrStage(
   vision: VisionStageOptions,
 ): Promise<StageHandler> {
   const ocr = await loadOcr(modelOptions("ocr", init, vision));
-  loaded(init, "ocr", ocr.entry.file);
   return {
     async run(task, ctx): Promise<StageOutput> {
       const input = parsePlatesPayload(task.meta);
