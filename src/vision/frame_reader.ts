@@ -23,6 +23,7 @@ import {
 } from "./stages/frame_stages.ts";
 import {
   DEFAULT_VISION_OPTIONS,
+  type VehiclesPayload,
   type VisionStageOptions,
 } from "./stages/protocol.ts";
 
@@ -130,19 +131,23 @@ export class FrameReader {
    * Reads an image's plates, most confident first.
    *
    * @param img The image.
+   * @param vehicles Its vehicles, when already started with {@linkcode detectVehicles}.
    * @returns The plates.
    */
-  async read(img: RgbImage): Promise<ImagePlate[]> {
+  async read(
+    img: RgbImage,
+    vehicles?: Promise<VehiclesPayload>,
+  ): Promise<ImagePlate[]> {
     // The two detectors side by side; then the clip stages' own pairing,
     // OCR batch and verdict (a photo is a clip of one frame).
-    const [vehicles, found] = await Promise.all([
-      detectVehicles(this.vehicles, img),
+    const [found, onFrame] = await Promise.all([
       this.plates.detect(img),
+      vehicles ?? this.detectVehicles(img),
     ]);
     const reads = await readPlates(
       this.ocr,
       img,
-      pairPlates(found, vehicles, img),
+      pairPlates(found, onFrame, img),
       0,
     );
     return platesOf(reads.map((r) => r.read), this.#vision)
@@ -154,6 +159,18 @@ export class FrameReader {
         ...(p.best.read.region ? { region: p.best.read.region } : {}),
       }))
       .sort((a, b) => b.confidence - a.confidence);
+  }
+
+  /**
+   * The `vehicle_detect` stage on an image. With `parallel` it runs in the
+   * vehicle detector's worker, so a caller may start it for the next photo
+   * while this thread reads the plates of the current one.
+   *
+   * @param img The image (not changed; the worker gets a copy).
+   * @returns The image's vehicles, for {@linkcode read}.
+   */
+  detectVehicles(img: RgbImage): Promise<VehiclesPayload> {
+    return detectVehicles(this.vehicles, img);
   }
 
   /** Frees the models. */
