@@ -13,8 +13,11 @@ import { decodeImageFile } from "../ingest/image_decode.ts";
 import { log } from "../log/mod.ts";
 import { openDataDirOutbox } from "../sink/mod.ts";
 import { makeDataDir } from "../shared/mod.ts";
-import { FrameReader, type ImagePlate } from "../vision/frame_reader.ts";
-import type { VehiclesPayload } from "../vision/stages/protocol.ts";
+import {
+  FrameReader,
+  type ImagePlate,
+  type VehiclesPayload,
+} from "../vision/frame_reader.ts";
 import type { RgbImage } from "../shared/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { shutdownSignal } from "./signals.ts";

@@ -12,3 +12,4 @@ export * from "./text_distance.ts";
 export * from "./ppm.ts";
 export * from "./data_fs.ts";
 export * from "./data_layout.ts";
+export * from "./malloc_arenas.ts";

@@ -27,6 +27,8 @@ import {
   type VisionStageOptions,
 } from "./stages/protocol.ts";
 
+export type { VehiclesPayload };
+
 /** One plate read in an image. */
 export interface ImagePlate {
   /** Plate text. */
