@@ -1,7 +1,8 @@
 /**
  * `vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--remote] [--json]`:
  * searches final events in the local outbox, or in the fleet Postgres with
- * `--remote` (fuzzy search uses trigram similarity there).
+ * `--remote` (`--fuzzy`: plates within one edit; in Postgres as the exact set
+ * of LIKE patterns within that edit, see sink/pg_search.ts).
  *
  * @module
  */

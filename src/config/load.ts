@@ -7,14 +7,8 @@
  */
 import { resolve } from "node:path";
 import { redactSecrets } from "../log/mod.ts";
-import {
-  BACKENDS,
-  type Config,
-  DEFAULTS,
-  LOG_LEVELS,
-  TASK_CATEGORIES,
-  TLS_MODES,
-} from "./schema.ts";
+import { type Config, DEFAULTS } from "./schema.ts";
+import { checkConfig } from "./validate.ts";
 
 /**
  * A configuration error a user caused; the message is one line, with any
@@ -114,121 +108,10 @@ function setPath(target: Json, path: string, value: unknown): void {
   node[keys[keys.length - 1]] = value;
 }
 
-function fail(key: string, allowed: string, value: unknown): never {
-  throw new ConfigError(
-    `Invalid config '${key}': expected ${allowed}, got ${
-      JSON.stringify(value)
-    }`,
-  );
-}
-
-function checkKeys(obj: Json, allowed: object, prefix: string): void {
-  for (const key of Object.keys(obj)) {
-    if (!Object.hasOwn(allowed, key)) {
-      throw new ConfigError(
-        `Unknown config key '${prefix}${key}': allowed keys are ${
-          Object.keys(allowed).join(", ")
-        }`,
-      );
-    }
-  }
-}
-
-function str(obj: Json, key: string, path: string): string {
-  const v = obj[key];
-  if (typeof v !== "string" || v === "") fail(path, "a non-empty string", v);
-  return v;
-}
-
-function num(
-  obj: Json,
-  key: string,
-  path: string,
-  range: { min: number; max: number; integer?: boolean },
-): number {
-  let v = obj[key];
-  if (typeof v === "string" && v.trim() !== "") v = Number(v);
-  const ok = typeof v === "number" && Number.isFinite(v) &&
-    v >= range.min && v <= range.max &&
-    (!range.integer || Number.isInteger(v));
-  if (!ok) {
-    fail(
-      path,
-      `${
-        range.integer ? "an integer" : "a number"
-      } from ${range.min} to ${range.max}`,
-      obj[key],
-    );
-  }
-  return v as number;
-}
-
-function oneOf<T extends string>(
-  obj: Json,
-  key: string,
-  path: string,
-  allowed: readonly T[],
-): T {
-  const v = obj[key];
-  if (typeof v !== "string" || !allowed.includes(v as T)) {
-    fail(path, `one of ${allowed.join(", ")}`, v);
-  }
-  return v as T;
-}
-
-function bool(obj: Json, key: string, path: string): boolean {
-  const v = obj[key];
-  if (v === true || v === "true") return true;
-  if (v === false || v === "false") return false;
-  fail(path, "true or false", v);
-}
-
-function nullableStr(obj: Json, key: string, path: string): string | null {
-  const v = obj[key];
-  if (v === null || v === undefined || v === "") return null;
-  if (typeof v !== "string") fail(path, "a string or null", v);
-  return v;
-}
-
-function section(obj: Json, key: string): Json {
-  const v = obj[key];
-  if (!isObject(v)) fail(key, "an object", v);
-  checkKeys(v, (DEFAULTS as Json)[key] as object, `${key}.`);
-  return v;
-}
-
-/** The `vision` section: model files per task, the plate threshold. */
-function visionSection(raw: Json): Config["vision"] {
-  const v = section(raw, "vision");
-  const models = v.models;
-  if (!isObject(models)) fail("vision.models", "an object", models);
-  checkKeys(models, DEFAULTS.vision.models, "vision.models.");
-  return {
-    models: {
-      vehicle_detect: nullableStr(
-        models,
-        "vehicle_detect",
-        "vision.models.vehicle_detect",
-      ),
-      plate_detect: nullableStr(
-        models,
-        "plate_detect",
-        "vision.models.plate_detect",
-      ),
-      ocr: nullableStr(models, "ocr", "vision.models.ocr"),
-    },
-    min_plate_confidence: num(
-      v,
-      "min_plate_confidence",
-      "vision.min_plate_confidence",
-      { min: 0, max: 1 },
-    ),
-  };
-}
-
 /**
- * Validates a merged raw configuration into a {@linkcode Config}. Relative
- * paths are resolved against `baseDir`.
+ * Validates a merged raw configuration into a {@linkcode Config} (through
+ * the valibot schema of validate.ts). Relative paths are resolved against
+ * `baseDir`.
  *
  * @param raw Defaults merged with file, env and flags.
  * @param baseDir Folder that relative paths are resolved against.
@@ -236,158 +119,17 @@ function visionSection(raw: Json): Config["vision"] {
  * @throws {ConfigError} Naming the first bad key and what is allowed.
  */
 export function validateConfig(raw: Json, baseDir: string): Config {
-  checkKeys(raw, DEFAULTS, "");
-  const inbox = raw.inbox_dirs;
-  if (!Array.isArray(inbox) || inbox.some((d) => typeof d !== "string")) {
-    fail("inbox_dirs", "a list of folder paths", inbox);
-  }
-  const workersRaw = section(raw, "workers");
-  const workers = {} as Config["workers"];
-  for (const c of TASK_CATEGORIES) {
-    workers[c] = num(workersRaw, c, `workers.${c}`, {
-      min: 1,
-      max: 16,
-      integer: true,
-    });
-  }
-  const inboxRaw = section(raw, "inbox");
-  const prefixes = inboxRaw.removable_prefixes;
-  if (!Array.isArray(prefixes) || prefixes.some((d) => typeof d !== "string")) {
-    fail("inbox.removable_prefixes", "a list of path prefixes", prefixes);
-  }
-  const daemonRaw = section(raw, "daemon");
-  const inf = section(raw, "inference");
-  const graph = section(raw, "graph");
-  const vision = visionSection(raw);
-  const pg = section(raw, "pg");
-  const handlers = nullableStr(raw, "handlers_module", "handlers_module");
+  const checked = checkConfig(raw);
+  if (!checked.ok) throw new ConfigError(checked.error);
+  const c = checked.config;
   return {
-    data_dir: resolve(baseDir, str(raw, "data_dir", "data_dir")),
-    models_dir: resolve(baseDir, str(raw, "models_dir", "models_dir")),
-    inbox_dirs: (inbox as string[]).map((d) => resolve(baseDir, d)),
-    inbox: {
-      settle_s: num(inboxRaw, "settle_s", "inbox.settle_s", {
-        min: 0,
-        max: 3600,
-      }),
-      rescan_s: num(inboxRaw, "rescan_s", "inbox.rescan_s", {
-        min: 0.1,
-        max: 86400,
-      }),
-      removable_prefixes: prefixes as string[],
-      min_free_mb: num(inboxRaw, "min_free_mb", "inbox.min_free_mb", {
-        min: 0,
-        max: 1e9,
-      }),
-      delete_originals: bool(
-        inboxRaw,
-        "delete_originals",
-        "inbox.delete_originals",
-      ),
-    },
-    daemon: {
-      shutdown_deadline_s: num(
-        daemonRaw,
-        "shutdown_deadline_s",
-        "daemon.shutdown_deadline_s",
-        {
-          min: 0,
-          max: 3600,
-        },
-      ),
-      max_queued_tasks: num(
-        daemonRaw,
-        "max_queued_tasks",
-        "daemon.max_queued_tasks",
-        {
-          min: 1,
-          max: 10_000_000,
-          integer: true,
-        },
-      ),
-      sync_interval_s: num(
-        daemonRaw,
-        "sync_interval_s",
-        "daemon.sync_interval_s",
-        {
-          min: 0.05,
-          max: 86400,
-        },
-      ),
-      retention_days: num(
-        daemonRaw,
-        "retention_days",
-        "daemon.retention_days",
-        {
-          min: 0,
-          max: 36500,
-        },
-      ),
-      health_port: num(daemonRaw, "health_port", "daemon.health_port", {
-        min: 0,
-        max: 65535,
-        integer: true,
-      }),
-    },
-    sampling_fps: num(raw, "sampling_fps", "sampling_fps", {
-      min: 0.1,
-      max: 60,
-    }),
-    log_level: oneOf(raw, "log_level", "log_level", LOG_LEVELS),
-    workers,
-    inference: {
-      backend: oneOf(inf, "backend", "inference.backend", BACKENDS),
-      threads: num(inf, "threads", "inference.threads", {
-        min: 1,
-        max: 16,
-        integer: true,
-      }),
-    },
-    vision,
-    graph: {
-      lease_s: num(graph, "lease_s", "graph.lease_s", {
-        min: 0.05,
-        max: 86400,
-      }),
-      max_attempts: num(graph, "max_attempts", "graph.max_attempts", {
-        min: 1,
-        max: 100,
-        integer: true,
-      }),
-      retry_backoff_ms: num(
-        graph,
-        "retry_backoff_ms",
-        "graph.retry_backoff_ms",
-        {
-          min: 0,
-          max: 3_600_000,
-        },
-      ),
-      task_timeout_s: num(graph, "task_timeout_s", "graph.task_timeout_s", {
-        min: 0.1,
-        max: 86400,
-      }),
-      poll_ms: num(graph, "poll_ms", "graph.poll_ms", { min: 1, max: 60_000 }),
-      keep_finished: bool(graph, "keep_finished", "graph.keep_finished"),
-      max_frames_on_disk: num(
-        graph,
-        "max_frames_on_disk",
-        "graph.max_frames_on_disk",
-        { min: 1, max: 100_000, integer: true },
-      ),
-    },
-    pg: {
-      url: nullableStr(pg, "url", "pg.url"),
-      password_file: nullableStr(pg, "password_file", "pg.password_file"),
-      tls: oneOf(pg, "tls", "pg.tls", TLS_MODES),
-      device_id: str(pg, "device_id", "pg.device_id"),
-      batch_size: num(pg, "batch_size", "pg.batch_size", {
-        min: 1,
-        max: 10_000,
-        integer: true,
-      }),
-    },
-    handlers_module: handlers === null ? null : resolve(baseDir, handlers),
+    ...c,
+    data_dir: resolve(baseDir, c.data_dir),
+    models_dir: resolve(baseDir, c.models_dir),
+    inbox_dirs: c.inbox_dirs.map((d) => resolve(baseDir, d)),
+    handlers_module: c.handlers_module === null
+      ? null
+      : resolve(baseDir, c.handlers_module),
   };
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { DATA_NAMES, openDataFile } from "../shared/mod.ts";
+import { DATA_NAMES, openDataFile, sleep } from "../shared/mod.ts";
 
 /** Name of the lock file in the data dir. */
 export const LOCK_FILE: string = DATA_NAMES.lock;
@@ -93,7 +93,7 @@ export async function lockDataDir(
       file.close();
       throw new DataDirBusyError(dir, await readPid(path));
     }
-    await new Promise((r) => setTimeout(r, retryMs));
+    await sleep(retryMs);
   }
   await file.truncate(0);
   await file.write(new TextEncoder().encode(`${Deno.pid}\n`));

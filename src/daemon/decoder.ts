@@ -23,7 +23,12 @@ import {
 } from "../graph/mod.ts";
 import { BadClipError, cutShortNote, decodeFrames } from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { type DataLayout, makeDataDir } from "../shared/mod.ts";
+import {
+  Backoff,
+  type Clock,
+  type DataLayout,
+  makeDataDir,
+} from "../shared/mod.ts";
 import { FRAME_CATEGORIES, frameRef, frameTask } from "./fanout.ts";
 import type { FrameFiles } from "./frame_files.ts";
 import { faultPath, isDiskFull } from "./fs_fault.ts";
@@ -38,6 +43,8 @@ export interface DecoderOptions {
   isTransient: (err: unknown) => boolean;
   /** First and longest pause (ms) after a passing file-system fault. */
   fsRetry: { firstMs: number; maxMs: number };
+  /** Waits of the pause (tests pass a manual clock). */
+  clock: Clock;
   /** Called when frame tasks were queued (wakes the workers). */
   onFrameQueued: () => void;
   /** Called when a clip is decoded (wakes the dispatcher). */
@@ -57,7 +64,8 @@ export class Decoder {
   #stopping = false;
   #abort = new AbortController();
   /** The passing file-system fault decoding waits on, if any. */
-  #fsFault: { path: string; since: number; delayMs: number } | null = null;
+  #fsFault: { path: string; since: number } | null = null;
+  #fsBackoff: Backoff;
 
   /**
    * Creates the decoder (idle until a clip is queued).
@@ -73,6 +81,10 @@ export class Decoder {
     this.#config = options.config;
     this.#data = options.data;
     this.#o = options;
+    this.#fsBackoff = new Backoff({
+      firstMs: options.fsRetry.firstMs,
+      maxMs: options.fsRetry.maxMs,
+    });
   }
 
   /**
@@ -152,37 +164,23 @@ export class Decoder {
   async #pauseOnFsFault(videoId: string, err: unknown): Promise<void> {
     const error = (err as Error).message.split("\n")[0];
     const path = faultPath(err) ?? this.#data.root;
-    const retry = this.#o.fsRetry;
+    const delay = this.#fsBackoff.next();
     if (this.#fsFault === null) {
-      this.#fsFault = { path, since: Date.now(), delayMs: retry.firstMs };
+      this.#fsFault = { path, since: Date.now() };
       this.#o.log.warn(
         "cannot write to the data dir; decoding paused and retried until it works",
         { path, video: videoId, error },
       );
     } else {
-      this.#fsFault.delayMs = Math.min(
-        this.#fsFault.delayMs * 2,
-        retry.maxMs,
-      );
       this.#o.log.debug("data dir still failing; retrying later", {
         path,
         video: videoId,
-        retry_ms: this.#fsFault.delayMs,
+        retry_ms: delay,
         error,
       });
     }
-    const delay = this.#fsFault.delayMs;
-    await new Promise<void>((resolve) => {
-      if (this.#stopping) return resolve();
-      const timer = setTimeout(done, delay);
-      const signal = this.#abort.signal;
-      signal.addEventListener("abort", done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-    });
+    if (this.#stopping) return;
+    await this.#o.clock.sleep(delay, this.#abort.signal);
   }
 
   /** Ends a pause on a file-system fault with one line. */
@@ -193,6 +191,7 @@ export class Decoder {
       paused_s: Math.round((Date.now() - this.#fsFault.since) / 1000),
     });
     this.#fsFault = null;
+    this.#fsBackoff.reset();
   }
 
   async #decodeClip(videoId: string): Promise<void> {

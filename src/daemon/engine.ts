@@ -20,10 +20,12 @@ import {
 } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
+  type Clock,
   closeForReaders,
   type DataLayout,
   dataLayout,
   makeDataDir,
+  systemClock,
 } from "../shared/mod.ts";
 import { WorkerPool } from "./pool.ts";
 import { type DataDirLock, lockDataDir } from "./data_lock.ts";
@@ -60,6 +62,16 @@ export interface EngineOptions {
   fsRetry?: { firstMs: number; maxMs: number };
   /** The data-dir lock, taken by the caller before anything else (the caller releases it). @default {taken and released by the engine} */
   lock?: DataDirLock;
+  /** Options given to the stage handlers (`StageInit.options`; tests inject failures through them). @default {{}} */
+  handlerOptions?: Record<string, unknown>;
+  /**
+   * The clock of the engine's waits (the decoder's pause after a
+   * file-system fault, the worker pool's task-timeout watch); tests pass a
+   * manual one instead of waiting. Time stamps in `pipeline.db` stay on the
+   * wall clock: the workers, in other isolates, stamp leases with theirs.
+   * @default {the wall clock}
+   */
+  clock?: Clock;
 }
 
 const DEFAULT_HANDLERS = new URL("../vision/stages/mod.ts", import.meta.url)
@@ -133,6 +145,7 @@ export class Engine {
       frames: this.#frames,
       isTransient,
       fsRetry: options.fsRetry ?? { firstMs: 1000, maxMs: 60_000 },
+      clock: options.clock ?? systemClock,
       onFrameQueued: () => pool.wake("vehicle_detect"),
       onDecoded: () => this.#dispatcher.wake(),
       onClipFailed: () => this.#clips.notify(),
@@ -190,14 +203,16 @@ export class Engine {
         backend: config.inference.backend,
         threads: config.inference.threads,
         samplingFps: config.sampling_fps,
-        // Config's vision section reaches every stage (model files, thresholds).
-        options: config.vision,
+        // Config's vision section (model files, thresholds) reaches every
+        // stage; tests add their handlers' options.
+        options: { ...config.vision, ...options.handlerOptions },
       },
       leaseMs: config.graph.lease_s * 1000,
       pollMs: config.graph.poll_ms,
       backoffMs: config.graph.retry_backoff_ms,
       taskTimeoutMs: config.graph.task_timeout_s * 1000,
       log: options.log,
+      clock: options.clock,
       onFinished: () => {
         if (!engine) return;
         engine.#dispatcher.wake();

@@ -15,6 +15,7 @@ import {
   SyncLoop,
   syncOnce,
 } from "../sink/mod.ts";
+import { deadline } from "../shared/mod.ts";
 import { pruneSynced } from "./retention.ts";
 
 /** The fleet connection and its sync loop. */
@@ -84,26 +85,24 @@ export function fleetSync(
     async finish({ lastSync }) {
       if (!sql) return;
       if (lastSync && loop) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
         try {
-          const last = await Promise.race([
+          const last = await deadline(
             syncOnce(outbox, sql, {
               deviceId: config.pg.device_id,
               batchSize: config.pg.batch_size,
               log,
               pullAlerts: false,
             }),
-            new Promise<null>((r) => timer = setTimeout(() => r(null), 5000)),
-          ]);
-          if (last && last.sent > 0) {
+            5000,
+            { what: "last sync" },
+          );
+          if (last.sent > 0) {
             log.info("last sync before stop", { sent: last.sent });
           }
         } catch (err) {
           log.info("last sync skipped; events stay in the outbox", {
             error: (err as Error).message.split("\n")[0],
           });
-        } finally {
-          clearTimeout(timer);
         }
       }
       await closePg(sql, 2000);

@@ -13,6 +13,7 @@ import type { Config } from "../config/mod.ts";
 import { intakeBacklog } from "../graph/mod.ts";
 import { InboxWatcher, isRemovablePath, spoolClip } from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { sleep } from "../shared/mod.ts";
 import type { Engine } from "./engine.ts";
 
 /** Options for {@linkcode startInboxIntake}. */
@@ -31,19 +32,6 @@ export interface InboxIntakeOptions {
 export interface InboxIntake {
   /** Stops taking clips: waits on the back-pressure and spooling end, the watcher closes. */
   close(): Promise<void>;
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
 
 /**
@@ -75,7 +63,7 @@ export function startInboxIntake(
         !intake.signal.aborted &&
         intakeBacklog(engine.db) > config.daemon.max_queued_tasks
       ) {
-        await abortableDelay(500, intake.signal);
+        await sleep(500, { signal: intake.signal });
       }
       if (intake.signal.aborted) throw new Error("shutting down");
       const spooled = await spoolClip(path, {

@@ -6,7 +6,12 @@
  * @module
  */
 import type { Logger } from "../log/mod.ts";
-import type { StageInit, TaskCategory } from "../shared/mod.ts";
+import {
+  type Clock,
+  type StageInit,
+  systemClock,
+  type TaskCategory,
+} from "../shared/mod.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
 /** Options for {@linkcode WorkerPool}. */
@@ -36,6 +41,12 @@ export interface WorkerPoolOptions {
   ) => void;
   /** Called once when a handler cannot be created: fatal for the engine. */
   onFatal?: (message: string) => void;
+  /**
+   * Time of the task-timeout watch (when a task started, the check every
+   * second); tests pass a manual clock instead of waiting.
+   * @default {the wall clock}
+   */
+  clock?: Clock;
 }
 
 interface Slot {
@@ -54,8 +65,8 @@ export class WorkerPool {
   #options: WorkerPoolOptions;
   #poolId: string;
   #slots: Slot[] = [];
-  #restarts: number[] = [];
-  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #clock: Clock;
+  #watch = new AbortController();
   #closing = false;
   #ready: PromiseWithResolvers<void> = Promise.withResolvers();
   #settled = new Set<Slot>();
@@ -80,6 +91,7 @@ export class WorkerPool {
   constructor(poolId: string, options: WorkerPoolOptions) {
     this.#poolId = poolId;
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /**
@@ -94,7 +106,7 @@ export class WorkerPool {
     for (const [category, n] of entries) {
       for (let i = 0; i < n; i++) this.#slots.push(this.#spawn(category, i));
     }
-    this.#watchdog = setInterval(() => this.#checkStuck(), 1000);
+    this.#watchStuck();
     return this.#ready.promise;
   }
 
@@ -142,7 +154,7 @@ export class WorkerPool {
         this.#settle(slot);
         break;
       case "claimed":
-        slot.task = { id: msg.taskId, since: performance.now() };
+        slot.task = { id: msg.taskId, since: this.#clock.now() };
         break;
       case "finished":
         slot.task = null;
@@ -184,9 +196,6 @@ export class WorkerPool {
     slot.worker.terminate();
     slot.stopped.resolve();
     if (this.#closing) return;
-    const now = performance.now();
-    this.#restarts = this.#restarts.filter((t) => now - t < 60_000);
-    this.#restarts.push(now);
     this.counters.restarts++;
     this.#options.log.warn("replacing stage worker", {
       category: slot.category,
@@ -200,8 +209,17 @@ export class WorkerPool {
     if (i >= 0) this.#slots[i] = fresh;
   }
 
+  /** Checks every second (of the clock) for a task over its timeout. */
+  async #watchStuck(): Promise<void> {
+    const signal = this.#watch.signal;
+    while (!signal.aborted) {
+      await this.#clock.sleep(1000, signal);
+      if (!signal.aborted) this.#checkStuck();
+    }
+  }
+
   #checkStuck(): void {
-    const now = performance.now();
+    const now = this.#clock.now();
     for (const slot of [...this.#slots]) {
       if (slot.task && now - slot.task.since > this.#options.taskTimeoutMs) {
         this.#replace(
@@ -241,7 +259,7 @@ export class WorkerPool {
    */
   async close(options: { deadlineMs: number }): Promise<number[]> {
     this.#closing = true;
-    clearInterval(this.#watchdog);
+    this.#watch.abort();
     for (const slot of this.#slots) {
       slot.worker.postMessage({ type: "stop" } satisfies ToWorker);
     }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import { DATA_NAMES, transaction } from "../shared/mod.ts";
+import { DATA_NAMES, migrateSqlite, transaction } from "../shared/mod.ts";
 import {
   type DamagedDatabaseError,
   openDatabaseFile,
@@ -37,7 +37,8 @@ export interface OpenGraphDbOptions {
 }
 
 /**
- * Applies the migrations newer than the database's `user_version`.
+ * Applies the migrations newer than the database's `user_version` (the
+ * one runner, `migrateSqlite` in shared/sqlite_migrate.ts).
  *
  * @param db The database.
  * @param migrations Migrations to apply, in order.
@@ -47,19 +48,7 @@ export function migrate(
   db: DatabaseSync,
   migrations: readonly Migration[] = MIGRATIONS,
 ): number[] {
-  const applied: number[] = [];
-  for (const m of migrations) {
-    transaction(db, () => {
-      const row = db.prepare("PRAGMA user_version").get() as {
-        user_version: number;
-      };
-      if (row.user_version >= m.version) return;
-      db.exec(m.sql);
-      db.exec(`PRAGMA user_version = ${m.version}`);
-      applied.push(m.version);
-    });
-  }
-  return applied;
+  return migrateSqlite(db, migrations, { ledger: "user_version" });
 }
 
 /**

@@ -6,15 +6,10 @@
  * @module
  */
 
-/** One schema migration. */
-export interface Migration {
-  /** Version number, 1-based and dense. */
-  version: number;
-  /** Short name. */
-  name: string;
-  /** SQL run in one transaction. */
-  sql: string;
-}
+import type { SqliteMigration } from "../shared/mod.ts";
+
+/** One schema migration (applied by `migrateSqlite`, recorded in `user_version`). */
+export type Migration = SqliteMigration;
 
 /** The migrations of `pipeline.db`, in order. */
 export const MIGRATIONS: readonly Migration[] = [

@@ -7,7 +7,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import { cachedStatement } from "../shared/mod.ts";
+import { cachedStatement, doublingDelay } from "../shared/mod.ts";
 
 /** Options for {@linkcode postponeTask}. */
 export interface PostponeTaskOptions {
@@ -29,7 +29,8 @@ export interface PostponeTaskOptions {
 
 /**
  * Releases a task's lease without counting the attempt and delays its next
- * run by `backoffMs * 2^postponed`, at most `maxDelayMs`.
+ * run by `backoffMs * 2^postponed`, at most `maxDelayMs` (`doublingDelay`
+ * of shared/async.ts).
  *
  * @param db The database.
  * @param options Task, owner, error, clock and delays.
@@ -41,22 +42,34 @@ export function postponeTask(
   options: PostponeTaskOptions,
 ): number | null {
   const { maxDelayMs = 60_000, maxPostponed = 30 } = options;
-  const row = cachedStatement(
+  const held = cachedStatement(
+    db,
+    `SELECT postponed FROM tasks
+      WHERE id = ? AND lease_owner = ? AND status = 'queued' AND postponed < ?`,
+  ).get(options.taskId, options.owner, maxPostponed) as
+    | { postponed: number }
+    | undefined;
+  if (!held) return null;
+  const postponed = Number(held.postponed);
+  const delay = doublingDelay(postponed + 1, {
+    firstMs: options.backoffMs,
+    maxMs: maxDelayMs,
+  });
+  // Fenced on the lease and on the count read above (a worker that lost
+  // its lease in between changes nothing).
+  const changed = cachedStatement(
     db,
     `UPDATE tasks
         SET last_error = ?, lease_owner = NULL, lease_until = NULL,
             attempts = MAX(attempts - 1, 0), postponed = postponed + 1,
-            run_at = ? + MIN(? * (1 << MIN(postponed, 20)), ?)
-      WHERE id = ? AND lease_owner = ? AND status = 'queued' AND postponed < ?
-      RETURNING run_at`,
-  ).get(
+            run_at = ?
+      WHERE id = ? AND lease_owner = ? AND status = 'queued' AND postponed = ?`,
+  ).run(
     options.error,
-    options.now,
-    options.backoffMs,
-    maxDelayMs,
+    options.now + delay,
     options.taskId,
     options.owner,
-    maxPostponed,
-  ) as { run_at: number } | undefined;
-  return row ? Number(row.run_at) - options.now : null;
+    postponed,
+  ).changes;
+  return Number(changed) > 0 ? delay : null;
 }

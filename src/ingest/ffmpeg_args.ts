@@ -42,8 +42,6 @@ export interface DecodeArgsOptions {
   fps: number;
   /** Absolute index of the video stream to decode (from the probe). */
   streamIndex: number;
-  /** Skip this many sampled frames from the start (resume). @default {0} */
-  startFrame?: number;
 }
 
 /**

@@ -13,3 +13,5 @@ export * from "./ppm.ts";
 export * from "./data_fs.ts";
 export * from "./data_layout.ts";
 export * from "./malloc_arenas.ts";
+export * from "./sqlite_migrate.ts";
+export * from "./async.ts";

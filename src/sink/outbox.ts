@@ -15,6 +15,8 @@ import {
   type Box,
   closeForReaders,
   type FinalEvent,
+  migrateSqlite,
+  type SqliteMigration,
   transaction,
 } from "../shared/mod.ts";
 import { openDatabaseFile } from "../shared/sqlite_file.ts";
@@ -26,15 +28,8 @@ import {
   plateLikePattern,
 } from "./plate_match.ts";
 
-/** One numbered migration of the outbox. */
-export interface OutboxMigration {
-  /** Version number, 1-based and dense. */
-  version: number;
-  /** Short name. */
-  name: string;
-  /** SQL run in one transaction. */
-  sql: string;
-}
+/** One numbered migration of the outbox (recorded in `schema_migrations`). */
+export type OutboxMigration = SqliteMigration;
 
 /** The outbox's migrations, in order. */
 export const OUTBOX_MIGRATIONS: readonly OutboxMigration[] = [
@@ -267,26 +262,7 @@ export function migrateOutbox(
   db: DatabaseSync,
   migrations: readonly OutboxMigration[] = OUTBOX_MIGRATIONS,
 ): number[] {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    applied_at TEXT NOT NULL
-  )`);
-  const applied: number[] = [];
-  for (const m of migrations) {
-    transaction(db, () => {
-      const done = db.prepare(
-        "SELECT 1 AS one FROM schema_migrations WHERE version = ?",
-      ).get(m.version);
-      if (done !== undefined) return;
-      db.exec(m.sql);
-      db.prepare(
-        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-      ).run(m.version, m.name, new Date().toISOString());
-      applied.push(m.version);
-    });
-  }
-  return applied;
+  return migrateSqlite(db, migrations, { ledger: "schema_migrations" });
 }
 
 /** The local durable outbox (one SQLite file). */

@@ -9,6 +9,7 @@
 import { Socket } from "node:net";
 import postgres from "postgres";
 import { log as defaultLog, type Logger, redactSecrets } from "../log/mod.ts";
+import { deadline, doublingDelay } from "../shared/mod.ts";
 
 /** A postgres.js client, as `connectPg` returns it. */
 export type PgSql = postgres.Sql;
@@ -58,7 +59,7 @@ function rememberSecret(secret: string): void {
  * @returns Seconds to wait.
  */
 export function pgBackoff(attempt: number): number {
-  return Math.min(0.05 * 2 ** attempt, 0.5);
+  return doublingDelay(attempt + 1, { firstMs: 50, maxMs: 500 }) / 1000;
 }
 
 function parseUrl(url: string, setting: string): URL {
@@ -595,17 +596,9 @@ export function describePgError(
  * @returns True when the client closed in time.
  */
 export async function closePg(sql: PgSql, timeoutMs = 5000): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
   const ended = sql.end({ timeout: timeoutMs / 1000 }).then(
     () => true as const,
     () => true as const,
   );
-  try {
-    return await Promise.race([ended, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await deadline(ended, timeoutMs).catch(() => false);
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { doublingDelay } from "../shared/mod.ts";
 
 /** First delay after a refusal: 10 minutes. */
 export const REJECTED_RETRY_FIRST_MS = 10 * 60_000;
@@ -45,8 +46,8 @@ export function rejectedRetryDelayMs(refusals: number): number | null {
     );
   }
   if (refusals >= REJECTED_RETRY_MAX_REFUSALS) return null;
-  return Math.min(
-    REJECTED_RETRY_MAX_MS,
-    REJECTED_RETRY_FIRST_MS * 2 ** (refusals - 1),
-  );
+  return doublingDelay(refusals, {
+    firstMs: REJECTED_RETRY_FIRST_MS,
+    maxMs: REJECTED_RETRY_MAX_MS,
+  });
 }

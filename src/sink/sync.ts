@@ -9,6 +9,12 @@
  * @module
  */
 import { log as defaultLog, type Logger } from "../log/mod.ts";
+import {
+  deadline,
+  DeadlineError,
+  doublingDelay,
+  sleep as sharedSleep,
+} from "../shared/mod.ts";
 import type { AlertRow, Outbox, OutboxEvent, UnpushedAlert } from "./outbox.ts";
 import { describePgError, type PgSql, pgTarget } from "./pg_client.ts";
 import { rejectedRetryDelayMs } from "./rejected_retry.ts";
@@ -156,21 +162,14 @@ async function withTimeout<T>(
   ms: number,
   what: string,
 ): Promise<T> {
-  const running = Promise.resolve(query);
-  running.catch(() => {}); // once abandoned, nobody waits for its outcome
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(Object.assign(
-        new Error(`query timed out after ${ms / 1000} s (${what})`),
-        { code: "QUERY_TIMEOUT" },
-      ));
-    }, ms);
-  });
   try {
-    return await Promise.race([running, timeout]);
-  } finally {
-    clearTimeout(timer);
+    return await deadline(query, ms, { what: "query" });
+  } catch (err) {
+    if (!(err instanceof DeadlineError)) throw err;
+    throw Object.assign(
+      new Error(`query timed out after ${ms / 1000} s (${what})`),
+      { code: "QUERY_TIMEOUT" },
+    );
   }
 }
 
@@ -500,30 +499,22 @@ export function backoffDelay(
   options: { minDelayMs: number; maxDelayMs: number; random?: () => number },
 ): number {
   const { minDelayMs, maxDelayMs, random = Math.random } = options;
-  const cap = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(failures, 30));
+  const cap = doublingDelay(failures + 1, {
+    firstMs: minDelayMs,
+    maxMs: maxDelayMs,
+  });
   return minDelayMs + random() * Math.max(0, cap - minDelayMs);
 }
 
 /** Sleeps `ms`, resolving early when `signal` aborts. */
 export type SleepFn = (ms: number, signal: AbortSignal) => Promise<void>;
 
-/** The default {@linkcode SleepFn}: a timer that an abort clears. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+/** The default {@linkcode SleepFn}: `sleep` of shared/async.ts. */
+export async function abortableSleep(
+  ms: number,
+  signal: AbortSignal,
+): Promise<void> {
+  await sharedSleep(ms, { signal });
 }
 
 /** Outcome of one pass of {@linkcode SyncLoop}, for status and tests. */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { sha256File } from "../shared/mod.ts";
+import { retry, sha256File, sleep as sharedSleep } from "../shared/mod.ts";
 
 /** The prefix that `--mirror` replaces. */
 export const UPSTREAM_PREFIX = "https://github.com";
@@ -217,26 +217,33 @@ export async function downloadVerified(
   const {
     retries = 4,
     backoffMs = 1000,
-    sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+    sleep = async (ms: number) => {
+      await sharedSleep(ms);
+    },
   } = options;
   const part = `${target}.part`;
-  for (let tried = 0;; tried++) {
-    try {
-      await attempt(url, part, options);
-      break;
-    } catch (error) {
-      if (error instanceof DownloadError) {
-        if (error.retryable && tried < retries) {
-          await sleep(backoffMs * 2 ** tried);
-          continue;
-        }
-        if (!error.retryable) await Deno.remove(part).catch(() => {});
-        throw error;
-      }
-      // Not the network's: a write error (disk full, read-only) or similar.
-      await Deno.remove(part).catch(() => {});
-      throw new DownloadError(firstLine(error), false);
+  try {
+    await retry(() => attempt(url, part, options), {
+      attempts: retries + 1,
+      firstMs: backoffMs,
+      maxMs: Number.MAX_SAFE_INTEGER, // the retries bound the wait
+      isRetryable: (e) => e instanceof DownloadError && e.retryable,
+      clock: {
+        now: () => Date.now(),
+        sleep: async (ms) => {
+          await sleep(ms);
+          return true;
+        },
+      },
+    });
+  } catch (error) {
+    if (error instanceof DownloadError) {
+      if (!error.retryable) await Deno.remove(part).catch(() => {});
+      throw error;
     }
+    // Not the network's: a write error (disk full, read-only) or similar.
+    await Deno.remove(part).catch(() => {});
+    throw new DownloadError(firstLine(error), false);
   }
   const actual = await sha256File(part);
   if (actual !== options.sha256) {

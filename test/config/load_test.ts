@@ -293,10 +293,8 @@ Deno.test("`stripJsonComments()` keeps `//` and `/*` inside strings", () => {
   });
 });
 
-// KNOWN BUG (src/config/load.ts, stripJsonComments, the final
-// `out.replace(/,(\s*[}\]])/g, "$1")`): the trailing-comma pass runs over the
-// whole text, strings included, so a value containing ",]" or ",}" loses its
-// comma. The JSDoc promises strings are left untouched.
+// The trailing-comma pass works outside strings only: a value containing
+// ",]" or ",}" keeps its comma.
 Deno.test("`stripJsonComments()` keeps `,]` and `,}` inside strings", () => {
   const text = '{"a": "x,]", "b": "y, }"}';
   assert.equal(stripJsonComments(text), text);

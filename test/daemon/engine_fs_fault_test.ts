@@ -4,6 +4,8 @@ import { Engine } from "../../src/daemon/mod.ts";
 import { Logger } from "../../src/log/mod.ts";
 import type { FinalEvent } from "../../src/shared/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
+import { ManualClock } from "../support/clock.ts";
+import type { TrivialOptions } from "../testdata/trivial_handlers.ts";
 import { testConfig, TRIVIAL_HANDLERS } from "../support/config.ts";
 
 function memorySink() {
@@ -73,11 +75,14 @@ Deno.test({
     });
     const lines: string[] = [];
     const sink = memorySink();
+    // The pauses (1 s doubling to 60 s) run on a manual clock: the test
+    // moves time on instead of waiting.
+    const clock = new ManualClock();
     const engine = await Engine.open(config, {
       log: recordingLog(lines),
       sink,
       handlersModule: TRIVIAL_HANDLERS,
-      fsRetry: FAST_RETRY,
+      clock,
     });
     const frames = join(config.data_dir, "frames");
     let mounted = false;
@@ -91,12 +96,17 @@ Deno.test({
         () => lines.some((l) => l.includes("decoding paused")),
         "the pause warning",
       );
-      // Retried several times meanwhile, yet one warning and the clip is not failed.
-      await until(
-        () =>
-          lines.filter((l) => l.includes("data dir still failing")).length >= 3,
-        "retries",
-      );
+      // Retried each time the pause ends, the pause doubling, yet one
+      // warning and the clip is not failed.
+      const retries = () =>
+        lines.filter((l) => l.includes("data dir still failing"));
+      let pause = 1000;
+      for (let k = 1; k <= 3; k++) {
+        clock.advance(pause);
+        await until(() => retries().length >= k, `retry ${k}`);
+        pause *= 2;
+        assert.match(retries()[k - 1], new RegExp(`retry_ms\\W+${pause}\\b`));
+      }
       assert.equal(
         lines.filter((l) => l.includes("decoding paused")).length,
         1,
@@ -108,6 +118,7 @@ Deno.test({
       assert.notEqual(engine.videoRow(sub.videoId!)?.status, "failed");
       assert.ok(run("umount", frames));
       mounted = false;
+      clock.advance(pause);
       const [video] = await engine.waitFor([sub.videoId!]);
       assert.equal(video.status, "done");
       assert.equal(video.error, null);
@@ -130,11 +141,11 @@ Deno.test("Engine recreates the frames folder removed mid-clip and finishes the 
   });
   const lines: string[] = [];
   const sink = memorySink();
-  Deno.env.set("TRIVIAL_DELAY_MS", "100");
   const engine = await Engine.open(config, {
     log: recordingLog(lines),
     sink,
     handlersModule: TRIVIAL_HANDLERS,
+    handlerOptions: { delayMs: 100 } satisfies TrivialOptions,
     fsRetry: FAST_RETRY,
   });
   try {
@@ -162,7 +173,6 @@ Deno.test("Engine recreates the frames folder removed mid-clip and finishes the 
       lines.join("\n"),
     );
   } finally {
-    Deno.env.delete("TRIVIAL_DELAY_MS");
     await engine.close();
     await Deno.remove(dir, { recursive: true });
   }
@@ -227,14 +237,14 @@ Deno.test("Engine finishes a clip whose source was deleted while it was down wit
   });
   const sink = memorySink();
   const lines: string[] = [];
-  const open = () =>
+  const open = (handlerOptions: TrivialOptions = {}) =>
     Engine.open(config, {
       log: recordingLog(lines),
       sink,
       handlersModule: TRIVIAL_HANDLERS,
+      handlerOptions: { ...handlerOptions },
     });
-  Deno.env.set("TRIVIAL_DELAY_MS", "100");
-  let engine = await open();
+  let engine = await open({ delayMs: 100 });
   let id: string;
   try {
     id = (await engine.addClip(clip)).videoId!;
@@ -247,7 +257,6 @@ Deno.test("Engine finishes a clip whose source was deleted while it was down wit
     );
   } finally {
     await engine.close({ deadlineMs: 2000 });
-    Deno.env.delete("TRIVIAL_DELAY_MS");
   }
   assert.equal(
     (await (async () => {
@@ -297,11 +306,11 @@ Deno.test({
     await Deno.mkdir(crops, { recursive: true });
     const lines: string[] = [];
     const sink = memorySink();
-    Deno.env.set("TRIVIAL_WRITE_CROP", "1");
     const engine = await Engine.open(config, {
       log: recordingLog(lines),
       sink,
       handlersModule: TRIVIAL_HANDLERS,
+      handlerOptions: { writeCrop: true } satisfies TrivialOptions,
     });
     let mounted = false;
     try {
@@ -327,7 +336,6 @@ Deno.test({
         "a put-off task is not an attempt failure",
       );
     } finally {
-      Deno.env.delete("TRIVIAL_WRITE_CROP");
       if (mounted) run("umount", crops);
       await engine.close();
       await Deno.remove(dir, { recursive: true });

@@ -4,6 +4,7 @@ import { Engine } from "../../src/daemon/mod.ts";
 import { Logger } from "../../src/log/mod.ts";
 import type { FinalEvent } from "../../src/shared/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
+import type { TrivialOptions } from "../testdata/trivial_handlers.ts";
 import { testConfig, TRIVIAL_HANDLERS } from "../support/config.ts";
 
 function memorySink() {
@@ -96,12 +97,12 @@ Deno.test("Engine retries a task whose handler throws, then marks it failed, and
     graph: { keep_finished: true, max_attempts: 3 },
   });
   const sink = memorySink();
-  Deno.env.set("TRIVIAL_THROW_FRAME", "2");
   const lines: string[] = [];
   const engine = await Engine.open(config, {
     log: quietLog(lines),
     sink,
     handlersModule: TRIVIAL_HANDLERS,
+    handlerOptions: { throwFrame: 2 } satisfies TrivialOptions,
   });
   try {
     const sub = await engine.addClip(clip);
@@ -133,7 +134,6 @@ Deno.test("Engine retries a task whose handler throws, then marks it failed, and
     ) left.push(f.name);
     assert.deepEqual(left, ["000002.ppm"]);
   } finally {
-    Deno.env.delete("TRIVIAL_THROW_FRAME");
     await engine.close();
     await Deno.remove(dir, { recursive: true });
   }
@@ -146,12 +146,12 @@ Deno.test("Engine replaces a worker that dies mid-task and retries the task afte
     graph: { keep_finished: true, lease_s: 0.3 },
   });
   const sink = memorySink();
-  Deno.env.set("TRIVIAL_CRASH_FRAME", "1");
   const lines: string[] = [];
   const engine = await Engine.open(config, {
     log: quietLog(lines),
     sink,
     handlersModule: TRIVIAL_HANDLERS,
+    handlerOptions: { crashFrame: 1 } satisfies TrivialOptions,
   });
   try {
     const sub = await engine.addClip(clip);
@@ -166,7 +166,6 @@ Deno.test("Engine replaces a worker that dies mid-task and retries the task afte
     assert.ok(lines.some((l) => l.includes("replacing stage worker")));
     assert.equal(sink.events.size, 1);
   } finally {
-    Deno.env.delete("TRIVIAL_CRASH_FRAME");
     await engine.close();
     await Deno.remove(dir, { recursive: true });
   }
@@ -178,11 +177,11 @@ Deno.test("Engine finishes a clip whose every frame fails: frames kept for faile
   const config = testConfig(join(dir, "data"), {
     graph: { keep_finished: true, max_attempts: 1, max_frames_on_disk: 4 },
   });
-  Deno.env.set("TRIVIAL_THROW_ALL", "1");
   const engine = await Engine.open(config, {
     log: quietLog(),
     sink: memorySink(),
     handlersModule: TRIVIAL_HANDLERS,
+    handlerOptions: { throwAll: true } satisfies TrivialOptions,
   });
   try {
     const sub = await engine.addClip(clip);
@@ -191,7 +190,6 @@ Deno.test("Engine finishes a clip whose every frame fails: frames kept for faile
     assert.equal(video.frames_total, 15);
     assert.equal(video.error, "15 task(s) failed");
   } finally {
-    Deno.env.delete("TRIVIAL_THROW_ALL");
     await engine.close();
     await Deno.remove(dir, { recursive: true });
   }

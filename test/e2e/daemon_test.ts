@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sha256File } from "../../src/shared/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
+import { seeded, withSeedNote } from "../support/random.ts";
 import { runDashcam } from "../support/cli.ts";
 import {
   doneCount,
@@ -150,6 +151,8 @@ Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task 
 });
 
 Deno.test("20 power cuts (SIGKILL at random moments) end with the same events as an uninterrupted run", async () => {
+  const s = seeded("POWER_CUT_SEED");
+  const { seed, random } = s;
   const ref = await setup();
   const cut = await setup();
   try {
@@ -162,10 +165,6 @@ Deno.test("20 power cuts (SIGKILL at random moments) end with the same events as
     assert.equal(expected.length, 9);
     const total = resultCount(ref.dataDir);
 
-    const seed = Number(Deno.env.get("POWER_CUT_SEED") ?? Date.now() % 100000);
-    let x = seed;
-    const random = () =>
-      (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
     const cuts = await powerCuts(cut, {
       rounds: 20,
       totalResults: total,
@@ -187,6 +186,8 @@ Deno.test("20 power cuts (SIGKILL at random moments) end with the same events as
     assert.deepEqual(events(cut.dataDir), expected, `seed ${seed}`);
     const dups = duplicateTasks(cut.dataDir);
     assert.equal(dups, 0);
+  } catch (err) {
+    throw withSeedNote(err, s);
   } finally {
     await Deno.remove(ref.root, { recursive: true });
     await Deno.remove(cut.root, { recursive: true });
@@ -194,6 +195,8 @@ Deno.test("20 power cuts (SIGKILL at random moments) end with the same events as
 });
 
 Deno.test("power cuts with the default configuration (finished clips pruned) end with the same events, no duplicate and no row left", async () => {
+  const s = seeded("POWER_CUT_SEED");
+  const { seed, random } = s;
   // keep_finished is left at its default (false): a clip's tasks and
   // results are pruned in the transaction that marks it done.
   const graph = { poll_ms: 10, retry_backoff_ms: 10 };
@@ -216,10 +219,6 @@ Deno.test("power cuts with the default configuration (finished clips pruned) end
     const perClip = 15 * 3 + 1 + 3;
     const progress = (dataDir: string) =>
       resultCount(dataDir) + doneCount(dataDir) * perClip;
-    const seed = Number(Deno.env.get("POWER_CUT_SEED") ?? Date.now() % 100000);
-    let x = seed;
-    const random = () =>
-      (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
     const cuts = await powerCuts(cut, {
       rounds: 4,
       totalResults: 3 * perClip,
@@ -252,6 +251,8 @@ Deno.test("power cuts with the default configuration (finished clips pruned) end
       [],
       `frames left (seed ${seed})`,
     );
+  } catch (err) {
+    throw withSeedNote(err, s);
   } finally {
     await Deno.remove(ref.root, { recursive: true });
     await Deno.remove(cut.root, { recursive: true });

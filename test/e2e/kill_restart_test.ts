@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { makeTestClip } from "../support/clips.ts";
 import { dashcamCommand, runDashcam } from "../support/cli.ts";
 import { writeTrivialConfig } from "../support/config.ts";
-import { prng } from "../support/random.ts";
+import { seeded, withSeedNote } from "../support/random.ts";
 
 function writeConfig(dir: string, keepFinished: boolean): Promise<string> {
   return writeTrivialConfig(dir, {
@@ -124,8 +124,8 @@ async function killAndRestart(
   options: { keepFinished: boolean; rounds: number; minKills: number },
 ): Promise<void> {
   const { keepFinished, rounds, minKills } = options;
-  const seed = Number(Deno.env.get("KILL_TEST_SEED") ?? Date.now() % 100000);
-  const random = prng(seed);
+  const s = seeded("KILL_TEST_SEED");
+  const { seed, random } = s;
   const root = await Deno.makeTempDir();
   try {
     const clip = await makeTestClip(root, "clip.mp4", {
@@ -222,6 +222,8 @@ async function killAndRestart(
       e.name
     );
     assert.deepEqual(left, [], `frames left (seed ${seed})`);
+  } catch (err) {
+    throw withSeedNote(err, s);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -8,14 +8,14 @@
  * - plate_smooth: groups the clip's reads by text → one summary per group.
  * - summary: the final event.
  *
- * Behaviour switches come from env vars so subprocess tests can use them:
- * `TRIVIAL_THROW_FRAME=n` makes vehicle_detect throw on frame n
- * (`TRIVIAL_THROW_ALL=1`: on every frame);
- * `TRIVIAL_CRASH_FRAME=n` makes the worker die on frame n on the first attempt;
- * `TRIVIAL_DELAY_MS=n` makes every frame task take n ms longer (slow models);
- * `TRIVIAL_INIT_FAIL_IF=path` makes handler creation fail while that file exists;
- * `TRIVIAL_WRITE_CROP=1` makes ocr write a crop file under DATA_DIR/crops, as
- * the real stage does.
+ * Failures are injected through the handler options (`init.options`, given
+ * to the engine as `handlerOptions`; see {@linkcode TrivialOptions}), so an
+ * in-process test changes nothing global. Tests that start `run` as a
+ * subprocess set the same switches in that process's own environment:
+ * `TRIVIAL_THROW_FRAME=n`, `TRIVIAL_THROW_ALL=1`, `TRIVIAL_CRASH_FRAME=n`,
+ * `TRIVIAL_DELAY_MS=n`, `TRIVIAL_WRITE_CROP=1`, and
+ * `TRIVIAL_INIT_FAIL_IF=path` (handler creation fails while that file
+ * exists). Options win over the environment.
  *
  * @module
  */
@@ -26,9 +26,33 @@ import type {
   TaskCategory,
 } from "../../src/shared/mod.ts";
 
-function envInt(name: string): number | null {
-  const v = Deno.env.get(name);
-  return v === undefined ? null : Number(v);
+/** Failure switches of the trivial handlers (all off by default). */
+export interface TrivialOptions {
+  /** vehicle_detect throws on this frame. */
+  throwFrame?: number;
+  /** vehicle_detect throws on every frame. */
+  throwAll?: boolean;
+  /** The worker dies on this frame, on the first attempt. */
+  crashFrame?: number;
+  /** Every frame task takes this many ms longer (slow models). */
+  delayMs?: number;
+  /** ocr writes a crop file under DATA_DIR/crops, as the real stage does. */
+  writeCrop?: boolean;
+}
+
+/** The switches a subprocess got in its environment. */
+function optionsFromEnv(): TrivialOptions {
+  const int = (name: string) => {
+    const v = Deno.env.get(name);
+    return v === undefined ? undefined : Number(v);
+  };
+  return {
+    throwFrame: int("TRIVIAL_THROW_FRAME"),
+    throwAll: Deno.env.get("TRIVIAL_THROW_ALL") === "1",
+    crashFrame: int("TRIVIAL_CRASH_FRAME"),
+    delayMs: int("TRIVIAL_DELAY_MS"),
+    writeCrop: Deno.env.get("TRIVIAL_WRITE_CROP") === "1",
+  };
 }
 
 /** Creates the trivial handler of a category. */
@@ -45,26 +69,32 @@ export const createStageHandler: CreateStageHandler = (
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   }
-  return handler(category, init.dataDir);
+  return handler(category, init.dataDir, {
+    ...optionsFromEnv(),
+    ...init.options as TrivialOptions,
+  });
 };
 
-function handler(category: TaskCategory, dataDir: string): StageHandler {
+function handler(
+  category: TaskCategory,
+  dataDir: string,
+  options: TrivialOptions,
+): StageHandler {
   return {
     async run(task, ctx): Promise<StageOutput> {
-      const delay = envInt("TRIVIAL_DELAY_MS");
+      const delay = options.delayMs;
       if (delay && task.frameIdx !== null) {
         await new Promise((r) => setTimeout(r, delay));
       }
       switch (category) {
         case "vehicle_detect": {
           if (
-            task.frameIdx === envInt("TRIVIAL_THROW_FRAME") ||
-            Deno.env.get("TRIVIAL_THROW_ALL") === "1"
+            task.frameIdx === options.throwFrame || options.throwAll
           ) {
             throw new Error(`planted failure on frame ${task.frameIdx}`);
           }
           if (
-            task.frameIdx === envInt("TRIVIAL_CRASH_FRAME") &&
+            task.frameIdx === options.crashFrame &&
             task.attempt === 1
           ) {
             // An uncaught error kills the worker mid-task, as a native crash would.
@@ -82,7 +112,7 @@ function handler(category: TaskCategory, dataDir: string): StageHandler {
         case "plate_detect":
           return { next: [{ meta: { mean: task.meta.mean } }] };
         case "ocr":
-          if (Deno.env.get("TRIVIAL_WRITE_CROP") === "1") {
+          if (options.writeCrop) {
             const dir = `${dataDir}/crops/${task.videoId}`;
             await Deno.mkdir(dir, { recursive: true });
             await Deno.writeFile(

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { deadline } from "../../src/shared/mod.ts";
 import {
   createInferenceSession,
   existingPaths,
@@ -146,6 +147,13 @@ Deno.test("`createInferenceSession()` rejects a bad backend or thread count", as
   );
 });
 
+/**
+ * Most time one step of a worker session (init, run, release) may take: a
+ * bound on a hang (a software WebGPU adapter has been seen to stall), not a
+ * speed figure; the slowest step here (llvmpipe init) takes a few seconds.
+ */
+const WORKER_STEP_LIMIT_MS = 120_000;
+
 /** Loads the OCR model in the bench's module worker and runs one batch. */
 async function runOcrInWorker(
   backend: "native" | "wasm" | "webgpu",
@@ -160,10 +168,14 @@ async function runOcrInWorker(
   worker.onmessage = (event: MessageEvent<FromBenchWorker>) =>
     replies.shift()?.(event.data);
   const ask = (message: ToBenchWorker) =>
-    new Promise<FromBenchWorker>((resolve) => {
-      replies.push(resolve);
-      worker.postMessage(message);
-    });
+    deadline(
+      new Promise<FromBenchWorker>((resolve) => {
+        replies.push(resolve);
+        worker.postMessage(message);
+      }),
+      WORKER_STEP_LIMIT_MS,
+      { what: `${backend} worker '${message.type}'` },
+    );
   try {
     const ready = await ask({
       type: "init",
@@ -199,7 +211,11 @@ Deno.test("`createInferenceSession()` works inside a module worker on native, wa
   }
   // webgpu runs where an adapter exists (here often Mesa's software
   // llvmpipe); otherwise the session falls back to wasm and says why.
-  const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+  const adapter = await deadline(
+    Promise.resolve(navigator.gpu?.requestAdapter()),
+    WORKER_STEP_LIMIT_MS,
+    { what: "WebGPU requestAdapter" },
+  ).catch(() => null);
   const result = await runOcrInWorker("webgpu");
   if (adapter) {
     assert.equal(result.backend, "webgpu");
