@@ -6,6 +6,7 @@
  * @module
  */
 import { UsageError } from "./common.ts";
+import { startOfDay, wallTimeToEpochMs } from "../shared/mod.ts";
 
 /** Options for {@linkcode parseCountFlag}. */
 export interface CountFlagOptions {
@@ -69,10 +70,17 @@ const ISO =
  * @returns The instant as an ISO string in UTC (`toISOString`).
  * @throws {UsageError} When the text is not a valid ISO date or date-time.
  */
-export function parseTimeFlag(flag: string, value: string): string {
+export function parseTimeFlag(
+  flag: string,
+  value: string,
+  options: TimeFlagOptions = {},
+): string {
+  const timeZone = options.timeZone ?? "UTC";
   const fail = (why: string): never => {
     throw new UsageError(
-      `--${flag} needs an ISO date or date-time such as 2026-11-24 or 2026-11-24T08:00:00Z (no zone means UTC)${why}, got '${value}'`,
+      `--${flag} needs an ISO date or date-time such as 2026-11-24 or 2026-11-24T08:00:00Z (no zone means ${
+        timeZone === "UTC" ? "UTC" : `the camera zone ${timeZone}`
+      })${why}, got '${value}'`,
     );
   };
   const m = ISO.exec(value.trim());
@@ -94,10 +102,37 @@ export function parseTimeFlag(flag: string, value: string): string {
     if (zh > 14 || zm > 59) return fail(": no such zone offset");
     offsetMin = (z[1] === "-" ? -1 : 1) * (zh * 60 + zm);
   }
+  if (zone === undefined && timeZone !== "UTC") {
+    // A whole day (or a wall time) in the camera's zone; `--until DATE`
+    // takes in the whole day: up to the next day's local midnight.
+    if (m[4] === undefined && options.endOfDay) {
+      const next = new Date(Date.UTC(y, mo - 1, d + 1));
+      return startOfDay({
+        year: next.getUTCFullYear(),
+        month: next.getUTCMonth() + 1,
+        day: next.getUTCDate(),
+      }, timeZone);
+    }
+    return new Date(
+      wallTimeToEpochMs(
+        { year: y, month: mo, day: d, hour: h, minute: mi, second: s },
+        timeZone,
+      ) + ms,
+    ).toISOString();
+  }
   const date = new Date(0);
   date.setUTCFullYear(y, mo - 1, d); // years 0-99 stay as written
   date.setUTCHours(h, mi, s, ms);
+  if (m[4] === undefined && options.endOfDay) date.setUTCDate(d + 1);
   return new Date(date.getTime() - offsetMin * 60_000).toISOString();
+}
+
+/** Options for {@linkcode parseTimeFlag}. */
+export interface TimeFlagOptions {
+  /** IANA zone a date or a date-time without offset is read in. @default {"UTC"} */
+  timeZone?: string;
+  /** A date alone means the end of that day (the next local midnight), for `--until`. @default {false} */
+  endOfDay?: boolean;
 }
 
 function daysInMonth(year: number, month: number): number {

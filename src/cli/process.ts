@@ -17,7 +17,8 @@ import { openDataDirOutbox } from "../sink/mod.ts";
 import { makeDataDir } from "../shared/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { shutdownSignal } from "./signals.ts";
-import { formatEvent } from "./format.ts";
+import { formatEvent, formatNoPlates, localEventTime } from "./format.ts";
+import { basename } from "node:path";
 
 /** Usage text. */
 export const USAGE =
@@ -106,14 +107,34 @@ async function processLocked(
       throw err;
     }
     if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+    // Every segment of the call is in: tracks held at the end of the last
+    // segment of each camera are reported now (the daemon waits hold_s).
+    engine.releaseHeld(ids);
     const wanted = new Set(ids);
     const events = outbox.query({ limit: 1_000_000 })
       .filter((e) => wanted.has(e.videoId))
       .sort((a, b) =>
+        (a.clip ?? a.videoId).localeCompare(b.clip ?? b.videoId) ||
         a.videoId.localeCompare(b.videoId) || a.trackId - b.trackId
       );
+    const cameras = config.cameras;
     for (const e of events) {
-      console.log(values.json ? JSON.stringify(e) : formatEvent(e));
+      console.log(
+        values.json
+          ? JSON.stringify({ ...e, localTime: localEventTime(e, { cameras }) })
+          : formatEvent(e, { cameras }),
+      );
+    }
+    // A clip that gave no plate says so in one line (its cars may also be
+    // reported under a neighbouring segment's event: those count as plates).
+    for (const v of videos) {
+      if (v.status !== "done" || (v.plates_found ?? 1) > 0) continue;
+      const clip = v.source_name ?? basename(v.path);
+      console.log(
+        values.json
+          ? JSON.stringify({ clip, videoId: v.video_id, events: 0 })
+          : formatNoPlates(clip),
+      );
     }
     let ok = true;
     for (const v of videos) {

@@ -185,6 +185,8 @@ export async function runRead(
         if (signal.aborted) return interrupted("clips");
         throw err;
       }
+      // No further segment comes: tracks held at a clip's end are reported.
+      engine.releaseHeld(subs.flatMap((s) => s.sub.videoId ?? []));
       for (const { file, sub } of subs) {
         const video = sub.videoId ? engine.videoRow(sub.videoId) : null;
         if (!video || video.status !== "done") {

@@ -15,6 +15,8 @@ import {
   connectFleet,
   describePgError,
   openDataDirOutbox,
+  syncClips,
+  syncEvidence,
   syncOnce,
 } from "../sink/mod.ts";
 import { makeDataDir } from "../shared/mod.ts";
@@ -62,6 +64,20 @@ export async function runSync(args: string[]): Promise<number> {
       batchSize: config.pg.batch_size,
       log,
     });
+    const evidence = await syncEvidence(outbox, sql, {
+      dataDir: config.data_dir,
+      deviceId: config.pg.device_id,
+      keepLocal: !config.evidence.sync,
+      maxBytes: config.evidence.max_kb * 1024,
+      log,
+    });
+    if (evidence.inserted > 0) {
+      log.info("sent evidence pictures", { pictures: evidence.inserted });
+    }
+    const clips = await syncClips(outbox, sql, {
+      deviceId: config.pg.device_id,
+    });
+    if (clips.clips > 0) log.info("sent clips and tracks", clips);
     outbox.recordSyncSuccess(new Date().toISOString());
     const stats = outbox.stats();
     const report = {

@@ -16,14 +16,18 @@ import {
   OUTBOX_FILE,
   PgDescribedError,
   searchVehicles,
+  writeEvidenceFiles,
 } from "../sink/mod.ts";
 import { configFromFlags, parseCommandArgs, UsageError } from "./common.ts";
 import { parseCountFlag, parseTimeFlag } from "./flag_values.ts";
 import { assertPgHostAllowed } from "./pg_host.ts";
+import { localEventTime } from "./format.ts";
+import { parseNearFlags } from "./near_flag.ts";
+import { placeText } from "./place_text.ts";
 
 /** Usage text. */
 export const USAGE =
-  "vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--limit N] [--remote] [--json]  search final events";
+  "vehicles [--plate P] [--fuzzy] [--since T] [--until T] [--near LAT,LON --radius METRES] [--limit N] [--remote [--evidence DIR]] [--json]  search final events";
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -48,26 +52,36 @@ export async function runVehicles(args: string[]): Promise<number> {
     until: { type: "string" },
     limit: { type: "string" },
     remote: { type: "boolean" },
+    near: { type: "string" },
+    radius: { type: "string" },
+    evidence: { type: "string" },
   });
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  // Flags are checked before anything is opened.
+  // Flags are checked before anything is opened (the config file only
+  // gives the zone that dates are whole days in).
   const limit = values.limit === undefined
     ? 100
     : parseCountFlag("limit", values.limit);
+  const config = await configFromFlags(values);
+  const timeZone = config.cameras.default.time_zone;
   const filter = {
     plate: values.plate,
     fuzzy: values.fuzzy ? 1 : 0,
     since: values.since === undefined
       ? undefined
-      : parseTimeFlag("since", values.since),
+      : parseTimeFlag("since", values.since, { timeZone }),
     until: values.until === undefined
       ? undefined
-      : parseTimeFlag("until", values.until),
+      : parseTimeFlag("until", values.until, { timeZone, endOfDay: true }),
     limit,
+    near: parseNearFlags(values.near, values.radius),
   };
+  if (values.evidence !== undefined && !values.remote) {
+    throw new UsageError("--evidence needs --remote");
+  }
   if (filter.fuzzy && !filter.plate) {
     throw new UsageError("--fuzzy needs --plate");
   }
@@ -76,7 +90,6 @@ export async function runVehicles(args: string[]): Promise<number> {
       `--since must not be later than --until, got '${values.since}' and '${values.until}'`,
     );
   }
-  const config = await configFromFlags(values);
   let rows: Array<
     {
       ts: string;
@@ -85,6 +98,10 @@ export async function runVehicles(args: string[]): Promise<number> {
       videoId: string;
       trackId: number | null;
       extra: string;
+      camera?: string;
+      clip?: string;
+      clipTimeS?: number;
+      carBbox?: number[];
     }
   >;
   let raw: unknown[];
@@ -100,8 +117,21 @@ export async function runVehicles(args: string[]): Promise<number> {
         confidence: v.plateConfidence,
         videoId: v.videoId,
         trackId: v.trackId,
-        extra: v.deviceId ? `device=${v.deviceId}` : "",
+        carBbox: v.carBbox,
+        extra: [
+          v.deviceId ? `device=${v.deviceId}` : "",
+          placeText(v),
+        ].filter((x) => x !== "").join(" "),
       }));
+      if (values.evidence !== undefined) {
+        const written = await writeEvidenceFiles(sql, {
+          dir: values.evidence,
+          eventKeys: found.flatMap((v) => v.eventKey ? [v.eventKey] : []),
+        });
+        console.error(
+          `wrote ${written.length} evidence picture(s) to ${values.evidence}`,
+        );
+      }
     } catch (err) {
       // A bad filter is the caller's; anything else is the server's.
       if (err instanceof RangeError || err instanceof TypeError) throw err;
@@ -132,22 +162,41 @@ export async function runVehicles(args: string[]): Promise<number> {
         confidence: e.plateConfidence,
         videoId: e.videoId,
         trackId: e.trackId,
+        camera: e.camera,
+        clip: e.clip,
+        clipTimeS: e.clipTimeS,
+        carBbox: e.carBbox,
         extra: `${e.sentAt ? "synced" : "pending"}${
           e.alertId !== null ? " ALERT" : ""
-        }`,
+        }${placeText(e) ? ` ${placeText(e)}` : ""}`,
       }));
     } finally {
       outbox.close();
     }
   }
+  const cameras = config.cameras;
   if (values.json) {
-    for (const r of raw) console.log(JSON.stringify(r));
+    raw.forEach((r, i) => {
+      const local = localEventTime({ ts: rows[i].ts, camera: rows[i].camera }, {
+        cameras,
+      });
+      console.log(JSON.stringify({ ...(r as object), localTime: local }));
+    });
+    if (rows.length === 0) console.log(JSON.stringify({ events: 0 }));
   } else {
     for (const r of rows) {
+      const where = r.clip !== undefined
+        ? `${r.clip} at ${(r.clipTimeS ?? 0).toFixed(1)} s  `
+        : "";
+      const car = r.carBbox
+        ? `car=${JSON.stringify(r.carBbox.map((v) => Math.round(v)))} `
+        : "";
       console.log(
-        `${r.ts}  ${r.plate.padEnd(10)}  ${
+        `${localEventTime({ ts: r.ts, camera: r.camera }, { cameras })}  ${
+          r.plate.padEnd(10)
+        }  ${
           (r.confidence * 100).toFixed(1).padStart(5)
-        }%  video=${r.videoId} track=${r.trackId} ${r.extra}`,
+        }%  ${where}${car}video=${r.videoId} track=${r.trackId} ${r.extra}`,
       );
     }
     if (rows.length === 0) console.log("no matching vehicles");

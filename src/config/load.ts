@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { redactSecrets } from "../log/mod.ts";
 import { type Config, DEFAULTS } from "./schema.ts";
 import { checkConfig } from "./validate.ts";
+import { CameraConfigError, validateCameras } from "./cameras.ts";
 
 /**
  * A configuration error a user caused; the message is one line, with any
@@ -122,8 +123,16 @@ export function validateConfig(raw: Json, baseDir: string): Config {
   const checked = checkConfig(raw);
   if (!checked.ok) throw new ConfigError(checked.error);
   const c = checked.config;
+  let cameras;
+  try {
+    cameras = validateCameras(c.cameras);
+  } catch (err) {
+    if (err instanceof CameraConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   return {
     ...c,
+    cameras,
     data_dir: resolve(baseDir, c.data_dir),
     models_dir: resolve(baseDir, c.models_dir),
     inbox_dirs: c.inbox_dirs.map((d) => resolve(baseDir, d)),

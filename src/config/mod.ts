@@ -5,3 +5,4 @@
  */
 export * from "./schema.ts";
 export * from "./load.ts";
+export * from "./cameras.ts";

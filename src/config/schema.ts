@@ -4,6 +4,11 @@
  * @module
  */
 import { TASK_CATEGORIES, type TaskCategory } from "../shared/mod.ts";
+import {
+  CAMERA_DEFAULTS,
+  type CamerasConfig,
+  type SegmentsConfig,
+} from "./cameras.ts";
 
 /** Inference backends a user can choose. */
 export const BACKENDS = ["auto", "native", "wasm", "webgpu"] as const;
@@ -107,8 +112,29 @@ export interface Config {
     /** Rows sent per batch. */
     batch_size: number;
   };
+  /** GPS of clips (issue 13). */
+  gps: {
+    /** ExifTool program that reads GPS embedded in clips; null reads sidecars (.nmea, .gps, R50 .dat) only. */
+    exiftool: string | null;
+  };
+  /** Pictures of events in the fleet database (issue 13). */
+  evidence: {
+    /** Send each synced event's plate and vehicle crops to the fleet's vehicle_evidence; false keeps pictures on the box only. */
+    sync: boolean;
+    /** Largest picture sent, KiB (a larger one stays on the box). */
+    max_kb: number;
+  };
   /** Module providing the stage handlers (tests and extensions swap it); null = the built-in vision stages. */
   handlers_module: string | null;
+  /** Inference only where it pays (README "Skipping"). */
+  skipping: {
+    /** Skip the detectors on frames that barely differ from the last one processed, and OCR on plates a track has already read the same way three times; false runs every stage on every sampled frame. */
+    enabled: boolean;
+  };
+  /** Per-camera clock settings, keyed by camera id (the clip's folder name), plus `default` (see cameras.ts). */
+  cameras: CamerasConfig;
+  /** How consecutive segments of one camera continue each other's tracks. */
+  segments: SegmentsConfig;
 }
 
 /** Defaults: embedded SQLite, local outbox, no Postgres. */
@@ -166,7 +192,12 @@ export const DEFAULTS = {
     device_id: "dashcam",
     batch_size: 500,
   },
+  gps: { exiftool: "exiftool" },
+  evidence: { sync: true, max_kb: 256 },
   handlers_module: null,
+  skipping: { enabled: true },
+  cameras: CAMERA_DEFAULTS.cameras,
+  segments: CAMERA_DEFAULTS.segments,
 } satisfies Config;
 
 /** The task categories, re-exported for config users. */

@@ -19,6 +19,7 @@ import {
   LOG_LEVELS,
   TLS_MODES,
 } from "./schema.ts";
+import type { CamerasConfig } from "./cameras.ts";
 
 /** A number (or its string form) within a range. */
 function num(min: number, max: number) {
@@ -138,11 +139,21 @@ export const CONFIG_SCHEMA = v.strictObject({
     device_id: text(),
     batch_size: int(1, 10_000),
   }),
+  gps: section({ exiftool: nullableText() }),
+  evidence: section({ sync: bool(), max_kb: int(1, 65_536) }),
   handlers_module: nullableText(),
   data_dir: text(),
   models_dir: text(),
   sampling_fps: num(0.1, 60),
   log_level: oneOf(LOG_LEVELS),
+  skipping: section({ enabled: bool() }),
+  // Keyed by camera id: checked entry by entry in cameras.ts.
+  cameras: v.custom<CamerasConfig>(() => true),
+  segments: section({
+    gap_s: num(0, 60),
+    edge_s: num(0, 60),
+    hold_s: num(0, 86400),
+  }),
 }, "an object");
 
 type Issue = v.InferIssue<typeof CONFIG_SCHEMA>;

@@ -24,8 +24,15 @@ import {
   type VideoRow,
 } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { TaskCategory } from "../shared/mod.ts";
+import type { FinalEvent, TaskCategory } from "../shared/mod.ts";
+import type { EventSink } from "./event_sink.ts";
 import { FRAME_CATEGORIES, plateSmoothTask } from "./fanout.ts";
+import {
+  applyClipPlan,
+  planClipEvents,
+  releaseHeldTracks,
+  waitsForPreviousSegment,
+} from "./segment_handover.ts";
 
 /** Engine progress over some clips. */
 export interface Progress {
@@ -51,6 +58,21 @@ export interface ClipLifecycleOptions {
   cleanClip: (videoId: string) => void;
   /** Rejects when the engine cannot go on (ends {@linkcode ClipLifecycle.waitFor}). */
   fatal: Promise<never>;
+  /** Receives a finished clip's final events. */
+  sink: EventSink;
+  /** Clock (epoch ms) for the hold of tracks at a segment's end. @default {Date.now} */
+  clock?: () => number;
+  /** Completes an event from its clip's records (GPS place and clock) before it is reported or held. @default {none} */
+  enrich?: (event: FinalEvent) => FinalEvent;
+  /**
+   * Called when a clip ends, before its graph rows are pruned (the fleet's
+   * clip and track rows are taken from them); must be idempotent: a crash
+   * before the end commits calls it again on the next start.
+   */
+  onFinish?: (
+    video: VideoRow,
+    outcome: { status: "done" | "failed"; error: string | null },
+  ) => void;
 }
 
 /** Moves clips through their steps after decoding, and answers about them. */
@@ -58,6 +80,7 @@ export class ClipLifecycle {
   #db: DatabaseSync;
   #o: ClipLifecycleOptions;
   #waiters = new Set<() => void>();
+  #nextHeldCheck = 0;
 
   /**
    * Creates the life cycle over a graph database.
@@ -85,6 +108,7 @@ export class ClipLifecycle {
     const db = this.#db;
     const config = this.#o.config;
     let did = false;
+    this.#releaseExpiredHolds();
     for (const v of listVideos(db, { status: ["decoded", "smoothing"] })) {
       if (v.status === "decoded") {
         if (
@@ -114,6 +138,10 @@ export class ClipLifecycle {
       if (pendingWork(db, { videoId: v.video_id, categories: cats }) > 0) {
         continue;
       }
+      // The segment before it first: its held tracks may continue here.
+      if (waitsForPreviousSegment(db, { clip: v, segments: config.segments })) {
+        continue;
+      }
       const frames = taskCounts(db, {
         videoId: v.video_id,
         categories: FRAME_CATEGORIES,
@@ -134,13 +162,27 @@ export class ClipLifecycle {
         : null;
       // A note set while decoding (source missing) stays with the clip.
       const error = [v.error, problem].filter((x) => x).join("; ") || null;
-      // The clip's end and the pruning of its rows commit together, so a
-      // crash between them cannot leave rows behind for good.
+      // Its events go to the outbox first (idempotent by key); then the
+      // held tracks, the clip's end and the pruning of its rows commit
+      // together: a crash in between repeats the same reports, once.
+      const plan = planClipEvents(db, {
+        clip: v,
+        segments: config.segments,
+        now: this.#now(),
+        enrich: this.#o.enrich,
+      });
+      for (const event of plan.report) this.#o.sink.add(event);
+      this.#o.onFinish?.(v, {
+        status: smoothFailed ? "failed" : "done",
+        error,
+      });
       transaction(db, () => {
+        applyClipPlan(db, plan);
         setVideoStatus(db, {
           videoId: v.video_id,
           status: smoothFailed ? "failed" : "done",
           error,
+          platesFound: plan.plates,
           now,
         });
         if (smoothFailed) {
@@ -160,6 +202,46 @@ export class ClipLifecycle {
       this.notify();
     }
     return did;
+  }
+
+  #now(): number {
+    return (this.#o.clock ?? Date.now)();
+  }
+
+  /**
+   * Reports tracks held at a segment's end whose next segment did not come
+   * within `segments.hold_s` (checked once a second of the clock).
+   */
+  #releaseExpiredHolds(): void {
+    const now = this.#now();
+    if (now < this.#nextHeldCheck) return;
+    this.#nextHeldCheck = now + 1000;
+    const released = releaseHeldTracks(this.#db, {
+      sink: this.#o.sink,
+      segments: this.#o.config.segments,
+      now,
+    });
+    if (released.length > 0) {
+      this.#o.log.info("tracks held at a segment's end reported alone", {
+        events: released.length,
+      });
+    }
+  }
+
+  /**
+   * Reports the tracks held at the end of some clips now (`process` and
+   * `read`, once all their clips are done: no further segment comes).
+   *
+   * @param videoIds The clips.
+   * @returns The events reported.
+   */
+  releaseHeld(videoIds: readonly string[]): FinalEvent[] {
+    return releaseHeldTracks(this.#db, {
+      sink: this.#o.sink,
+      segments: this.#o.config.segments,
+      now: this.#now(),
+      videoIds,
+    });
   }
 
   /**

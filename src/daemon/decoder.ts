@@ -21,7 +21,12 @@ import {
   transaction,
   type VideoRow,
 } from "../graph/mod.ts";
-import { BadClipError, cutShortNote, decodeFrames } from "../ingest/mod.ts";
+import {
+  BadClipError,
+  cutShortNote,
+  decodedFraction,
+  decodeFrames,
+} from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   Backoff,
@@ -31,6 +36,7 @@ import {
 } from "../shared/mod.ts";
 import { FRAME_CATEGORIES, frameRef, frameTask } from "./fanout.ts";
 import type { FrameFiles } from "./frame_files.ts";
+import { createFrameGate } from "./frame_gate.ts";
 import { faultPath, isDiskFull } from "./fs_fault.ts";
 
 /** Options for {@linkcode Decoder}. */
@@ -203,6 +209,8 @@ export class Decoder {
     await makeDataDir(this.#data.framesOf(videoId));
     setVideoStatus(db, { videoId, status: "decoding", now: Date.now() });
     let count = 0;
+    // Fed every decoded frame in order, so a restart skips the same frames.
+    const gate = createFrameGate({ enabled: this.#config.skipping.enabled });
     if (this.#fsFault === null) { // not again on each retry of a pause
       this.#o.log.info("decoding clip", {
         video: videoId,
@@ -217,6 +225,7 @@ export class Decoder {
       })
     ) {
       count++;
+      const keep = gate.next(frame.ppm).process;
       const ref = frameRef(videoId, frame.index);
       const path = this.#data.resolve(ref);
       const status = frameTaskStatus(db, { videoId, frameIdx: frame.index });
@@ -227,6 +236,8 @@ export class Decoder {
         }
         continue;
       }
+      // A still frame: no file, no task, no detector run.
+      if (!keep && status === null) continue;
       // Back-pressure: frames still being worked on, not frame files (a
       // frame kept for a task that failed for good must not stall decoding).
       while (
@@ -259,6 +270,11 @@ export class Decoder {
       videoId,
       status: "decoded",
       framesTotal: count,
+      decodedFraction: decodedFraction({
+        framesDecoded: count,
+        durationS: video.duration_s ?? 0,
+        fps,
+      }),
       ...(note ? { error: note } : {}),
       now: Date.now(),
     });

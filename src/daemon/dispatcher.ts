@@ -17,6 +17,7 @@ import {
 } from "../graph/mod.ts";
 import type { DataLayout, StageOutput, TaskCategory } from "../shared/mod.ts";
 import { childrenOf } from "./fanout.ts";
+import { planOcrTasks } from "./ocr_plan.ts";
 import type { EventSink } from "./event_sink.ts";
 
 /** Counters the dispatcher keeps (shared with the engine's `stats`). */
@@ -49,6 +50,12 @@ export interface DispatcherOptions {
   advanceClips: (now: number) => boolean;
   /** Called once when the loop stops on an error it cannot retry. */
   onFatal: (err: Error) => void;
+  /**
+   * Leave out of `ocr` tasks the plates a settled track holds (config
+   * `skipping.enabled`; see `ocr_plan.ts`).
+   * @default {false}
+   */
+  skipSettledPlates?: boolean;
 }
 
 /** The dispatcher loop over a graph database. */
@@ -132,11 +139,13 @@ export class Dispatcher {
     let did = false;
     const batch = fetchUnhandled(db, { limit: 200 });
     for (const { resultId, task, result } of batch) {
+      // A summary's event is reported when its clip finishes (see
+      // clip_lifecycle.ts): it may continue a track of the segment before.
       const out = result as StageOutput;
-      if (task.category === "summary" && out?.event) {
-        this.#o.sink.add(out.event);
+      let children = childrenOf(task, out);
+      if (task.category === "plate_detect" && this.#o.skipSettledPlates) {
+        children = planOcrTasks(db, children).children;
       }
-      const children = childrenOf(task, out);
       const inserted = handleResult(db, {
         resultId,
         children,

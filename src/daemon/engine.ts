@@ -16,6 +16,7 @@ import {
   getVideo,
   listVideos,
   releaseLeases,
+  trackSummaries,
   type VideoRow,
 } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -24,6 +25,7 @@ import {
   closeForReaders,
   type DataLayout,
   dataLayout,
+  type FinalEvent,
   makeDataDir,
   systemClock,
 } from "../shared/mod.ts";
@@ -37,6 +39,8 @@ import { Dispatcher } from "./dispatcher.ts";
 import { ClipLifecycle, type Progress } from "./clip_lifecycle.ts";
 import { type ClipSubmission, submitClip } from "./intake.ts";
 import { openRecovered } from "./recovery.ts";
+import { ClipGps, enrichEvent } from "./clip_gps.ts";
+import { clipRecords } from "./clip_records.ts";
 
 export type { EventSink } from "./event_sink.ts";
 export type { ClipSubmission } from "./intake.ts";
@@ -66,7 +70,8 @@ export interface EngineOptions {
   handlerOptions?: Record<string, unknown>;
   /**
    * The clock of the engine's waits (the decoder's pause after a
-   * file-system fault, the worker pool's task-timeout watch); tests pass a
+   * file-system fault, the worker pool's task-timeout watch, the hold of
+   * tracks at a segment's end, `segments.hold_s`); tests pass a
    * manual one instead of waiting. Time stamps in `pipeline.db` stay on the
    * wall clock: the workers, in other isolates, stamp leases with theirs.
    * @default {the wall clock}
@@ -89,6 +94,7 @@ export class Engine {
   #decoder: Decoder;
   #dispatcher: Dispatcher;
   #clips: ClipLifecycle;
+  #gps: ClipGps;
   #stopping = false;
   #fatal: PromiseWithResolvers<never> = Promise.withResolvers();
   #started = false;
@@ -105,9 +111,10 @@ export class Engine {
     db: DatabaseSync,
     pool: WorkerPool,
     lock: DataDirLock | null,
-    options: EngineOptions,
+    options: EngineOptions & { gps: ClipGps },
   ) {
     this.config = config;
+    this.#gps = options.gps;
     this.db = db;
     this.pool = pool;
     this.#lock = lock;
@@ -126,10 +133,26 @@ export class Engine {
       wake: (category) => pool.wake(category),
       cleanClip: (videoId) => this.#frames.cleanClip(videoId),
       fatal: this.#fatal.promise,
+      sink: options.gps.sink(options.sink),
+      clock: () => (options.clock ?? systemClock).now(),
+      enrich: (event) => {
+        const record = this.#gps.record(event.videoId);
+        return record ? enrichEvent(event, record).event : event;
+      },
+      onFinish: (video, outcome) => {
+        // The fleet's clip and track rows (issue 13), then the GPS file goes.
+        const { clip, tracks } = clipRecords(video, {
+          gps: this.#gps.record(video.video_id),
+          ...outcome,
+          tracks: trackSummaries(db, video.video_id),
+        });
+        options.sink.addClip?.(clip, tracks);
+        this.#gps.forget(video.video_id);
+      },
     });
     this.#dispatcher = new Dispatcher(db, {
       data,
-      sink: options.sink,
+      sink: options.gps.sink(options.sink),
       maxAttempts: config.graph.max_attempts,
       pollMs: config.graph.poll_ms,
       stats: this.stats,
@@ -137,6 +160,7 @@ export class Engine {
       deleteFrame: (path) => this.#frames.delete(path),
       advanceClips: (now) => this.#clips.advance(now),
       onFatal: (err) => this.#fail(err),
+      skipSettledPlates: config.skipping.enabled,
     });
     this.#decoder = new Decoder(db, {
       config,
@@ -190,6 +214,11 @@ export class Engine {
       lock?.release();
       throw err;
     }
+    const gps = await ClipGps.open({
+      dataDir,
+      log: options.log,
+      exiftool: config.gps.exiftool,
+    });
     const poolId = crypto.randomUUID().slice(0, 8);
     let engine: Engine | null = null;
     const pool = new WorkerPool(poolId, {
@@ -229,7 +258,7 @@ export class Engine {
       db,
       pool,
       lock,
-      options,
+      { ...options, gps },
     );
     try {
       await pool.start();
@@ -300,7 +329,20 @@ export class Engine {
       isTransient: (err) => this.#isTransient(err),
       enqueueDecode: (videoId) => this.#decoder.enqueue(videoId),
       originalName: options.originalName,
+      cameras: this.config.cameras,
+      captureGps: (videoId, input) => this.#gps.capture(videoId, input),
     });
+  }
+
+  /**
+   * Reports the tracks held at the end of some clips now (`process` and
+   * `read` once all their clips are done: no further segment comes).
+   *
+   * @param videoIds The clips.
+   * @returns Events reported.
+   */
+  releaseHeld(videoIds: readonly string[]): FinalEvent[] {
+    return this.#clips.releaseHeld(videoIds);
   }
 
   #isTransient(err: unknown): boolean {

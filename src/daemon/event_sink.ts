@@ -6,12 +6,14 @@
  */
 import type { Logger } from "../log/mod.ts";
 import type { Outbox } from "../sink/mod.ts";
-import type { FinalEvent } from "../shared/mod.ts";
+import type { ClipRecord, FinalEvent, TrackRecord } from "../shared/mod.ts";
 
 /** Where final events go: the local durable outbox. */
 export interface EventSink {
   /** Stores an event; false when its key was stored before. */
   add(event: FinalEvent): boolean;
+  /** Stores a finished clip and its tracks for the fleet (optional: test sinks leave it out). */
+  addClip?(clip: ClipRecord, tracks: readonly TrackRecord[]): void;
 }
 
 /**
@@ -43,6 +45,9 @@ export function outboxSink(
       }
       options.onEvent?.(event);
       return true;
+    },
+    addClip(clip: ClipRecord, tracks: readonly TrackRecord[]): void {
+      outbox.addClip(clip, tracks);
     },
   };
 }

@@ -12,6 +12,8 @@ import {
   closePg,
   connectFleet,
   type Outbox,
+  syncClips,
+  syncEvidence,
   SyncLoop,
   syncOnce,
 } from "../sink/mod.ts";
@@ -72,6 +74,18 @@ export function fleetSync(
         },
         prepare: async () => {
           await checkFleet(sql, { pg: config.pg });
+        },
+        // Pictures follow their events, then clips and tracks (issue 13;
+        // evidence.sync: false keeps the pictures here).
+        afterPass: async () => {
+          await syncEvidence(outbox, sql, {
+            dataDir: config.data_dir,
+            deviceId: config.pg.device_id,
+            keepLocal: !config.evidence.sync,
+            maxBytes: config.evidence.max_kb * 1024,
+            log,
+          });
+          await syncClips(outbox, sql, { deviceId: config.pg.device_id });
         },
       });
       loop.start();

@@ -13,6 +13,7 @@ import {
   countFrames,
   DATA_NAMES,
   type DataLayout,
+  deadline,
   writeDataFile,
 } from "../shared/mod.ts";
 
@@ -69,12 +70,7 @@ export class FrameFiles {
   /** Waits until a frame is freed or a task ends, or 5 s pass. */
   async waitForSpace(): Promise<void> {
     this.#freed = Promise.withResolvers();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#freed.promise,
-      new Promise<void>((r) => timer = setTimeout(r, 5000)),
-    ]);
-    clearTimeout(timer);
+    await deadline(this.#freed.promise, 5000).catch(() => {});
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { createHash } from "node:crypto";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import {
   findVideoBySource,
   getVideo,
@@ -19,10 +19,13 @@ import {
 } from "../graph/mod.ts";
 import {
   BadClipError,
+  cameraOfClip,
+  chainKey,
   clipStartTime,
   probeClip,
   videoIdFromHash,
 } from "../ingest/mod.ts";
+import { type CamerasConfig, cameraSettings } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { sha256File } from "../shared/mod.ts";
 
@@ -52,6 +55,23 @@ export interface SubmitClipOptions {
   enqueueDecode: (videoId: string) => void;
   /** The camera's file name when `path` is a spooled copy (its time stamp is the start time). */
   originalName?: string;
+  /** The `cameras` config section (each camera's clock). @default {UTC cameras} */
+  cameras?: CamerasConfig;
+  /**
+   * Reads and keeps the clip's GPS track (see clip_gps.ts) before the clip
+   * is registered; a failure there never fails the clip.
+   */
+  captureGps?: (
+    videoId: string,
+    input: {
+      path: string;
+      originalPath?: string;
+      startTime: string;
+      startSource: string;
+      durationS: number;
+      samplingFps: number;
+    },
+  ) => Promise<void>;
 }
 
 /**
@@ -111,9 +131,39 @@ export async function submitClip(
       return { path, videoId, state: "known", status: known.status };
     }
     const info = await probeClip(abs);
+    // The camera (folder) and channel of the file the camera wrote; names
+    // and local creation times are read in its zone.
+    const source = options.originalName ?? abs;
+    const camera = cameraOfClip(source);
+    const clock = options.cameras
+      ? cameraSettings(options.cameras, camera.cameraId)
+      : { time_zone: "UTC", creation_time: "utc" as const };
     const start = await clipStartTime(abs, info, {
       originalName: options.originalName,
+      timeZone: clock.time_zone,
+      creationTime: clock.creation_time,
     });
+    if (options.captureGps) {
+      try {
+        await options.captureGps(videoId, {
+          path: abs,
+          // A spooled copy's sidecars sit beside the camera's original.
+          ...(options.originalName
+            ? { originalPath: options.originalName }
+            : {}),
+          startTime: start.startTime,
+          startSource: start.source,
+          durationS: info.durationS,
+          samplingFps: options.samplingFps,
+        });
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        options.log.debug("clip GPS not kept; events get no location", {
+          path,
+          error: (err as Error).message.split("\n")[0],
+        });
+      }
+    }
     registerVideo(db, {
       video_id: videoId,
       path: abs,
@@ -126,6 +176,13 @@ export async function submitClip(
       start_time: start.startTime,
       sampling_fps: options.samplingFps,
       mtime_ms: mtimeMs,
+      source_name: basename(source),
+      camera_id: camera.cameraId,
+      // Only a start the camera wrote (tag or name) places a segment in its
+      // drive; a copied file's mtime does not.
+      chain_key: start.source === "mtime" ? null : chainKey(camera),
+      time_zone: clock.time_zone,
+      stream_start_s: info.streamStartS,
     }, { now: Date.now() });
     options.enqueueDecode(videoId);
     return { path, videoId, state: "new", status: "queued" };

@@ -10,3 +10,4 @@ export * from "./pool.ts";
 export type * from "./protocol.ts";
 export * from "./event_sink.ts";
 export * from "./metrics.ts";
+export * from "./segment_handover.ts";

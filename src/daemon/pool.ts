@@ -8,6 +8,7 @@
 import type { Logger } from "../log/mod.ts";
 import {
   type Clock,
+  deadline,
   type StageInit,
   systemClock,
   type TaskCategory,
@@ -264,12 +265,10 @@ export class WorkerPool {
       slot.worker.postMessage({ type: "stop" } satisfies ToWorker);
     }
     const all = Promise.all(this.#slots.map((s) => s.stopped.promise));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), options.deadlineMs);
-    });
-    const outcome = await Promise.race([all, timeout]);
-    clearTimeout(timer);
+    const outcome = await deadline(all, options.deadlineMs).then(
+      () => "stopped" as const,
+      () => "timeout" as const,
+    );
     const left = outcome === "timeout" ? this.runningTasks() : [];
     for (const slot of this.#slots) slot.worker.terminate();
     this.#ready.resolve();

@@ -104,4 +104,36 @@ CREATE INDEX video_metadata_source ON video_metadata (path, size, mtime_ms);`,
 ALTER TABLE video_metadata ADD COLUMN error_kind TEXT;
 ALTER TABLE tasks ADD COLUMN postponed INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 6,
+    name: "segments_cameras_decoded_fraction",
+    // Issue 11 kinds 1, 3, 4. video_metadata: the camera's file name (a
+    // spooled copy's path is its hash), the camera id and chain key
+    // (camera/channel, see ingest/segment_name.ts), the camera's time zone,
+    // the start of the recording's first frame in seconds (pts), and the
+    // fraction of the stated duration that decoded (1 unless cut short).
+    // held_tracks: tracks seen at a segment's end, waiting for the next
+    // segment (see graph/segment_chain.ts), kept across power cuts.
+    sql: `
+ALTER TABLE video_metadata ADD COLUMN source_name TEXT;
+ALTER TABLE video_metadata ADD COLUMN camera_id TEXT;
+ALTER TABLE video_metadata ADD COLUMN chain_key TEXT;
+ALTER TABLE video_metadata ADD COLUMN time_zone TEXT;
+ALTER TABLE video_metadata ADD COLUMN stream_start_s REAL;
+ALTER TABLE video_metadata ADD COLUMN decoded_fraction REAL;
+ALTER TABLE video_metadata ADD COLUMN plates_found INTEGER;
+CREATE INDEX video_metadata_chain ON video_metadata (chain_key);
+CREATE TABLE held_tracks (
+    event_key TEXT PRIMARY KEY,
+    chain_key TEXT NOT NULL,
+    video_id TEXT NOT NULL,
+    end_ms INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    support INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    held_at INTEGER NOT NULL,
+    segments INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX held_tracks_chain ON held_tracks (chain_key, end_ms);`,
+  },
 ];

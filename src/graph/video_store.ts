@@ -57,12 +57,36 @@ export interface VideoRow {
    * start); null otherwise (see `clip_failures.ts`).
    */
   error_kind: "clip" | "tasks" | "transient" | null;
+  /** The camera's name for the file (a spooled copy's path is its hash). */
+  source_name?: string | null;
+  /** Camera id: the folder the camera's file is in (see ingest/segment_name.ts). */
+  camera_id?: string | null;
+  /** Camera id and channel; consecutive segments of one key continue tracks. */
+  chain_key?: string | null;
+  /** IANA zone of the camera's clock (for showing local times). */
+  time_zone?: string | null;
+  /** Presentation time of the recording's first frame, seconds (frame n is at this + n / sampling_fps). */
+  stream_start_s?: number | null;
+  /** Fraction of the stated duration that decoded, 0..1 (below 1: cut short). */
+  decoded_fraction?: number | null;
+  /** Plates (tracks with a reported text) the clip gave, once finished. */
+  plates_found?: number | null;
 }
 
 /** Fields for a new clip. */
 export type NewVideo =
   & Pick<VideoRow, "video_id" | "path">
-  & Partial<Omit<VideoRow, "video_id" | "path" | "status" | "error_kind">>;
+  & Partial<
+    Omit<
+      VideoRow,
+      | "video_id"
+      | "path"
+      | "status"
+      | "error_kind"
+      | "decoded_fraction"
+      | "plates_found"
+    >
+  >;
 
 /**
  * Registers a clip unless its id is known.
@@ -81,8 +105,9 @@ export function registerVideo(
     db,
     `INSERT OR IGNORE INTO video_metadata
        (video_id, path, size, sha256, duration_s, fps, width, height,
-        start_time, sampling_fps, mtime_ms, status, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+        start_time, sampling_fps, mtime_ms, status, created_at, updated_at,
+        source_name, camera_id, chain_key, time_zone, stream_start_s)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     video.video_id,
     video.path,
@@ -97,6 +122,11 @@ export function registerVideo(
     video.mtime_ms ?? null,
     options.now,
     options.now,
+    video.source_name ?? null,
+    video.camera_id ?? null,
+    video.chain_key ?? null,
+    video.time_zone ?? null,
+    video.stream_start_s ?? null,
   );
   return {
     row: getVideo(db, video.video_id)!,
@@ -182,6 +212,10 @@ export function setVideoStatus(
     now: number;
     error?: string | null;
     framesTotal?: number;
+    /** Fraction of the stated duration decoded (0..1). */
+    decodedFraction?: number;
+    /** Plates the clip gave (set when it finishes). */
+    platesFound?: number;
   },
 ): void {
   const terminal = options.status === "done" || options.status === "failed";
@@ -191,6 +225,8 @@ export function setVideoStatus(
         SET status = ?, updated_at = ?,
             error = CASE WHEN ? THEN ? ELSE error END,
             frames_total = COALESCE(?, frames_total),
+            decoded_fraction = COALESCE(?, decoded_fraction),
+            plates_found = COALESCE(?, plates_found),
             finished_at = CASE WHEN ? THEN ? ELSE finished_at END
       WHERE video_id = ?`,
   ).run(
@@ -199,6 +235,8 @@ export function setVideoStatus(
     options.error !== undefined ? 1 : 0,
     options.error ?? null,
     options.framesTotal ?? null,
+    options.decodedFraction ?? null,
+    options.platesFound ?? null,
     terminal ? 1 : 0,
     options.now,
     options.videoId,
@@ -348,6 +386,8 @@ export interface ClipWarning {
   path: string;
   /** The note kept with it (`cut short: decoded N of M frames (P%)`, ...). */
   note: string;
+  /** Fraction of its stated duration that decoded (0..1; null before migration 6). */
+  decoded_fraction: number | null;
 }
 
 /**
@@ -364,7 +404,7 @@ export function clipWarnings(
 ): ClipWarning[] {
   return cachedStatement(
     db,
-    `SELECT video_id, path, error AS note FROM video_metadata
+    `SELECT video_id, path, error AS note, decoded_fraction FROM video_metadata
       WHERE status = 'done' AND error IS NOT NULL
       ORDER BY finished_at DESC, video_id LIMIT ?`,
   ).all(options.limit ?? 20) as unknown as ClipWarning[];

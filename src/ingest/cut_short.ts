@@ -35,3 +35,26 @@ export function cutShortNote(tally: DecodeTally): string | null {
   const pct = Math.floor((100 * framesDecoded) / expected);
   return `cut short: decoded ${framesDecoded} of ${expected} frames (${pct}%)`;
 }
+
+/**
+ * The fraction of a clip's stated duration that decoded, 0..1 rounded to
+ * 3 decimals (1 when the duration or rate is unknown): kept in
+ * `video_metadata.decoded_fraction` for every clip, so a clip cut short
+ * can be found by a query (`decoded_fraction < 1`), not only by its note.
+ *
+ * @example
+ * ```ts
+ * import { decodedFraction } from "./cut_short.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(decodedFraction({ framesDecoded: 150, durationS: 60, fps: 5 }), 0.5);
+ * ```
+ * @param tally Frames decoded, stated duration and sampling rate.
+ * @returns The fraction.
+ */
+export function decodedFraction(tally: DecodeTally): number {
+  const { framesDecoded, durationS, fps } = tally;
+  if (!(durationS > 0) || !(fps > 0)) return 1;
+  const expected = Math.floor(durationS * fps);
+  if (expected <= 0 || cutShortNote(tally) === null) return 1;
+  return Math.min(1, Math.round((1000 * framesDecoded) / expected) / 1000);
+}

@@ -15,3 +15,8 @@ export * from "./data_layout.ts";
 export * from "./malloc_arenas.ts";
 export * from "./sqlite_migrate.ts";
 export * from "./async.ts";
+export * from "./geo.ts";
+export * from "./gps_types.ts";
+export * from "./clip_record.ts";
+export * from "./evidence_paths.ts";
+export * from "./time_zone.ts";

@@ -82,4 +82,27 @@ export interface FinalEvent {
   plateBbox: Box;
   /** Path of the saved plate crop (evidence), relative to the data dir, when saved. */
   evidence?: string;
+  // GPS (issue 13): present only when the clip's track gave a position at
+  // this event's frame time (src/ingest/gps_track.ts, src/vision/gps_interpolate.ts).
+  /** Latitude at the event's frame, WGS 84 degrees. */
+  lat?: number;
+  /** Longitude at the event's frame, WGS 84 degrees. */
+  lon?: number;
+  /** Ground speed at the event's frame, km/h, when known. */
+  speedKmh?: number;
+  /** Course at the event's frame, degrees clockwise from true north, when known. */
+  headingDeg?: number;
+  /**
+   * Which clock `ts` was taken from: "gps" (UTC fix times of the clip's
+   * track), "camera_utc" (the container's creation time), "file_name" (a
+   * time in the file name), "file_mtime" (the file's mtime minus its
+   * duration); other values may be added (a configured camera zone).
+   */
+  timeSource?: string;
+  /** The clip's file name as the camera wrote it (the best reading's clip). */
+  clip?: string;
+  /** Seconds into that clip of the best reading (presentation time). */
+  clipTimeS?: number;
+  /** Camera id (the clip's folder name; `cameras` config key). */
+  camera?: string;
 }

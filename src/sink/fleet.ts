@@ -15,6 +15,7 @@ import {
 } from "./pg_client.ts";
 import {
   ensureDatabase,
+  ensurePostgisLocation,
   latestPgVersion,
   migratePg,
   type MigratePgResult,
@@ -85,7 +86,10 @@ export async function migrateFleet(
     });
   }
   try {
-    return await migratePg(sql, { log });
+    const result = await migratePg(sql, { log });
+    // PostGIS installed after migration 5 ran: add `location` now.
+    await ensurePostgisLocation(sql);
+    return result;
   } catch (err) {
     throw new PgDescribedError(describePgError(err, { url: pg.url! }), {
       cause: err,

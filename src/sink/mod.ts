@@ -15,3 +15,6 @@ export * from "./sync.ts";
 export * from "./sync_error.ts";
 export * from "./rejected_retry.ts";
 export * from "./fleet.ts";
+export * from "./evidence_sync.ts";
+export * from "./evidence_files.ts";
+export * from "./clip_sync.ts";

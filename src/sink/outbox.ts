@@ -13,13 +13,17 @@ import {
 } from "node:sqlite";
 import {
   type Box,
+  type ClipRecord,
   closeForReaders,
   type FinalEvent,
   migrateSqlite,
   type SqliteMigration,
+  type TrackRecord,
   transaction,
 } from "../shared/mod.ts";
 import { openDatabaseFile } from "../shared/sqlite_file.ts";
+import { boundingBox, haversineM } from "../shared/mod.ts";
+import { vehicleCropPath } from "../shared/mod.ts";
 import { log as defaultLog, type Logger } from "../log/mod.ts";
 import {
   editDistance,
@@ -85,6 +89,64 @@ ALTER TABLE events ADD COLUMN reject_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN next_retry_at TEXT;
 CREATE INDEX events_rejected ON events (id)
     WHERE rejected_at IS NOT NULL AND sent_at IS NULL;`,
+  },
+  {
+    version: 3,
+    name: "gps_location",
+    // Issue 13: where and at which speed/heading the vehicle was seen, and
+    // which clock \`ts\` comes from. NULL when the clip has no usable GPS.
+    sql: `
+ALTER TABLE events ADD COLUMN lat REAL;
+ALTER TABLE events ADD COLUMN lon REAL;
+ALTER TABLE events ADD COLUMN speed_kmh REAL;
+ALTER TABLE events ADD COLUMN heading_deg REAL;
+ALTER TABLE events ADD COLUMN time_source TEXT;
+CREATE INDEX events_lat_lon ON events (lat, lon) WHERE lat IS NOT NULL;`,
+  },
+  {
+    version: 4,
+    name: "evidence_sync",
+    // Issue 13: the event's pictures go to the fleet's vehicle_evidence
+    // after the event. NULL: not yet; 1: in Postgres; 0: not sent (kept on
+    // the box by config, or the file is gone).
+    sql: `
+ALTER TABLE events ADD COLUMN evidence_synced INTEGER;
+CREATE INDEX events_evidence_unsynced ON events (id)
+    WHERE evidence_synced IS NULL AND sent_at IS NOT NULL
+      AND evidence IS NOT NULL;`,
+  },
+  {
+    version: 5,
+    name: "clips_and_tracks",
+    // Issue 13: one row per finished clip and per vehicle track, for the
+    // fleet's video_metadata and tracks (JSON of ClipRecord / TrackRecord),
+    // sent like events.
+    sql: `
+CREATE TABLE clips (
+    video_id TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE TABLE tracks (
+    video_id TEXT NOT NULL,
+    track_id INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (video_id, track_id)
+);
+CREATE INDEX clips_unsent ON clips (created_at) WHERE sent_at IS NULL;`,
+  },
+  {
+    version: 6,
+    name: "clip_name_time_camera",
+    // Issue 11 "output people can use": the clip's file name as the camera
+    // wrote it, the best reading's time in that clip (seconds) and the
+    // camera id (its folder; the key of the cameras config section, whose
+    // time zone the terminal shows times in). NULL on older rows.
+    sql: `
+ALTER TABLE events ADD COLUMN clip TEXT;
+ALTER TABLE events ADD COLUMN clip_time_s REAL;
+ALTER TABLE events ADD COLUMN camera TEXT;`,
   },
 ];
 
@@ -178,6 +240,8 @@ export interface OutboxQuery {
   since?: string;
   /** Only events with `ts <` this ISO time. */
   until?: string;
+  /** Only events within `near.radiusM` metres of `near` (bounding-box prefilter, then haversine). */
+  near?: { lat: number; lon: number; radiusM: number };
   /** Most rows returned, newest first. @default {100} */
   limit?: number;
 }
@@ -211,12 +275,34 @@ interface EventRow {
   rejected_at: string | null;
   alert_id: number | null;
   reject_count: number;
+  lat: number | null;
+  lon: number | null;
+  speed_kmh: number | null;
+  heading_deg: number | null;
+  time_source: string | null;
+  clip: string | null;
+  clip_time_s: number | null;
+  camera: string | null;
 }
 
 const EVENT_COLUMNS = "id, event_key, video_id, track_id, frame_idx, ts, " +
   "final_plate, plate_confidence, car_bbox, plate_bbox, evidence, " +
   "created_at, sent_at, sync_attempts, last_error, rejected_at, alert_id, " +
-  "reject_count";
+  "reject_count, lat, lon, speed_kmh, heading_deg, time_source";
+
+/**
+ * The same columns for an outbox an older version wrote, opened read-only
+ * (`status`, `vehicles` never migrate): the GPS columns read as NULL.
+ */
+const EVENT_COLUMNS_BEFORE_GPS = EVENT_COLUMNS.replace(
+  "lat, lon, speed_kmh, heading_deg, time_source",
+  "NULL AS lat, NULL AS lon, NULL AS speed_kmh, NULL AS heading_deg, " +
+    "NULL AS time_source",
+);
+
+/** Columns of outbox migration 3 (NULL when an older version wrote a file opened read-only). */
+const CLIP_COLUMNS = ", clip, clip_time_s, camera";
+const NO_CLIP_COLUMNS = ", NULL AS clip, NULL AS clip_time_s, NULL AS camera";
 
 function toEvent(row: EventRow): OutboxEvent {
   const event: OutboxEvent = {
@@ -239,7 +325,40 @@ function toEvent(row: EventRow): OutboxEvent {
     rejectCount: row.reject_count,
   };
   if (row.evidence !== null) event.evidence = row.evidence;
+  if (row.lat !== null && row.lon !== null) {
+    event.lat = row.lat;
+    event.lon = row.lon;
+  }
+  if (row.speed_kmh !== null) event.speedKmh = row.speed_kmh;
+  if (row.heading_deg !== null) event.headingDeg = row.heading_deg;
+  if (row.time_source !== null) event.timeSource = row.time_source;
+  if (row.clip != null) event.clip = row.clip;
+  if (row.clip_time_s != null) event.clipTimeS = row.clip_time_s;
+  if (row.camera != null) event.camera = row.camera;
   return event;
+}
+
+/**
+ * Checks a `near` filter: latitude in -90..90, longitude in -180..180,
+ * radius a finite number of metres > 0.
+ *
+ * @param near The filter.
+ * @param action What is refused, for the message.
+ * @throws {RangeError} On a value out of range.
+ */
+export function checkNear(
+  near: { lat: number; lon: number; radiusM: number },
+  action: string,
+): void {
+  const bad = (name: string, want: string, value: number) =>
+    new RangeError(
+      `Cannot ${action} as '${name}' must be ${want}: current value is ${value}`,
+    );
+  if (!(Math.abs(near.lat) <= 90)) throw bad("lat", "in -90..90", near.lat);
+  if (!(Math.abs(near.lon) <= 180)) throw bad("lon", "in -180..180", near.lon);
+  if (!(near.radiusM > 0) || !Number.isFinite(near.radiusM)) {
+    throw bad("radius", "a number of metres > 0", near.radiusM);
+  }
 }
 
 function checkPositiveInt(value: number, name: string, action: string): void {
@@ -376,8 +495,9 @@ export class Outbox {
     const result = this.#prepare(
       `INSERT OR IGNORE INTO events (event_key, video_id, track_id, frame_idx,
          ts, final_plate, plate_confidence, car_bbox, plate_bbox, evidence,
-         created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         created_at, lat, lon, speed_kmh, heading_deg, time_source, clip,
+         clip_time_s, camera)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       event.eventKey,
       event.videoId,
@@ -390,6 +510,14 @@ export class Outbox {
       JSON.stringify(event.plateBbox),
       event.evidence ?? null,
       this.#now().toISOString(),
+      event.lat ?? null,
+      event.lon ?? null,
+      event.speedKmh ?? null,
+      event.headingDeg ?? null,
+      event.timeSource ?? null,
+      event.clip ?? null,
+      event.clipTimeS ?? null,
+      event.camera ?? null,
     );
     const added = Number(result.changes) === 1;
     if (added && !this.db.isTransaction) this.checkpoint();
@@ -432,7 +560,7 @@ export class Outbox {
   nextBatch(limit: number, afterId = 0): OutboxEvent[] {
     checkPositiveInt(limit, "limit", "read the next outbox batch");
     const rows = this.#prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events
+      `SELECT ${this.#columns()} FROM events
        WHERE sent_at IS NULL AND rejected_at IS NULL AND id > ?
        ORDER BY id LIMIT ?`,
     ).all(afterId, limit) as unknown as EventRow[];
@@ -540,6 +668,17 @@ export class Outbox {
     this.#setState("last_success_at", at);
   }
 
+  #eventColumns: string | null = null;
+
+  #columns(): string {
+    this.#eventColumns ??=
+      (this.#hasColumn("events", "time_source")
+        ? EVENT_COLUMNS
+        : EVENT_COLUMNS_BEFORE_GPS) +
+      (this.#hasColumn("events", "clip") ? CLIP_COLUMNS : NO_CLIP_COLUMNS);
+    return this.#eventColumns;
+  }
+
   #hasColumn(table: string, column: string): boolean {
     return this.#prepare(
       "SELECT 1 AS one FROM pragma_table_info(?) WHERE name = ?",
@@ -603,7 +742,7 @@ export class Outbox {
    * @throws {TypeError} When `fuzzy` is combined with a wildcard pattern.
    */
   query(filter: OutboxQuery = {}): OutboxEvent[] {
-    const { plate, fuzzy = 0, since, until, limit = 100 } = filter;
+    const { plate, fuzzy = 0, since, until, near, limit = 100 } = filter;
     checkPositiveInt(limit, "limit", "search the outbox");
     if (![0, 1, 2].includes(fuzzy)) {
       throw new RangeError(
@@ -641,13 +780,35 @@ export class Outbox {
       where.push("julianday(ts) < julianday(?)");
       params.push(until);
     }
+    if (near !== undefined) {
+      checkNear(near, "search the outbox");
+      const box = boundingBox(near, near.radiusM);
+      where.push("lat BETWEEN ? AND ?", "lon BETWEEN ? AND ?");
+      params.push(box.minLat, box.maxLat, box.minLon, box.maxLon);
+    }
     const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-    params.push(limit);
-    const rows = this.#prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events ${clause}
-       ORDER BY julianday(ts) DESC, id DESC LIMIT ?`,
-    ).all(...params) as unknown as EventRow[];
-    return rows.map(toEvent);
+    if (near === undefined) {
+      params.push(limit);
+      const rows = this.#prepare(
+        `SELECT ${this.#columns()} FROM events ${clause}
+         ORDER BY julianday(ts) DESC, id DESC LIMIT ?`,
+      ).all(...params) as unknown as EventRow[];
+      return rows.map(toEvent);
+    }
+    // The box (index on lat, lon) narrows the rows; haversine decides.
+    const out: OutboxEvent[] = [];
+    const stmt = this.#prepare(
+      `SELECT ${this.#columns()} FROM events ${clause}
+       ORDER BY julianday(ts) DESC, id DESC`,
+    );
+    for (const row of stmt.iterate(...params) as Iterable<EventRow>) {
+      if (haversineM(near, { lat: row.lat!, lon: row.lon! }) > near.radiusM) {
+        continue;
+      }
+      out.push(toEvent(row));
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   /**
@@ -658,7 +819,7 @@ export class Outbox {
    */
   eventsForVideos(videoIds: readonly string[]): OutboxEvent[] {
     const stmt = this.#prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE video_id = ? ORDER BY track_id, id`,
+      `SELECT ${this.#columns()} FROM events WHERE video_id = ? ORDER BY track_id, id`,
     );
     return videoIds.flatMap((id) =>
       (stmt.all(id) as unknown as EventRow[]).map(toEvent)
@@ -784,8 +945,109 @@ export class Outbox {
   }
 
   /**
+   * Stores a finished clip and its tracks (once: a clip already stored is
+   * left as it is, so a replay after a crash changes nothing).
+   *
+   * @param clip The clip.
+   * @param tracks Its vehicle tracks.
+   * @returns True when the clip is new.
+   */
+  addClip(clip: ClipRecord, tracks: readonly TrackRecord[]): boolean {
+    return transaction(this.db, () => {
+      const r = this.#prepare(
+        `INSERT OR IGNORE INTO clips (video_id, record, created_at)
+         VALUES (?, ?, ?)`,
+      ).run(clip.videoId, JSON.stringify(clip), this.#now().toISOString());
+      if (Number(r.changes) !== 1) return false;
+      const insert = this.#prepare(
+        `INSERT OR IGNORE INTO tracks (video_id, track_id, record)
+         VALUES (?, ?, ?)`,
+      );
+      for (const t of tracks) {
+        insert.run(t.videoId, t.trackId, JSON.stringify(t));
+      }
+      return true;
+    });
+  }
+
+  /**
+   * Clips not yet in the fleet database, oldest first, with their tracks.
+   *
+   * @param limit Most clips returned.
+   * @returns Up to `limit` clips.
+   */
+  unsentClips(
+    limit: number,
+  ): Array<{ clip: ClipRecord; tracks: TrackRecord[] }> {
+    checkPositiveInt(limit, "limit", "read unsent clips");
+    const clips = this.#prepare(
+      `SELECT record FROM clips WHERE sent_at IS NULL
+       ORDER BY created_at, video_id LIMIT ?`,
+    ).all(limit) as Array<{ record: string }>;
+    const tracks = this.#prepare(
+      "SELECT record FROM tracks WHERE video_id = ? ORDER BY track_id",
+    );
+    return clips.map((c) => {
+      const clip = JSON.parse(c.record) as ClipRecord;
+      const rows = tracks.all(clip.videoId) as Array<{ record: string }>;
+      return {
+        clip,
+        tracks: rows.map((t) => JSON.parse(t.record) as TrackRecord),
+      };
+    });
+  }
+
+  /**
+   * Records that the fleet database holds these clips and their tracks.
+   *
+   * @param videoIds The clips.
+   * @param at When (ISO).
+   */
+  markClipsSent(videoIds: readonly string[], at: string): void {
+    if (videoIds.length === 0) return;
+    this.#prepare(
+      `UPDATE clips SET sent_at = ?
+       WHERE video_id IN (SELECT value FROM json_each(?))`,
+    ).run(at, JSON.stringify(videoIds));
+  }
+
+  /**
+   * Sent events whose pictures have not been offered to the fleet's
+   * `vehicle_evidence` yet, oldest first.
+   *
+   * @param limit Most rows returned.
+   * @returns Up to `limit` events (with their `evidence` path, if any).
+   */
+  unsyncedEvidence(limit: number): OutboxEvent[] {
+    checkPositiveInt(limit, "limit", "read unsynced evidence");
+    const rows = this.#prepare(
+      `SELECT ${this.#columns()} FROM events
+       WHERE evidence_synced IS NULL AND sent_at IS NOT NULL
+         AND evidence IS NOT NULL
+       ORDER BY id LIMIT ?`,
+    ).all(limit) as unknown as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  /**
+   * Records what became of events' pictures: 1 in Postgres, 0 not sent
+   * (kept on the box, or gone).
+   *
+   * @param ids Outbox row ids.
+   * @param synced 1 or 0.
+   */
+  markEvidenceSynced(ids: readonly number[], synced: 0 | 1): void {
+    if (ids.length === 0) return;
+    this.#prepare(
+      `UPDATE events SET evidence_synced = ?
+       WHERE id IN (SELECT value FROM json_each(?))`,
+    ).run(synced, JSON.stringify(ids));
+  }
+
+  /**
    * Deletes events confirmed by Postgres before `before` (the outbox is not
-   * an archive; rejected and pending rows stay).
+   * an archive; rejected and pending rows stay, and so do events whose
+   * pictures have not been offered to the fleet yet).
    *
    * @param before ISO time; rows with `sent_at` earlier go.
    * @returns Rows deleted, and their evidence paths (the caller deletes the files).
@@ -795,11 +1057,22 @@ export class Outbox {
       `DELETE FROM events WHERE sent_at IS NOT NULL
          AND julianday(sent_at) < julianday(?)
          AND (alert_id IS NULL OR alert_pushed_id IS alert_id)
+         AND (evidence IS NULL OR evidence_synced IS NOT NULL)
        RETURNING evidence`,
     ).all(before) as Array<{ evidence: string | null }>;
+    // Clips and their tracks follow the same retention.
+    const gone = this.#prepare(
+      `DELETE FROM clips WHERE sent_at IS NOT NULL
+         AND julianday(sent_at) < julianday(?)
+       RETURNING video_id`,
+    ).all(before) as Array<{ video_id: string }>;
+    const dropTracks = this.#prepare("DELETE FROM tracks WHERE video_id = ?");
+    for (const g of gone) dropTracks.run(g.video_id);
     return {
       deleted: rows.length,
-      evidence: rows.flatMap((r) => (r.evidence ? [r.evidence] : [])),
+      evidence: rows.flatMap((r) =>
+        r.evidence ? [r.evidence, vehicleCropPath(r.evidence)] : []
+      ),
     };
   }
 

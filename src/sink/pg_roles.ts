@@ -3,8 +3,9 @@
  * database and changes the schema); each **device** role only syncs: it
  * inserts and reads `vehicles`, sets `alert_id` on rows it already sent (a
  * plate of interest matched after the send), reads `alerts` (plates of
- * interest) and `schema_migrations` (the version check before a sync), and
- * cannot change the schema. `GRANT` needs no `CREATEROLE`: the owner grants
+ * interest) and `schema_migrations` (the version check before a sync),
+ * inserts and reads `vehicle_evidence`, `video_metadata` and `tracks` (and
+ * updates a clip's status), and cannot change the schema. `GRANT` needs no `CREATEROLE`: the owner grants
  * to a role an administrator created.
  *
  * @module
@@ -46,6 +47,12 @@ export function deviceGrantsSql(
     `GRANT USAGE ON SEQUENCE vehicles_id_seq TO ${r}`,
     `GRANT SELECT ON alerts TO ${r}`,
     `GRANT SELECT ON schema_migrations TO ${r}`,
+    // Issue 13: pictures, clips and tracks (insert once, read back).
+    `GRANT SELECT, INSERT ON vehicle_evidence TO ${r}`,
+    `GRANT USAGE ON SEQUENCE vehicle_evidence_id_seq TO ${r}`,
+    `GRANT SELECT, INSERT ON video_metadata, tracks TO ${r}`,
+    `GRANT UPDATE (status, error) ON video_metadata TO ${r}`,
+    `GRANT USAGE ON SEQUENCE video_metadata_id_seq, tracks_id_seq TO ${r}`,
   ].join(";\n");
 }
 

@@ -34,6 +34,34 @@ export const DEFAULT_DATABASE = "dashcam_final";
  */
 export const MIGRATION_LOCK_KEY = 0x64617368_63616dn;
 
+/**
+ * Adds `vehicles.location geography(Point, 4326)` (derived from lat/lon)
+ * and its GiST index when PostGIS can be had: `CREATE EXTENSION IF NOT
+ * EXISTS postgis` is tried in a sub-transaction, so a server without the
+ * package, or an owner not allowed to create it, leaves a notice and the
+ * lat/lon columns only. Idempotent: `migrate` runs it again on every call
+ * ({@linkcode ensurePostgisLocation}), so installing PostGIS later and
+ * re-running `migrate` adds the column.
+ */
+export const POSTGIS_LOCATION_SQL = `
+DO $postgis$
+BEGIN
+  BEGIN
+    CREATE EXTENSION IF NOT EXISTS postgis;
+  EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'PostGIS not available (%); vehicles keep lat/lon only', SQLERRM;
+  END;
+  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis') THEN
+    EXECUTE 'ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS location '
+      'geography(Point, 4326) GENERATED ALWAYS AS (CASE WHEN lat IS NULL '
+      'OR lon IS NULL THEN NULL ELSE '
+      'ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography END) STORED';
+    EXECUTE 'CREATE INDEX IF NOT EXISTS vehicles_location_gist '
+      'ON vehicles USING gist (location)';
+  END IF;
+END
+$postgis$`;
+
 /** The fleet database's migrations, in order. */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   {
@@ -95,6 +123,89 @@ CREATE INDEX IF NOT EXISTS vehicles_car_bbox_idx
     ON vehicles USING gin (car_bbox jsonb_path_ops);
 CREATE INDEX IF NOT EXISTS vehicles_plate_bbox_idx
     ON vehicles USING gin (plate_bbox jsonb_path_ops);`,
+  },
+  {
+    version: 5,
+    name: "vehicles_location",
+    // Issue 13. Devices always send lat/lon (so one INSERT serves both kinds
+    // of server); where PostGIS is there, `location` is derived from them
+    // (a stored generated column) with a GiST index for ST_DWithin.
+    sql: `
+ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS lat DOUBLE PRECISION;
+ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS lon DOUBLE PRECISION;
+ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS speed_kmh DOUBLE PRECISION;
+ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS heading_deg DOUBLE PRECISION;
+ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS time_source TEXT;
+CREATE INDEX IF NOT EXISTS vehicles_lat_lon_idx ON vehicles (lat, lon)
+    WHERE lat IS NOT NULL;
+${POSTGIS_LOCATION_SQL}`,
+  },
+  {
+    version: 6,
+    name: "vehicle_evidence",
+    // Issue 13. One row per picture of an event, keyed by the event: the
+    // unique (event_key, kind) makes a re-send a no-op, and the foreign key
+    // lets a picture arrive only with or after its event (and go with it).
+    sql: `
+CREATE TABLE IF NOT EXISTS vehicle_evidence (
+    id BIGSERIAL PRIMARY KEY,
+    event_key TEXT NOT NULL
+        REFERENCES vehicles (event_key) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('plate', 'vehicle')),
+    content_type TEXT NOT NULL,
+    data BYTEA NOT NULL,
+    device_id TEXT,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (event_key, kind)
+);`,
+  },
+  {
+    version: 7,
+    name: "video_metadata_and_tracks",
+    // Issue 13 and seed-schema.md section 6 ("tracks", "video_metadata").
+    // Joined to vehicles by video_id (and track_id); device_id is part of
+    // each unique key so the tables can be distributed by device.
+    sql: `
+CREATE TABLE IF NOT EXISTS video_metadata (
+    id BIGSERIAL PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    video_id TEXT NOT NULL,
+    file_name TEXT,
+    start_ts TIMESTAMPTZ,
+    duration_s DOUBLE PRECISION,
+    width INTEGER,
+    height INTEGER,
+    fps DOUBLE PRECISION,
+    time_source TEXT,
+    gps_source TEXT,
+    gps_fixes INTEGER,
+    gps_first_lat DOUBLE PRECISION,
+    gps_first_lon DOUBLE PRECISION,
+    gps_last_lat DOUBLE PRECISION,
+    gps_last_lon DOUBLE PRECISION,
+    status TEXT NOT NULL,
+    error TEXT,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (device_id, video_id)
+);
+CREATE INDEX IF NOT EXISTS video_metadata_video_id_idx ON video_metadata (video_id);
+CREATE INDEX IF NOT EXISTS video_metadata_start_ts_idx ON video_metadata (start_ts);
+CREATE TABLE IF NOT EXISTS tracks (
+    id BIGSERIAL PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    video_id TEXT NOT NULL,
+    track_id INTEGER NOT NULL,
+    first_seen TIMESTAMPTZ,
+    last_seen TIMESTAMPTZ,
+    first_frame INTEGER,
+    last_frame INTEGER,
+    frames INTEGER,
+    reads INTEGER,
+    final_plate TEXT,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (device_id, video_id, track_id)
+);
+CREATE INDEX IF NOT EXISTS tracks_video_track_idx ON tracks (video_id, track_id);`,
   },
 ];
 
@@ -198,6 +309,40 @@ export async function migratePg(
   const [row] = await sql<{ current: number | null }[]>`
     SELECT max(version) AS current FROM schema_migrations`;
   return { applied, current: row?.current ?? 0 };
+}
+
+/**
+ * Adds the PostGIS `location` column when PostGIS has become available
+ * since migration 5 (see {@linkcode POSTGIS_LOCATION_SQL}); `migrate` calls
+ * it after {@linkcode migratePg}.
+ *
+ * @param sql Client connected to the fleet database, as its owner.
+ * @returns True when `vehicles.location` exists afterwards.
+ */
+export async function ensurePostgisLocation(sql: PgSql): Promise<boolean> {
+  if (await pgSchemaVersion(sql) < 5) return false;
+  if (await hasLocationColumn(sql)) return true;
+  // One multi-statement query is one transaction: the lock serialises
+  // concurrent migrators as in migratePg.
+  await sql.unsafe(
+    `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});\n${POSTGIS_LOCATION_SQL}`,
+  );
+  return await hasLocationColumn(sql);
+}
+
+/**
+ * Whether `vehicles` has the PostGIS `location` column (else searches by
+ * place use lat/lon).
+ *
+ * @param sql Client connected to the fleet database.
+ * @returns True when it has.
+ */
+export async function hasLocationColumn(sql: PgSql): Promise<boolean> {
+  const rows = await sql<{ one: number }[]>`
+    SELECT 1 AS one FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = 'vehicles'
+      AND column_name = 'location'`;
+  return rows.length > 0;
 }
 
 /**

@@ -8,6 +8,9 @@
  */
 import type { Box } from "../shared/mod.ts";
 import type { PgSql } from "./pg_client.ts";
+import { boundingBox, EARTH_RADIUS_M } from "../shared/mod.ts";
+import { checkNear } from "./outbox.ts";
+import { hasLocationColumn } from "./pg_schema.ts";
 import {
   fuzzyLikePatterns,
   hasWildcard,
@@ -27,6 +30,12 @@ export interface VehicleSearch {
   until?: string;
   /** Only rows from this device. */
   deviceId?: string;
+  /**
+   * Only rows within `radiusM` metres of the point: `ST_DWithin` on the
+   * GiST-indexed `location` where PostGIS is there, else a lat/lon box
+   * (index) and the haversine distance.
+   */
+  near?: { lat: number; lon: number; radiusM: number };
   /** Most rows returned, newest first. @default {100} */
   limit?: number;
 }
@@ -59,6 +68,16 @@ export interface VehicleRecord {
   alertId: number | null;
   /** Insertion time. */
   createdAt: Date | null;
+  /** Latitude, degrees, when the clip had GPS. */
+  lat: number | null;
+  /** Longitude, degrees. */
+  lon: number | null;
+  /** Speed, km/h. */
+  speedKmh: number | null;
+  /** Heading, degrees from north. */
+  headingDeg: number | null;
+  /** Which clock `ts` comes from. */
+  timeSource: string | null;
 }
 
 interface Row {
@@ -75,6 +94,11 @@ interface Row {
   plate_bbox: Box;
   alert_id: number | null;
   created_at: Date | null;
+  lat: number | null;
+  lon: number | null;
+  speed_kmh: number | null;
+  heading_deg: number | null;
+  time_source: string | null;
 }
 
 /**
@@ -94,7 +118,8 @@ export async function searchVehicles(
   sql: PgSql,
   filter: VehicleSearch = {},
 ): Promise<VehicleRecord[]> {
-  const { plate, fuzzy = 0, since, until, deviceId, limit = 100 } = filter;
+  const { plate, fuzzy = 0, since, until, deviceId, near, limit = 100 } =
+    filter;
   if (!Number.isInteger(limit) || limit < 1) {
     throw new RangeError(
       `Cannot search vehicles as 'limit' must be an integer >= 1: current value is ${limit}`,
@@ -133,10 +158,29 @@ export async function searchVehicles(
   if (since !== undefined) conditions.push(sql`ts >= ${since}::timestamptz`);
   if (until !== undefined) conditions.push(sql`ts < ${until}::timestamptz`);
   if (deviceId !== undefined) conditions.push(sql`device_id = ${deviceId}`);
+  if (near !== undefined) {
+    checkNear(near, "search vehicles");
+    if (await hasLocationColumn(sql)) {
+      conditions.push(sql`ST_DWithin(location,
+        ST_SetSRID(ST_MakePoint(${near.lon}::float8, ${near.lat}::float8), 4326)::geography,
+        ${near.radiusM}::float8)`);
+    } else {
+      const box = boundingBox(near, near.radiusM);
+      conditions.push(
+        sql`lat BETWEEN ${box.minLat}::float8 AND ${box.maxLat}::float8`,
+        sql`lon BETWEEN ${box.minLon}::float8 AND ${box.maxLon}::float8`,
+        sql`2 * ${EARTH_RADIUS_M}::float8 * asin(least(1, sqrt(
+          power(sin(radians(lat - ${near.lat}::float8) / 2), 2) +
+          cos(radians(${near.lat}::float8)) * cos(radians(lat)) *
+          power(sin(radians(lon - ${near.lon}::float8) / 2), 2)))) <= ${near.radiusM}::float8`,
+      );
+    }
+  }
   const where = conditions.reduce((a, b) => sql`${a} AND ${b}`);
   const rows = await sql<Row[]>`
     SELECT id, event_key, device_id, video_id, track_id, frame_idx, ts,
-      final_plate, plate_confidence, car_bbox, plate_bbox, alert_id, created_at
+      final_plate, plate_confidence, car_bbox, plate_bbox, alert_id, created_at,
+      lat, lon, speed_kmh, heading_deg, time_source
     FROM vehicles
     WHERE ${where}
     ORDER BY ts DESC, id DESC
@@ -155,5 +199,10 @@ export async function searchVehicles(
     plateBbox: r.plate_bbox,
     alertId: r.alert_id,
     createdAt: r.created_at,
+    lat: r.lat,
+    lon: r.lon,
+    speedKmh: r.speed_kmh,
+    headingDeg: r.heading_deg,
+    timeSource: r.time_source,
   }));
 }

@@ -37,10 +37,18 @@ const VEHICLE_COLUMNS = [
   "car_bbox",
   "plate_bbox",
   "alert_id",
+  "lat",
+  "lon",
+  "speed_kmh",
+  "heading_deg",
+  "time_source",
 ] as const;
 
-/** Most rows per batch: 11 parameters a row under the protocol's 65534. */
-export const MAX_BATCH_SIZE = 5000;
+/**
+ * Most rows per batch: one bind parameter per column and row must stay
+ * under the protocol's 65535 (16 columns: 4095 rows).
+ */
+export const MAX_BATCH_SIZE = Math.floor(65534 / VEHICLE_COLUMNS.length);
 
 /** Hooks for tests (crash points). */
 export interface SyncHooks {
@@ -101,6 +109,11 @@ interface VehicleRow {
   car_bbox: unknown;
   plate_bbox: unknown;
   alert_id: number | null;
+  lat: number | null;
+  lon: number | null;
+  speed_kmh: number | null;
+  heading_deg: number | null;
+  time_source: string | null;
 }
 
 /**
@@ -150,6 +163,11 @@ function toRow(sql: PgSql, event: OutboxEvent, deviceId: string): VehicleRow {
     car_bbox: sql.json(event.carBbox),
     plate_bbox: sql.json(event.plateBbox),
     alert_id: event.alertId,
+    lat: event.lat ?? null,
+    lon: event.lon ?? null,
+    speed_kmh: event.speedKmh ?? null,
+    heading_deg: event.headingDeg ?? null,
+    time_source: event.timeSource ?? null,
   };
 }
 
@@ -558,6 +576,12 @@ export interface SyncLoopOptions {
    * failed pass. @default {nothing}
    */
   prepare?: () => Promise<void>;
+  /**
+   * Runs after each good pass (the daemon sends the events' pictures
+   * there, see evidence_sync.ts); a throw counts as a failed pass.
+   * @default {nothing}
+   */
+  afterPass?: () => Promise<unknown>;
 }
 
 /**
@@ -572,9 +596,13 @@ export class SyncLoop {
   #outbox: Outbox;
   #sql: PgSql;
   #options: Required<
-    Omit<SyncLoopOptions, "signal" | "onPass" | "hooks" | "prepare">
+    Omit<
+      SyncLoopOptions,
+      "signal" | "onPass" | "hooks" | "prepare" | "afterPass"
+    >
   >;
   #prepare: (() => Promise<void>) | undefined;
+  #afterPass: (() => Promise<unknown>) | undefined;
   #onPass: ((outcome: SyncPassOutcome) => void) | undefined;
   #hooks: SyncHooks;
   #external: AbortSignal | undefined;
@@ -639,6 +667,7 @@ export class SyncLoop {
     };
     this.#onPass = options.onPass;
     this.#prepare = options.prepare;
+    this.#afterPass = options.afterPass;
     this.#hooks = options.hooks ?? {};
     this.#external = options.signal;
     this.#where = pgTarget(sql);
@@ -724,6 +753,7 @@ export class SyncLoop {
           setting: o.setting,
           queryTimeoutMs: o.queryTimeoutMs,
         });
+        if (!stop.aborted && this.#afterPass) await this.#afterPass();
         const at = o.now().toISOString();
         if (!stop.aborted) {
           local(

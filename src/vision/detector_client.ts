@@ -5,6 +5,7 @@
  * @module
  */
 import type { Detection, RgbImage } from "../shared/mod.ts";
+import { deadline } from "../shared/mod.ts";
 import type {
   FromDetectorWorker,
   ToDetectorWorker,
@@ -111,12 +112,8 @@ export class WorkerDetector {
   /** Frees the model and ends the worker. */
   async close(): Promise<void> {
     this.#worker.postMessage({ type: "close" } satisfies ToDetectorWorker);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#closed.promise,
-      new Promise<void>((r) => timer = setTimeout(r, 2000)),
-    ]);
-    clearTimeout(timer);
+    // At most 2 s for the worker to free its model, then it is ended.
+    await deadline(this.#closed.promise, 2000).catch(() => {});
     this.#worker.terminate();
   }
 }

@@ -26,6 +26,8 @@ export interface FramePlateRead {
   read: PlateRead;
   /** payload_ref of the saved crop, if any. */
   crop?: string;
+  /** Reference of the saved vehicle crop (PPM, at most 320 px), if any. */
+  vehicleCrop?: string;
 }
 
 /** The voted plate of one vehicle. */
@@ -40,6 +42,10 @@ export interface SmoothedPlate {
   support: number;
   /** Reads in the track. */
   reads: number;
+  /** First and last sampled frame of the track (fleet `tracks` table). */
+  firstFrame: number;
+  /** Last sampled frame of the track. */
+  lastFrame: number;
   /** The read that best represents the text. */
   best: FramePlateRead;
 }
@@ -126,6 +132,8 @@ export function smoothClip(
       confidence: vote.confidence,
       support: vote.support,
       reads: obs.length,
+      firstFrame: Math.min(...obs.map((o) => o.frameIdx)),
+      lastFrame: Math.max(...obs.map((o) => o.frameIdx)),
       best,
     });
   }

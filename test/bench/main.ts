@@ -2,7 +2,10 @@
  * `deno task bench [section…]`: prints figures and ratios. Sections:
  * engine, frames, sync, backends, power-cuts, vision, `read` and `process`
  * (the product's own commands as a user starts them, beside bare inference
- * of the same frames: see `product_bench.ts`) (default: all of these), and `soak [--minutes N] [--sample-s S] [--clip-every-s C] [--keep]`
+ * of the same frames: see `product_bench.ts`) (default: all of these),
+ * `fleet` (200 devices syncing at once, then searches on a
+ * 10-million-row `vehicles`: about 15 minutes and 6 GB of disk, so only
+ * when named) and `soak [--minutes N] [--sample-s S] [--clip-every-s C] [--keep]`
  * (an hour by default, so only when named; its flags follow it). Not part
  * of the tests: timings on a shared 2-core machine are noisy.
  *
@@ -59,6 +62,26 @@ async function backendsBench(): Promise<void> {
   if (!out.success) console.log(`(backend comparison exited with ${out.code})`);
 }
 
+/**
+ * The fleet bench runs as its own process (a throwaway Postgres, device
+ * processes); its tables go to stdout, progress to stderr.
+ */
+async function fleetBench(): Promise<void> {
+  console.log(
+    "\n## Fleet: many devices syncing at once; searches on 10 million rows\n",
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("./fleet_bench.ts", import.meta.url).pathname,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) console.log(`(fleet bench exited with ${out.code})`);
+}
+
 const sections: Record<string, () => Promise<void>> = {
   engine: engineBench,
   frames: frameFormatBench,
@@ -74,10 +97,11 @@ const sections: Record<string, () => Promise<void>> = {
 };
 
 // `soak` takes an hour, so it runs only when named; the flags after it
-// are its own.
+// are its own. `fleet` too runs only when named.
 const soakAt = Deno.args.indexOf("soak");
 const named = soakAt >= 0 ? Deno.args.slice(0, soakAt + 1) : Deno.args;
 const wanted = named.length ? named : Object.keys(sections);
+sections.fleet = fleetBench;
 sections.soak = () => soakBench(parseSoakArgs(Deno.args.slice(soakAt + 1)));
 console.log(
   `# dashcam bench (${

@@ -137,3 +137,30 @@ Deno.test("vehicles answers bad --limit, --since and --until with one usage line
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("`parseTimeFlag()` reads dates as whole days and wall times in the camera zone", () => {
+  const zone = { timeZone: "America/Chicago" };
+  // Midnight in Chicago (CST, UTC-6) and the end of that day.
+  assert.equal(
+    parseTimeFlag("since", "2026-01-15", zone),
+    "2026-01-15T06:00:00.000Z",
+  );
+  assert.equal(
+    parseTimeFlag("until", "2026-01-15", { ...zone, endOfDay: true }),
+    "2026-01-16T06:00:00.000Z",
+  );
+  assert.equal(
+    parseTimeFlag("since", "2026-07-15T08:00", zone),
+    "2026-07-15T13:00:00.000Z", // CDT, UTC-5
+  );
+  // An explicit offset wins over the zone.
+  assert.equal(
+    parseTimeFlag("since", "2026-07-15T08:00Z", zone),
+    "2026-07-15T08:00:00.000Z",
+  );
+  // UTC, as before, with a whole day for --until.
+  assert.equal(
+    parseTimeFlag("until", "2026-02-28", { endOfDay: true }),
+    "2026-03-01T00:00:00.000Z",
+  );
+});

@@ -29,6 +29,13 @@ Deno.test("`pruneSynced()` deletes synced events older than the retention and th
     const day = 86_400_000;
     outbox.markSent([a], new Date(Date.now() - 40 * day).toISOString()); // old, synced
     outbox.markSent([b], new Date(Date.now() - 2 * day).toISOString()); // recent, synced
+    // Their pictures were offered to the fleet (the evidence pass after each
+    // sync); event 1 also has a vehicle crop, which goes with it.
+    outbox.markEvidenceSynced([a!, b!], 1);
+    await Deno.writeFile(
+      join(dir, "evidence/v/1_vehicle.jpg"),
+      new Uint8Array([1]),
+    );
     // Event 3 is old but never synced.
     const lines: string[] = [];
     const deleted = pruneSynced(outbox, {

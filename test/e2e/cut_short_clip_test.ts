@@ -82,6 +82,11 @@ Deno.test("process on a clip cut short keeps its events and marks it done with t
     assert.equal(report.warnings.length, 1);
     assert.equal(report.warnings[0].path, clip);
     assert.match(report.warnings[0].note, note);
+    // The fraction is kept as a number too (video_metadata.decoded_fraction).
+    assert.equal(
+      report.warnings[0].decoded_fraction,
+      Math.round((1000 * n) / of) / 1000,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

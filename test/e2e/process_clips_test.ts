@@ -32,7 +32,15 @@ Deno.test("process --json reads each clip's ground-truth plates exactly once per
       ...truth.map((t) => `${SHARED_MEDIA}/${t.file}`),
     ]);
     assert.equal(out.code, 0, out.stderr);
-    const events = out.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = out.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    // A clip with no plate is one line saying so, not an event.
+    assert.deepEqual(
+      lines.filter((l) => l.events === 0).map((l) => l.clip),
+      truth.filter((t) => t.plates.length === 0).map((t) =>
+        t.file.split("/").pop()
+      ),
+    );
+    const events = lines.filter((l) => "finalPlate" in l);
     // video_id is the content hash; map it back through the outbox's video_id order.
     const byVideo = new Map<string, string[]>();
     for (const e of events) {

@@ -97,6 +97,13 @@ Deno.test("`registerVideo()` stores a new clip as queued and keeps the first row
       finished_at: null,
       mtime_ms: 99,
       error_kind: null,
+      source_name: null,
+      camera_id: null,
+      chain_key: null,
+      time_zone: null,
+      stream_start_s: null,
+      decoded_fraction: null,
+      plates_found: null,
     });
     const again = registerVideo(
       db,
@@ -320,6 +327,7 @@ Deno.test("`clipWarnings()` lists clips done with a note, newest first, not fail
       videoId: "v1",
       status: "done",
       error: "cut short: decoded 11 of 23 frames (47%)",
+      decodedFraction: 0.478,
       now: 5,
     });
     setVideoStatus(db, { videoId: "v2", status: "done", now: 6 });
@@ -335,11 +343,13 @@ Deno.test("`clipWarnings()` lists clips done with a note, newest first, not fail
         video_id: "v4",
         path: "/sd/d.mp4",
         note: "source missing, 3 of 9 frames processed",
+        decoded_fraction: null,
       },
       {
         video_id: "v1",
         path: "/sd/a.mp4",
         note: "cut short: decoded 11 of 23 frames (47%)",
+        decoded_fraction: 0.478,
       },
     ]);
     assert.equal(clipWarnings(db, { limit: 1 }).length, 1);

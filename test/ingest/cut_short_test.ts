@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cutShortNote } from "../../src/ingest/cut_short.ts";
+import { cutShortNote, decodedFraction } from "../../src/ingest/cut_short.ts";
 
 Deno.test("`cutShortNote()` names the decoded fraction of a clip cut short", () => {
   assert.equal(
@@ -44,4 +44,21 @@ Deno.test("`cutShortNote()` says nothing when the duration or rate is unknown", 
     null,
   );
   assert.equal(cutShortNote({ framesDecoded: 1, durationS: 10, fps: 0 }), null);
+});
+
+Deno.test("`decodedFraction()` is the share decoded of a clip cut short, and 1 for a whole one", () => {
+  assert.equal(
+    decodedFraction({ framesDecoded: 150, durationS: 60, fps: 5 }),
+    0.5,
+  );
+  assert.equal(
+    decodedFraction({ framesDecoded: 1, durationS: 60, fps: 5 }),
+    0.003,
+  );
+  // Within the second of slack a clip is whole.
+  assert.equal(
+    decodedFraction({ framesDecoded: 296, durationS: 60, fps: 5 }),
+    1,
+  );
+  assert.equal(decodedFraction({ framesDecoded: 10, durationS: 0, fps: 5 }), 1);
 });

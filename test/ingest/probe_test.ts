@@ -220,6 +220,8 @@ Deno.test("`clipStartTime()` prefers the container, then the name, then mtime mi
       height: 1,
       creationTime: "2022-01-02T03:04:05.000Z",
       streamIndex: 0,
+      rotation: 0,
+      streamStartS: 0,
     };
     assert.deepEqual(await clipStartTime(path, info), {
       startTime: "2022-01-02T03:04:05.000Z",
@@ -243,6 +245,63 @@ Deno.test("`clipStartTime()` prefers the container, then the name, then mtime mi
       startTime: "2024-05-01T10:00:00.000Z", // mtime is the clip's end
       source: "mtime",
     });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("`parseProbe()` gives the displayed size of a rotated stream, and the stream's start", () => {
+  const side = parseProbe(
+    "a.mp4",
+    probeJson({
+      side_data_list: [{ side_data_type: "Display Matrix", rotation: -90 }],
+      start_time: "0.500000",
+    }, { start_time: "0.000000" }),
+  );
+  assert.deepEqual([side.width, side.height, side.rotation], [1080, 1920, 90]);
+  assert.equal(side.streamStartS, 0.5);
+  const tag = parseProbe("a.mp4", probeJson({ tags: { rotate: "180" } }));
+  assert.deepEqual([tag.width, tag.height, tag.rotation], [1920, 1080, 180]);
+  const ccw = parseProbe(
+    "a.mp4",
+    probeJson({
+      side_data_list: [{ side_data_type: "Display Matrix", rotation: 90 }],
+    }),
+  );
+  assert.equal(ccw.rotation, 270);
+});
+
+Deno.test("`clipStartTime()` reads names and a local creation_time in the camera's zone", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "probe_test_" });
+  try {
+    const path = join(dir, "2026_0715_081502_F.MP4");
+    await Deno.writeTextFile(path, "x");
+    const info: ClipInfo = {
+      durationS: 60,
+      fps: 30,
+      width: 1,
+      height: 1,
+      creationTime: null,
+      streamIndex: 0,
+      rotation: 0,
+      streamStartS: 0,
+    };
+    const london = { timeZone: "Europe/London" };
+    assert.deepEqual(await clipStartTime(path, info, london), {
+      startTime: "2026-07-15T07:15:02.000Z",
+      source: "name",
+    });
+    const tagged = { ...info, creationTime: "2026-07-15T08:15:02.000Z" };
+    assert.equal(
+      (await clipStartTime(path, tagged, { ...london, creationTime: "local" }))
+        .startTime,
+      "2026-07-15T07:15:02.000Z",
+    );
+    assert.equal(
+      (await clipStartTime(path, tagged, { ...london, creationTime: "utc" }))
+        .startTime,
+      "2026-07-15T08:15:02.000Z",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { startTimeFromName } from "../../src/ingest/start_time.ts";
+import {
+  creationTimeInZone,
+  startTimeFromName,
+} from "../../src/ingest/start_time.ts";
 
 const T = "2023-11-24T15:30:12.000Z";
 
@@ -69,5 +72,36 @@ Deno.test("`startTimeFromName()` reads the file name only, not the folders", () 
   assert.equal(
     startTimeFromName("/media/20200101_000000/20231124_153012.mp4"),
     T,
+  );
+});
+
+Deno.test("`startTimeFromName()` reads the name in the camera's zone", () => {
+  // 08:15:02 on a London summer day is 07:15:02 UTC; in Chicago winter 14:15:02.
+  assert.equal(
+    startTimeFromName("/sd/2026_0715_081502_F.MP4", {
+      timeZone: "Europe/London",
+    }),
+    "2026-07-15T07:15:02.000Z",
+  );
+  assert.equal(
+    startTimeFromName("/sd/2026_0115_081502_F.MP4", {
+      timeZone: "America/Chicago",
+    }),
+    "2026-01-15T14:15:02.000Z",
+  );
+});
+
+Deno.test("`creationTimeInZone()` keeps a UTC tag and reads a local one in the zone", () => {
+  const tag = "2026-07-15T08:15:02.500Z";
+  assert.equal(
+    creationTimeInZone(tag, { timeZone: "Europe/Berlin", creationTime: "utc" }),
+    "2026-07-15T08:15:02.500Z",
+  );
+  assert.equal(
+    creationTimeInZone(tag, {
+      timeZone: "Europe/Berlin",
+      creationTime: "local",
+    }),
+    "2026-07-15T06:15:02.500Z",
   );
 });

@@ -64,13 +64,17 @@ Deno.test("`Outbox.open()` sets WAL, synchronous=FULL and records migrations", a
     assert.deepEqual(versions, [
       { version: 1, name: "events_alerts_sync_state" },
       { version: 2, name: "rejected_retry" },
+      { version: 3, name: "gps_location" },
+      { version: 4, name: "evidence_sync" },
+      { version: 5, name: "clips_and_tracks" },
+      { version: 6, name: "clip_name_time_camera" },
     ]);
     // Re-opening applies nothing twice.
     const again = Outbox.open(path);
     const count = again.db.prepare(
       "SELECT count(*) AS n FROM schema_migrations",
     ).get() as { n: number };
-    assert.equal(count.n, 2);
+    assert.equal(count.n, 6);
     again.close();
   });
 });
@@ -317,11 +321,26 @@ Deno.test("`Outbox.pruneSent()` deletes only sent rows older than the cut", asyn
     outbox.markSent([ids[0]!], "2025-01-01T00:00:00.000Z");
     outbox.markSent([ids[1]!], "2025-03-01T00:00:00.000Z");
     outbox.markRejected(ids[2]!, "bad");
+    outbox.markEvidenceSynced([ids[0]!], 1);
     assert.deepEqual(outbox.pruneSent("2025-02-01T00:00:00Z"), {
       deleted: 1,
-      evidence: ["evidence/clip/1.png"],
+      evidence: ["evidence/clip/1.png", "evidence/clip/1_vehicle.jpg"],
     });
     assert.equal(outbox.stats().total, 3);
+  });
+});
+
+Deno.test("`Outbox.pruneSent()` keeps a sent event whose pictures the fleet has not been offered yet", async () => {
+  await withOutbox((outbox) => {
+    outbox.add({ ...event(1, "P1"), evidence: "evidence/clip/1.png" });
+    outbox.add(event(2, "P2")); // no pictures: nothing to wait for
+    const ids = outbox.nextBatch(2).map((e) => e.id);
+    outbox.markSent(ids, "2025-01-01T00:00:00.000Z");
+    assert.deepEqual(outbox.unsyncedEvidence(10).map((e) => e.id), [ids[0]]);
+    assert.equal(outbox.pruneSent("2025-02-01T00:00:00Z").deleted, 1);
+    outbox.markEvidenceSynced([ids[0]!], 0); // kept on the box by config
+    assert.equal(outbox.pruneSent("2025-02-01T00:00:00Z").deleted, 1);
+    assert.equal(outbox.stats().total, 0);
   });
 });
 
@@ -396,4 +415,40 @@ Deno.test("`Outbox.stats()` read-only on an outbox an older version wrote (not m
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("`Outbox.add()` keeps the clip file name, time in clip and camera, and an older outbox read-only gives events without them", async () => {
+  await withOutbox((outbox, path) => {
+    outbox.add({
+      eventKey: "v:1",
+      videoId: "v",
+      trackId: 1,
+      frameIdx: 16,
+      ts: "2026-03-15T08:15:05.200Z",
+      finalPlate: "PE63TVF",
+      plateConfidence: 0.97,
+      carBbox: [1, 2, 3, 4],
+      plateBbox: [1, 2, 3, 4],
+      clip: "2026_0315_081502_F.MP4",
+      clipTimeS: 3.2,
+      camera: "van7",
+    });
+    const [e] = outbox.query();
+    assert.equal(e.clip, "2026_0315_081502_F.MP4");
+    assert.equal(e.clipTimeS, 3.2);
+    assert.equal(e.camera, "van7");
+    // An outbox an older version wrote (no migration 3), opened read-only.
+    outbox.db.exec(
+      "ALTER TABLE events DROP COLUMN clip; ALTER TABLE events DROP COLUMN clip_time_s; ALTER TABLE events DROP COLUMN camera",
+    );
+    outbox.checkpoint();
+    const old = Outbox.open(path, { readOnly: true });
+    try {
+      const [o] = old.query();
+      assert.equal(o.finalPlate, "PE63TVF");
+      assert.equal(o.clip, undefined);
+    } finally {
+      old.close();
+    }
+  });
 });

@@ -53,6 +53,11 @@ Deno.test("`deviceGrantsSql()` grants only what a sync needs, quoting the role",
     'GRANT USAGE ON SEQUENCE vehicles_id_seq TO "van ""7"""',
     'GRANT SELECT ON alerts TO "van ""7"""',
     'GRANT SELECT ON schema_migrations TO "van ""7"""',
+    'GRANT SELECT, INSERT ON vehicle_evidence TO "van ""7"""',
+    'GRANT USAGE ON SEQUENCE vehicle_evidence_id_seq TO "van ""7"""',
+    'GRANT SELECT, INSERT ON video_metadata, tracks TO "van ""7"""',
+    'GRANT UPDATE (status, error) ON video_metadata TO "van ""7"""',
+    'GRANT USAGE ON SEQUENCE video_metadata_id_seq, tracks_id_seq TO "van ""7"""',
   ]);
   assert.throws(() => deviceGrantsSql("", { database: "d" }), RangeError);
   assert.throws(

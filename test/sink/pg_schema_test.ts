@@ -31,6 +31,13 @@ const ADDED_COLUMNS = [
   ["device_id", "text", "YES", null],
   ["event_key", "text", "YES", null],
   ["alert_id", "integer", "YES", null],
+  ["lat", "double precision", "YES", null],
+  ["lon", "double precision", "YES", null],
+  ["speed_kmh", "double precision", "YES", null],
+  ["heading_deg", "double precision", "YES", null],
+  ["time_source", "text", "YES", null],
+  // PostGIS is installed on the test machines (CI installs it).
+  ["location", "USER-DEFINED", "YES", null],
 ];
 
 /** The seed's DDL, verbatim, as another tool would run it. */
@@ -114,7 +121,7 @@ Deno.test("pg_schema against a real server", async (t) => {
     async () => {
       await withDb(cluster, "dashcam_final", async (sql) => {
         const result = await migratePg(sql, { log: quiet });
-        assert.deepEqual(result.applied, [1, 2, 3, 4]);
+        assert.deepEqual(result.applied, [1, 2, 3, 4, 5, 6, 7]);
         assert.equal(result.current, PG_MIGRATIONS.length);
         assert.deepEqual(await columns(sql, "vehicles"), [
           ...SEED_COLUMNS,
@@ -144,6 +151,8 @@ Deno.test("pg_schema against a real server", async (t) => {
           vehicles_car_bbox_idx: "gin (car_bbox jsonb_path_ops)",
           vehicles_event_key_key: "btree (event_key)",
           vehicles_final_plate_trgm_idx: "gin (final_plate gin_trgm_ops)",
+          vehicles_lat_lon_idx: "btree (lat, lon) WHERE (lat IS NOT NULL)",
+          vehicles_location_gist: "gist (location)",
           vehicles_pkey: "btree (id)",
           vehicles_plate_bbox_idx: "gin (plate_bbox jsonb_path_ops)",
           vehicles_ts_idx: "btree (ts)",
@@ -171,7 +180,7 @@ Deno.test("pg_schema against a real server", async (t) => {
   await t.step("`migratePg()` run again applies nothing", async () => {
     await withDb(cluster, "dashcam_final", async (sql) => {
       const again = await migratePg(sql, { log: quiet });
-      assert.deepEqual(again, { applied: [], current: 4 });
+      assert.deepEqual(again, { applied: [], current: 7 });
       const rows = await sql<{ version: number; name: string }[]>`
         SELECT version, name FROM schema_migrations ORDER BY version`;
       assert.deepEqual(rows.map((r) => [r.version, r.name]), [
@@ -179,8 +188,11 @@ Deno.test("pg_schema against a real server", async (t) => {
         [2, "vehicles_device_and_event_key"],
         [3, "alerts"],
         [4, "search_indexes"],
+        [5, "vehicles_location"],
+        [6, "vehicle_evidence"],
+        [7, "video_metadata_and_tracks"],
       ]);
-      assert.equal(await pgSchemaVersion(sql), 4);
+      assert.equal(await pgSchemaVersion(sql), 7);
     });
   });
 
@@ -196,11 +208,11 @@ Deno.test("pg_schema against a real server", async (t) => {
         clients.map((sql) => migratePg(sql, { log: quiet })),
       );
       const applied = results.flatMap((r) => r.applied).sort();
-      assert.deepEqual(applied, [1, 2, 3, 4]);
-      for (const r of results) assert.equal(r.current, 4);
+      assert.deepEqual(applied, [1, 2, 3, 4, 5, 6, 7]);
+      for (const r of results) assert.equal(r.current, 7);
       const [count] = await clients[0]!<{ n: number }[]>`
         SELECT count(*)::int AS n FROM schema_migrations`;
-      assert.equal(count?.n, 4);
+      assert.equal(count?.n, 7);
       assert.deepEqual(await columns(clients[1]!, "vehicles"), [
         ...SEED_COLUMNS,
         ...ADDED_COLUMNS,
@@ -221,7 +233,7 @@ Deno.test("pg_schema against a real server", async (t) => {
           VALUES (3, 'old', 9, '2024-01-01T00:00:00Z', 'OLD1', 0.7,
             '[1,2,3,4]', '[5,6,7,8]')`;
         const result = await migratePg(sql, { log: quiet });
-        assert.deepEqual(result.applied, [1, 2, 3, 4]);
+        assert.deepEqual(result.applied, [1, 2, 3, 4, 5, 6, 7]);
         assert.deepEqual(await columns(sql, "vehicles"), [
           ...SEED_COLUMNS,
           ...ADDED_COLUMNS,

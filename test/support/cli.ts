@@ -9,7 +9,7 @@ export const DASHCAM_FLAGS = [
   "--no-prompt",
   "--allow-read",
   "--allow-write",
-  "--allow-run=ffmpeg,ffprobe",
+  "--allow-run=ffmpeg,ffprobe,exiftool",
   "--allow-env",
   "--allow-net",
   "--allow-ffi",

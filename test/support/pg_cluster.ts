@@ -72,6 +72,10 @@ export interface StartPgClusterOptions {
   password?: string;
   /** Keep fsync on (for benches that should resemble a real server). @default {false} */
   durable?: boolean;
+  /** The server's `max_connections` (a fleet of devices needs one each). @default {50} */
+  maxConnections?: number;
+  /** More `-c name=value` server settings, e.g. `{ maintenance_work_mem: "1GB" }`. @default {{}} */
+  settings?: Record<string, string>;
 }
 
 function binary(name: string): string {
@@ -176,6 +180,9 @@ export async function startPgCluster(
   await Deno.remove(pwFile);
   const port = freePort();
   let running = false;
+  const maxConnections = options.maxConnections ?? 50;
+  const settings = Object.entries(options.settings ?? {})
+    .map(([name, value]) => ` -c ${name}=${value}`).join("");
 
   const start = async (): Promise<void> => {
     await run([
@@ -186,8 +193,9 @@ export async function startPgCluster(
       `${root}/server.log`,
       "-o",
       `-k ${root} -p ${port} -c listen_addresses=127.0.0.1 ` +
-      "-c max_connections=50" +
-      (options.durable ? "" : " -c fsync=off -c full_page_writes=off"),
+      `-c max_connections=${maxConnections}` +
+      (options.durable ? "" : " -c fsync=off -c full_page_writes=off") +
+      settings,
       "-w",
       "start",
     ], root);

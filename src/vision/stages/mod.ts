@@ -57,6 +57,8 @@ import {
 } from "./protocol.ts";
 
 export * from "./protocol.ts";
+import { encodeJpeg, vehicleCrop } from "../vehicle_crop.ts";
+import { vehicleCropPath } from "../../shared/mod.ts";
 
 type Init = StageInit & { log: StageLog };
 
@@ -136,7 +138,27 @@ async function ocrStage(
           `${String(task.frameIdx).padStart(6, "0")}_${i}.ppm`,
         );
         await writeDataFile(data.resolve(crop), encodePpm(r.crop));
-        out.reads.push({ ...r.read, crop });
+        // A small vehicle crop beside it: evidence for the fleet (issue 13).
+        let carCrop: string | undefined;
+        if (r.read.carFound) {
+          try {
+            carCrop = cropRef(
+              task.videoId,
+              `${String(task.frameIdx).padStart(6, "0")}_${i}_vehicle.ppm`,
+            );
+            await writeDataFile(
+              data.resolve(carCrop),
+              encodePpm(vehicleCrop(img, r.read.carBox)),
+            );
+          } catch {
+            carCrop = undefined; // a box outside the frame: no picture
+          }
+        }
+        out.reads.push({
+          ...r.read,
+          crop,
+          ...(carCrop ? { vehicleCrop: carCrop } : {}),
+        });
       }
       return { ...out };
     },
@@ -166,9 +188,12 @@ function smoothStage(vision: VisionStageOptions): StageHandler {
               confidence: Math.round(p.confidence * 10000) / 10000,
               support: p.support,
               reads: p.reads,
+              firstFrame: p.firstFrame,
+              lastFrame: p.lastFrame,
               plateBox: p.best.plateBox,
               carBox: p.best.carBox,
               crop: p.best.crop ?? null,
+              vehicleCrop: p.best.vehicleCrop ?? null,
             } satisfies SummaryPayload),
           },
         })),
@@ -202,6 +227,21 @@ function summaryStage(init: Init): StageHandler {
             error: (err as Error).message,
           });
           evidence = undefined;
+        }
+      }
+      const carCrop = input.vehicleCrop;
+      if (evidence && carCrop) {
+        const data = dataLayout(init.dataDir);
+        try {
+          const img = decodePpm(await Deno.readFile(data.resolve(carCrop)));
+          const path = data.resolve(vehicleCropPath(evidence));
+          await writeDataFile(`${path}.tmp`, await encodeJpeg(img));
+          await Deno.rename(`${path}.tmp`, path);
+        } catch (err) {
+          ctx.log.warn("vehicle crop not saved", {
+            crop: carCrop,
+            error: (err as Error).message,
+          });
         }
       }
       const event: FinalEvent = {

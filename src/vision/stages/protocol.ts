@@ -51,12 +51,18 @@ export interface SummaryPayload {
   support: number;
   /** Reads in the track. */
   reads: number;
+  /** First sampled frame of the track. */
+  firstFrame: number;
+  /** Last sampled frame of the track. */
+  lastFrame: number;
   /** Plate box of the best read, frame pixels. */
   plateBox: Box;
   /** Vehicle box of the best read, frame pixels. */
   carBox: Box;
   /** payload_ref of the best read's crop, or null when none was saved. */
   crop: string | null;
+  /** payload_ref of the best read's vehicle crop, or null. */
+  vehicleCrop: string | null;
 }
 
 /**
@@ -175,6 +181,9 @@ function framePlateRead(v: unknown, where: string): FramePlateRead {
     read: plateRead(o.read, `${where}.read`),
   };
   if (o.crop !== undefined) out.crop = str(o.crop, `${where}.crop`);
+  if (o.vehicleCrop !== undefined) {
+    out.vehicleCrop = str(o.vehicleCrop, `${where}.vehicleCrop`);
+  }
   return out;
 }
 
@@ -243,11 +252,16 @@ export function parseSummaryPayload(v: unknown): SummaryPayload {
     confidence: num(o.confidence, `${w}.confidence`),
     support: num(o.support, `${w}.support`),
     reads: num(o.reads, `${w}.reads`),
+    firstFrame: num(o.firstFrame, `${w}.firstFrame`),
+    lastFrame: num(o.lastFrame, `${w}.lastFrame`),
     plateBox: box(o.plateBox, `${w}.plateBox`),
     carBox: box(o.carBox, `${w}.carBox`),
     crop: o.crop === null || o.crop === undefined
       ? null
       : str(o.crop, `${w}.crop`),
+    vehicleCrop: o.vehicleCrop === null || o.vehicleCrop === undefined
+      ? null
+      : str(o.vehicleCrop, `${w}.vehicleCrop`),
   };
 }
 

@@ -1,0 +1,274 @@
+/**
+ * GPS for the engine (issue 13): at intake each clip's track is read
+ * (ExifTool on the clip, else an NMEA/R50 sidecar; `src/ingest/gps_track.ts`)
+ * and kept as `DATA_DIR/gps/<video_id>.json` with the clip's recorded start
+ * and where it came from; every final event is then given the position,
+ * speed and heading interpolated at its frame time, and, when the track
+ * carries true UTC fix times, a `ts` on that clock (`timeSource: "gps"`).
+ * Bad input never stops a clip: no GPS, no fix, fixes outside the clip, a
+ * sidecar that is not NMEA or a jumping track give events without (or with
+ * fewer) locations and one debug line saying why. ExifTool missing: one
+ * warning at start-up, sidecars are still read.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Logger } from "../log/mod.ts";
+import {
+  type ClipTiming,
+  exiftoolVersion,
+  type GpsTrack,
+  readClipGps,
+  type StartSource,
+} from "../ingest/mod.ts";
+import {
+  dataLayout,
+  type FinalEvent,
+  makeDataDir,
+  writeDataFile,
+} from "../shared/mod.ts";
+import { gpsAt } from "../graph/mod.ts";
+import type { EventSink } from "./event_sink.ts";
+
+/** What is kept per clip in `gps/<video_id>.json`. */
+export interface ClipGpsRecord {
+  /** The clip's start as recorded (ISO). */
+  startTime: string;
+  /** Where it came from (`clipStartTime`'s source, or a later one). */
+  startSource: string;
+  /** Frames sampled per second: an event's frame time is `frameIdx / samplingFps`. */
+  samplingFps: number;
+  /** The track, or null when the clip has none. */
+  track: GpsTrack | null;
+}
+
+/**
+ * The event's `timeSource` for a recorded start source: "container" →
+ * "camera_utc", "name" → "file_name", "mtime" → "file_mtime"; any other
+ * value is passed on as it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(timeSourceOf("name"), "file_name");
+ * ```
+ * @param startSource The source.
+ * @returns The event's time source.
+ */
+export function timeSourceOf(startSource: string): string {
+  switch (startSource) {
+    case "container":
+      return "camera_utc";
+    case "name":
+      return "file_name";
+    case "mtime":
+      return "file_mtime";
+    default:
+      return startSource;
+  }
+}
+
+/**
+ * Gives an event its place and clock from the clip's record. Pure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const e = enrichEvent(
+ *   { eventKey: "v:1", videoId: "v", trackId: 1, frameIdx: 5, ts: "2026-01-01T00:00:01.000Z", finalPlate: "AB1", plateConfidence: 1, carBbox: [0, 0, 1, 1], plateBbox: [0, 0, 1, 1] },
+ *   { startTime: "2026-01-01T00:00:00.000Z", startSource: "name", samplingFps: 5, track: { source: "t", alignment: "camera_clock", notes: [], utcStartMs: Date.UTC(2025, 11, 31, 23, 0, 0), fixes: [{ t: 0, lat: 50, lon: 30 }, { t: 2, lat: 50.0002, lon: 30 }] } },
+ * );
+ * assert.equal(e.event.ts, "2025-12-31T23:00:01.000Z");
+ * assert.equal(e.event.timeSource, "gps");
+ * assert.ok(Math.abs(e.event.lat! - 50.0001) < 1e-9);
+ * ```
+ * @param event The event (`frameIdx` counts frames sampled at the record's rate).
+ * @param record The clip's record.
+ * @returns The event with the GPS fields, and why the location is missing (or null).
+ */
+export function enrichEvent(
+  event: FinalEvent,
+  record: ClipGpsRecord,
+): { event: FinalEvent; missing: string | null } {
+  const out: FinalEvent = { ...event };
+  const tS = event.frameIdx / record.samplingFps;
+  out.timeSource ??= timeSourceOf(record.startSource);
+  const track = record.track;
+  if (!track || !Number.isFinite(tS)) {
+    return { event: out, missing: "the clip has no usable GPS track" };
+  }
+  if (track.utcStartMs !== null) {
+    out.ts = new Date(track.utcStartMs + Math.round(tS * 1000)).toISOString();
+    out.timeSource = "gps";
+  }
+  const at = gpsAt(track.fixes, tS);
+  if (!at.ok) return { event: out, missing: at.reason };
+  out.lat = Math.round(at.lat * 1e7) / 1e7;
+  out.lon = Math.round(at.lon * 1e7) / 1e7;
+  if (at.speedKmh !== null) out.speedKmh = Math.round(at.speedKmh * 100) / 100;
+  if (at.headingDeg !== null) {
+    out.headingDeg = Math.round(at.headingDeg * 10) / 10;
+  }
+  return { event: out, missing: null };
+}
+
+/** Options for {@linkcode ClipGps.open}. */
+export interface ClipGpsOptions {
+  /** The data dir. */
+  dataDir: string;
+  /** Logger. */
+  log: Logger;
+  /** ExifTool program; null reads sidecars only. @default {"exiftool"} */
+  exiftool?: string | null;
+}
+
+/** GPS capture at intake and enrichment of events, for one engine. */
+export class ClipGps {
+  #dataDir: string;
+  #log: Logger;
+  #exiftool: string | null;
+  #records = new Map<string, ClipGpsRecord | null>();
+
+  private constructor(dataDir: string, log: Logger, exiftool: string | null) {
+    this.#dataDir = dataDir;
+    this.#log = log;
+    this.#exiftool = exiftool;
+  }
+
+  /**
+   * Checks ExifTool once (one warning when it cannot run).
+   *
+   * @param options Data dir, logger, program.
+   * @returns The capture.
+   */
+  static async open(options: ClipGpsOptions): Promise<ClipGps> {
+    const { dataDir, log, exiftool = "exiftool" } = options;
+    let bin = exiftool;
+    if (bin !== null && (await exiftoolVersion({ bin })) === null) {
+      log.warn(
+        `Cannot run ${bin} (gps.exiftool): events get no location from GPS embedded in clips; install Debian's libimage-exiftool-perl (NMEA sidecars are still read)`,
+      );
+      bin = null;
+    }
+    return new ClipGps(dataDir, log, bin);
+  }
+
+  #path(videoId: string): string {
+    return join(dataLayout(this.#dataDir).root, "gps", `${videoId}.json`);
+  }
+
+  /**
+   * Reads and keeps a clip's track. Never throws for the clip's sake: a
+   * failure is one debug line and the clip has no track.
+   *
+   * @param videoId The clip's id.
+   * @param input The clip's path (and original path), recorded start and its source, duration.
+   */
+  async capture(
+    videoId: string,
+    input: {
+      path: string;
+      originalPath?: string;
+      startTime: string;
+      startSource: StartSource | string;
+      durationS: number;
+      samplingFps: number;
+    },
+  ): Promise<void> {
+    const timing: ClipTiming = {
+      startMs: Date.parse(input.startTime),
+      startSource:
+        (["container", "name", "mtime"].includes(input.startSource)
+          ? input.startSource
+          : "name") as StartSource,
+      durationS: input.durationS,
+    };
+    const { track, notes } = await readClipGps(input.path, {
+      timing,
+      exiftool: this.#exiftool,
+      ...(input.originalPath ? { originalPath: input.originalPath } : {}),
+    });
+    if (notes.length > 0) {
+      this.#log.debug(
+        track ? "clip GPS: some fixes left out" : "clip GPS: no location",
+        { video: videoId, path: input.path, why: notes.join("; ") },
+      );
+    }
+    const record: ClipGpsRecord = {
+      startTime: input.startTime,
+      startSource: input.startSource,
+      samplingFps: input.samplingFps,
+      track,
+    };
+    const path = this.#path(videoId);
+    await makeDataDir(join(path, ".."));
+    await writeDataFile(
+      `${path}.tmp`,
+      new TextEncoder().encode(JSON.stringify(record)),
+    );
+    await Deno.rename(`${path}.tmp`, path);
+    this.#records.set(videoId, record);
+  }
+
+  /**
+   * The clip's record, or null when none was kept (a clip taken before
+   * this version, or its GPS capture failed).
+   *
+   * @param videoId The clip.
+   * @returns The record.
+   */
+  record(videoId: string): ClipGpsRecord | null {
+    if (this.#records.has(videoId)) return this.#records.get(videoId)!;
+    let record: ClipGpsRecord | null = null;
+    try {
+      record = JSON.parse(
+        Deno.readTextFileSync(this.#path(videoId)),
+      ) as ClipGpsRecord;
+    } catch {
+      record = null;
+    }
+    this.#records.set(videoId, record);
+    return record;
+  }
+
+  /**
+   * Forgets a finished clip's record and deletes its file (its events and
+   * its fleet row are stored by then).
+   *
+   * @param videoId The clip.
+   */
+  forget(videoId: string): void {
+    this.#records.delete(videoId);
+    try {
+      Deno.removeSync(this.#path(videoId));
+    } catch { /* none */ }
+  }
+
+  /**
+   * Wraps a sink so that every event gets its place and clock first.
+   *
+   * @param sink The sink.
+   * @returns The wrapping sink.
+   */
+  sink(sink: EventSink): EventSink {
+    return {
+      ...(sink.addClip
+        ? {
+          addClip: (clip, tracks) => sink.addClip!(clip, tracks),
+        }
+        : {}),
+      add: (event: FinalEvent): boolean => {
+        const record = this.record(event.videoId);
+        if (record === null) return sink.add(event);
+        const { event: enriched, missing } = enrichEvent(event, record);
+        if (missing !== null) {
+          this.#log.debug("event without location", {
+            event_key: event.eventKey,
+            why: missing,
+          });
+        }
+        return sink.add(enriched);
+      },
+    };
+  }
+}

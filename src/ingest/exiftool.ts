@@ -1,0 +1,116 @@
+/**
+ * Debian's ExifTool (`libimage-exiftool-perl`) as a subprocess, owned by
+ * ingest like ffmpeg: it reads the GPS that dashcams and action cameras
+ * embed (Novatek/Viofo, BlackVue, GoPro GPMF, Garmin, Nextbase, Thinkware,
+ * DJI, …) with `-ee3` (extract embedded data from the whole file). It runs
+ * with the same cleaned environment as ffmpeg (no credentials).
+ *
+ * @module
+ */
+import { childEnv } from "./child_env.ts";
+
+/** The arguments for one file: every embedded document, numbers unconverted, Doc groups named, JSON. */
+export function exiftoolArgs(path: string): string[] {
+  return [
+    "-ee3",
+    "-n",
+    "-G3",
+    "-j",
+    "-api",
+    "LargeFileSupport=1",
+    "-charset",
+    "filename=utf8",
+    "--",
+    path,
+  ];
+}
+
+/** Options for {@linkcode runExiftool} and {@linkcode exiftoolVersion}. */
+export interface ExiftoolOptions {
+  /** Program to run. @default {"exiftool"} */
+  bin?: string;
+  /** Stops the run. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The installed ExifTool's version, or null when it cannot be run (not
+ * installed, or not allowed by `--allow-run`).
+ *
+ * @param options Program.
+ * @returns E.g. "12.57", or null.
+ */
+export async function exiftoolVersion(
+  options: ExiftoolOptions = {},
+): Promise<string | null> {
+  const { bin = "exiftool" } = options;
+  try {
+    const out = await new Deno.Command(bin, {
+      args: ["-ver"],
+      clearEnv: true,
+      env: childEnv(),
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).output();
+    if (!out.success) return null;
+    return new TextDecoder().decode(out.stdout).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs ExifTool on one file and returns its JSON record.
+ *
+ * @example Read a clip
+ * ```ts ignore
+ * const record = await runExiftool("/sd/clip.ts");
+ * ```
+ * @param path The file.
+ * @param options Program, cancellation.
+ * @returns The file's record (`Doc<N>:Tag` keys).
+ * @throws {Error} One line naming the file when ExifTool fails or is missing.
+ */
+export async function runExiftool(
+  path: string,
+  options: ExiftoolOptions = {},
+): Promise<Record<string, unknown>> {
+  const { bin = "exiftool", signal } = options;
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(bin, {
+      args: exiftoolArgs(path),
+      clearEnv: true,
+      env: childEnv(),
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+      ...(signal ? { signal } : {}),
+    }).output();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(
+        `Cannot run ${bin}: not installed (install Debian's libimage-exiftool-perl)`,
+      );
+    }
+    throw err;
+  }
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (text === "") {
+    const msg = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
+    throw new Error(
+      `Cannot read GPS of ${JSON.stringify(path)} with exiftool: ${
+        msg || `exit code ${out.code}`
+      }`,
+    );
+  }
+  const parsed = JSON.parse(text) as unknown;
+  const record = Array.isArray(parsed) ? parsed[0] : undefined;
+  if (record === null || typeof record !== "object") {
+    throw new Error(
+      `Cannot read GPS of ${JSON.stringify(path)} with exiftool: no record`,
+    );
+  }
+  return record as Record<string, unknown>;
+}
