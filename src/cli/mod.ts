@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { capMallocArenas } from "../shared/mod.ts";
 import { ConfigError } from "../config/mod.ts";
 import { log, redactSecrets } from "../log/mod.ts";
 import { EX_CONFIG, NotReadyError } from "../daemon/preflight.ts";
@@ -84,6 +85,8 @@ export async function main(args: string[]): Promise<number> {
     command === "demo"
   ) {
     installSignalHandlers();
+    // Before any worker or inference thread starts.
+    capMallocArenas();
   }
   const load = COMMANDS[command];
   if (!load) {

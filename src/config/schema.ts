@@ -71,6 +71,17 @@ export interface Config {
     /** Threads per inference session. */
     threads: number;
   };
+  /** Vision stage settings: photos (`read`) and clip frames get the same. */
+  vision: {
+    /** Model file per task from models/models.json; null takes the manifest's default. */
+    models: {
+      vehicle_detect: string | null;
+      plate_detect: string | null;
+      ocr: string | null;
+    };
+    /** A plate is reported only when its agreeing reads have at least this mean confidence (0..1). */
+    min_plate_confidence: number;
+  };
   /** Task graph settings. */
   graph: {
     /** Seconds a claimed task stays leased before another worker may take it. */
@@ -157,6 +168,12 @@ export const DEFAULTS = {
     summary: 1,
   },
   inference: { backend: "auto", threads: 1 },
+  vision: {
+    models: { vehicle_detect: null, plate_detect: null, ocr: null },
+    // Unreadable (far, blurred) plates spread their character
+    // probabilities, so their mean stays low (see src/vision/smooth.ts).
+    min_plate_confidence: 0.6,
+  },
   graph: {
     lease_s: 120,
     max_attempts: 3,

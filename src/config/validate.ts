@@ -115,6 +115,14 @@ export const CONFIG_SCHEMA = v.strictObject({
     backend: oneOf(BACKENDS),
     threads: int(1, 16),
   }),
+  vision: section({
+    models: section({
+      vehicle_detect: nullableText(),
+      plate_detect: nullableText(),
+      ocr: nullableText(),
+    }),
+    min_plate_confidence: num(0, 1),
+  }),
   graph: section({
     lease_s: num(0.05, 86400),
     max_attempts: int(1, 100),

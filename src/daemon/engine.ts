@@ -232,7 +232,13 @@ export class Engine {
         backend: config.inference.backend,
         threads: config.inference.threads,
         samplingFps: config.sampling_fps,
-        options: { ...options.handlerOptions, cameras: config.cameras },
+        // Config's vision section (model files, thresholds) and cameras
+        // (ignore_zones) reach every stage; tests add their handlers' options.
+        options: {
+          ...config.vision,
+          cameras: config.cameras,
+          ...options.handlerOptions,
+        },
       },
       leaseMs: config.graph.lease_s * 1000,
       pollMs: config.graph.poll_ms,

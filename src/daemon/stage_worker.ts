@@ -21,7 +21,11 @@ import { isMissingPath, isTransientFsError } from "./fs_fault.ts";
 import { Logger } from "../log/mod.ts";
 import type { CreateStageHandler, StageHandler } from "../shared/mod.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
-import { createStageContext, toStageTask } from "./stage_context.ts";
+import {
+  createStageContext,
+  frameFileReader,
+  toStageTask,
+} from "./stage_context.ts";
 
 type InitMessage = Extract<ToWorker, { type: "init" }>;
 
@@ -78,6 +82,7 @@ async function loop(
   handler: StageHandler,
   log: Logger,
 ): Promise<void> {
+  const readFrame = frameFileReader(msg.init.dataDir);
   while (!stopping) {
     const row = claimTask(db, {
       category: msg.category,
@@ -97,6 +102,7 @@ async function loop(
         dataDir: msg.init.dataDir,
         task,
         log,
+        readFrame,
       });
       const output = await handler.run(task, ctx);
       completeTask(db, {

@@ -81,7 +81,10 @@ export interface StageLog {
 export interface StageContext {
   /** Absolute data dir (frames, crops and evidence live under it). */
   dataDir: string;
-  /** Reads a frame by its payload_ref. */
+  /**
+   * Reads a frame by its payload_ref. The pixels are valid until the next
+   * call (the worker reuses one buffer): copy what must outlive the task.
+   */
   readFrame(ref: string): Promise<RgbImage>;
   /** The handled-or-not results of one category for the task's clip, by frame. */
   clipResults(

@@ -38,8 +38,19 @@ function post(msg: FromDetectorWorker): void {
   self.postMessage(msg);
 }
 
-self.onmessage = async (event: MessageEvent<ToDetectorWorker>) => {
+/**
+ * Messages are handled one at a time: a detect that arrives while one is
+ * running waits for it (the detector reuses its input buffer, and one
+ * session runs one call at a time).
+ */
+let queue: Promise<void> = Promise.resolve();
+
+self.onmessage = (event: MessageEvent<ToDetectorWorker>) => {
   const msg = event.data;
+  queue = queue.then(() => handle(msg));
+};
+
+async function handle(msg: ToDetectorWorker): Promise<void> {
   try {
     if (msg.type === "init") {
       detector = await Detector.load(msg.entry, msg.load);
@@ -61,4 +72,4 @@ self.onmessage = async (event: MessageEvent<ToDetectorWorker>) => {
       message: (err as Error).message.split("\n")[0],
     });
   }
-};
+}

@@ -1,22 +1,33 @@
 /**
- * Reads the plates of one image in-process: vehicles and plates detected
- * side by side, every plate read in one OCR batch, format rules applied.
- * `read` uses it for photos; the stage handlers use the same models one
- * stage at a time.
+ * Reads the plates of one image in-process with the clip stages' own code
+ * (`stages/frame_stages.ts`) and thresholds: vehicles and plates detected
+ * side by side, every plate read in one OCR batch, the plate verdict of
+ * `plate_smooth` on a one-frame clip.
  *
  * @module
  */
 import type { Box, RgbImage } from "../shared/mod.ts";
-import { assignPlates, VEHICLE_CLASS_IDS } from "./assign.ts";
 import { type BackendChoice } from "./inference.ts";
-import type { Manifest } from "./model_manifest.ts";
-import { loadManifest, resolveModel } from "./model_store.ts";
+import type { Manifest, ModelTask } from "./model_manifest.ts";
 import { WorkerDetector } from "./detector_client.ts";
 import { Detector, PlateOcr } from "./models.ts";
-import { applyFormatRules } from "./plate_format.ts";
-import { findPlates } from "./plate_search.ts";
-import { readPlates } from "./plate_read.ts";
-import { isAtFrameEdge, looksWhole } from "./edge_cut.ts";
+import {
+  detectPlates,
+  detectVehicles,
+  loadDetector,
+  loadOcr,
+  platesOf,
+  readPlates,
+  stageModel,
+  type StageModelOptions,
+} from "./stages/frame_stages.ts";
+import {
+  DEFAULT_VISION_OPTIONS,
+  type VehiclesPayload,
+  type VisionStageOptions,
+} from "./stages/protocol.ts";
+
+export type { VehiclesPayload };
 
 /** One plate read in an image. */
 export interface ImagePlate {
@@ -44,6 +55,8 @@ export interface FrameReaderOptions {
   log?: (msg: string) => void;
   /** Warning receiver (a derived model replaced by its upstream file). @default {log} */
   warn?: (msg: string) => void;
+  /** Told each stage's model file once it is loaded (the clip stages log the same). */
+  loaded?: (task: ModelTask, file: string) => void;
   /** Manifest. @default {models/models.json} */
   manifest?: Manifest;
   /**
@@ -54,15 +67,11 @@ export interface FrameReaderOptions {
    */
   parallel?: boolean;
   /**
-   * Plates whose confidence is below this are not reported (unreadable,
-   * far or blurred plates give spread-out character probabilities).
-   * @default {0.6}
+   * What config chose for the stages (model files, the plate confidence
+   * threshold): the same options the clip stages get.
+   * @default {DEFAULT_VISION_OPTIONS}
    */
-  minConfidence?: number;
-}
-
-function round1(b: Box): Box {
-  return b.map((v) => Math.round(v * 10) / 10) as Box;
+  vision?: VisionStageOptions;
 }
 
 /** What finds the vehicles: a detector on this thread or in a worker. */
@@ -73,18 +82,18 @@ export class FrameReader {
   readonly vehicles: VehicleDetector;
   readonly plates: Detector;
   readonly ocr: PlateOcr;
-  #minConfidence: number;
+  #vision: VisionStageOptions;
 
   private constructor(
     v: VehicleDetector,
     p: Detector,
     o: PlateOcr,
-    minConfidence: number,
+    vision: VisionStageOptions,
   ) {
     this.vehicles = v;
     this.plates = p;
     this.ocr = o;
-    this.#minConfidence = minConfidence;
+    this.#vision = vision;
   }
 
   /**
@@ -95,71 +104,73 @@ export class FrameReader {
    * @throws {Error} One line naming a missing or corrupt model file.
    */
   static async open(options: FrameReaderOptions): Promise<FrameReader> {
-    const manifest = options.manifest ?? await loadManifest();
-    const resolve = {
-      dir: options.modelsDir,
-      warn: options.warn ?? options.log,
-    };
-    const vehicleEntry = await resolveModel(
-      manifest,
-      "vehicle_detect",
-      resolve,
-    );
-    const plateEntry = await resolveModel(manifest, "plate_detect", resolve);
-    const ocrEntry = await resolveModel(manifest, "ocr", resolve);
-    const load = {
+    const vision = options.vision ?? DEFAULT_VISION_OPTIONS;
+    const models: StageModelOptions = {
       modelsDir: options.modelsDir,
       backend: options.backend,
       threads: options.threads ?? 1,
+      vision,
+      manifest: options.manifest,
       log: options.log,
+      warn: options.warn,
+      loaded: options.loaded,
     };
     const [v, p, o] = await Promise.all([
       options.parallel
-        ? WorkerDetector.open(vehicleEntry, load)
-        : Detector.load(vehicleEntry, load),
-      Detector.load(plateEntry, load),
-      PlateOcr.load(ocrEntry, load),
+        ? stageModel("vehicle_detect", models).then(async ({ entry, load }) => {
+          const detector = await WorkerDetector.open(entry, load);
+          options.loaded?.("vehicle_detect", entry.file);
+          return detector;
+        })
+        : loadDetector("vehicle_detect", models),
+      loadDetector("plate_detect", models),
+      loadOcr(models),
     ]);
-    return new FrameReader(v, p, o, options.minConfidence ?? 0.6);
+    return new FrameReader(v, p, o, vision);
   }
 
   /**
    * Reads an image's plates, most confident first.
    *
    * @param img The image.
+   * @param vehicles Its vehicles, when already started with {@linkcode detectVehicles}.
    * @returns The plates.
    */
-  async read(img: RgbImage): Promise<ImagePlate[]> {
-    const vehiclesFound = this.vehicles.detect(img, {
-      classIds: [...VEHICLE_CLASS_IDS],
-    });
+  async read(
+    img: RgbImage,
+    vehicles?: Promise<VehiclesPayload>,
+  ): Promise<ImagePlate[]> {
+    // The two detectors side by side (the plate pass waits for the
+    // vehicles only for its second pass); then the clip stages' own
+    // pairing, OCR batch and verdict (a photo is a clip of one frame).
+    const onFrame = vehicles ?? this.detectVehicles(img);
     // Handled here too, so a failing plate pass leaves no stray rejection.
-    vehiclesFound.catch(() => {});
-    const { plates } = await findPlates(this.plates, img, {
-      vehicles: vehiclesFound,
-    });
-    const vehicles = await vehiclesFound;
-    const assigned = assignPlates(plates, vehicles, img);
-    const reads = await readPlates(
-      this.ocr,
-      img,
-      assigned.map((a) => a.plateBox),
-    );
-    const out: ImagePlate[] = [];
-    reads.forEach((r, i) => {
-      const read = applyFormatRules(r.read);
-      if (read.text.length < 3 || read.confidence < this.#minConfidence) return;
-      // A plate cut by the frame's side is not reported as a shorter plate.
-      if (isAtFrameEdge(r.plateBox, img) && !looksWhole(read)) return;
-      out.push({
-        text: read.text,
-        confidence: Math.round(read.confidence * 10000) / 10000,
-        plate_bbox: round1(r.plateBox),
-        car_bbox: round1(assigned[i].carBox),
-        ...(read.region ? { region: read.region } : {}),
-      });
-    });
-    return out.sort((a, b) => b.confidence - a.confidence);
+    onFrame.catch(() => {});
+    const { payload } = await detectPlates(this.plates, img, onFrame);
+    const reads = await readPlates(this.ocr, img, payload, 0);
+    return platesOf(reads.map((r) => r.read), this.#vision, {
+      frame: { width: img.width, height: img.height },
+    })
+      .map((p) => ({
+        text: p.text,
+        confidence: Math.round(p.confidence * 10000) / 10000,
+        plate_bbox: p.best.plateBox,
+        car_bbox: p.best.carBox,
+        ...(p.best.read.region ? { region: p.best.read.region } : {}),
+      }))
+      .sort((a, b) => b.confidence - a.confidence);
+  }
+
+  /**
+   * The `vehicle_detect` stage on an image. With `parallel` it runs in the
+   * vehicle detector's worker, so a caller may start it for the next photo
+   * while this thread reads the plates of the current one.
+   *
+   * @param img The image (not changed; the worker gets a copy).
+   * @returns The image's vehicles, for {@linkcode read}.
+   */
+  detectVehicles(img: RgbImage): Promise<VehiclesPayload> {
+    return detectVehicles(this.vehicles, img);
   }
 
   /** Frees the models. */

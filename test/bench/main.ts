@@ -1,7 +1,9 @@
 /**
  * `deno task bench [section…]`: prints figures and ratios. Sections:
- * engine, frames, sync, backends, power-cuts, vision (default: all of
- * these), `fleet` (200 devices syncing at once, then searches on a
+ * engine, frames, sync, backends, power-cuts, vision, `read` and `process`
+ * (the product's own commands as a user starts them, beside bare inference
+ * of the same frames: see `product_bench.ts`) (default: all of these),
+ * `fleet` (200 devices syncing at once, then searches on a
  * 10-million-row `vehicles`: about 15 minutes and 6 GB of disk, so only
  * when named) and `soak [--minutes N] [--sample-s S] [--clip-every-s C] [--keep]`
  * (an hour by default, so only when named; its flags follow it). Not part
@@ -16,6 +18,7 @@ import { frameFormatBench } from "./frame_format_bench.ts";
 import { visionBench } from "./vision_bench.ts";
 import { smallPlateBench } from "./small_plate_bench.ts";
 import { parseSoakArgs, soakBench } from "./soak_bench.ts";
+import { productBench } from "./product_bench.ts";
 
 /** The sync bench runs as its own process (it starts a throwaway Postgres). */
 async function syncBench(): Promise<void> {
@@ -91,6 +94,8 @@ const sections: Record<string, () => Promise<void>> = {
     visionBench({
       backend: (Deno.env.get("BENCH_BACKEND") as "native") ?? "native",
     }),
+  read: () => productBench("read"),
+  process: () => productBench("process"),
 };
 
 // `soak` takes an hour, so it runs only when named; the flags after it

@@ -1,6 +1,11 @@
 /**
  * The built-in stage handlers: real models on real frames.
  *
+ * Each stage's input and output is a payload of `protocol.ts`; the stage
+ * code itself is `frame_stages.ts`, which `read` runs on photos too. The
+ * options (`StageInit.options`) are {@linkcode VisionStageOptions}, from
+ * config's `vision` section.
+ *
  * - `vehicle_detect`: YOLOX-Nano on the frame → cars, motorcycles, buses, trucks.
  * - `plate_detect`: the plate detector on the whole frame (it beats running
  *   it on vehicle crops: MODELS.md measures 93.5 % against 92.6 % at a third
@@ -13,9 +18,7 @@
  */
 import { basename, dirname } from "node:path";
 import type {
-  Box,
   CreateStageHandler,
-  Detection,
   FinalEvent,
   StageHandler,
   StageInit,
@@ -32,118 +35,123 @@ import {
   makeDataDir,
   writeDataFile,
 } from "../../shared/mod.ts";
-import {
-  assignPlates,
-  type PlateOnVehicle,
-  VEHICLE_CLASS_IDS,
-} from "../assign.ts";
-import type { ModelTask } from "../model_manifest.ts";
-import { loadManifest, resolveModel } from "../model_store.ts";
-import { Detector, type LoadModelOptions, PlateOcr } from "../models.ts";
-import { isAtFrameEdge } from "../edge_cut.ts";
-import { findPlates } from "../plate_search.ts";
-import { zonesOfCamera } from "../ignore_zones.ts";
-import { frameSignature, sceneMoves } from "../static_text.ts";
 import type { Config } from "../../config/mod.ts";
-import { readPlates } from "../plate_read.ts";
+import { zonesOfCamera } from "../ignore_zones.ts";
 import { encodePng } from "../png.ts";
+import { frameSignature, sceneMoves } from "../static_text.ts";
+import {
+  detectPlates,
+  detectVehicles,
+  loadDetector,
+  loadOcr,
+  platesOf,
+  readPlates,
+  type StageModelOptions,
+} from "./frame_stages.ts";
+import {
+  parsePlatesPayload,
+  parseReadsPayload,
+  parseSummaryPayload,
+  parseVehiclesPayload,
+  parseVisionOptions,
+  type ReadsPayload,
+  type SummaryPayload,
+  type VehiclesPayload,
+  type VisionStageOptions,
+} from "./protocol.ts";
+
+export * from "./protocol.ts";
 import { encodeJpeg, vehicleCrop } from "../vehicle_crop.ts";
 import { vehicleCropPath } from "../../shared/mod.ts";
-import { type FramePlateRead, smoothClip } from "../smooth.ts";
 
 type Init = StageInit & { log: StageLog };
 
-function round1(b: Box): Box {
-  return b.map((v) => Math.round(v * 10) / 10) as Box;
-}
-
-async function modelFor(task: ModelTask, init: Init) {
-  const manifest = await loadManifest();
-  const file = (init.options.models as Record<string, string> | undefined)
-    ?.[task];
-  const entry = await resolveModel(manifest, task, {
-    dir: init.modelsDir,
-    file,
-    warn: (message) => init.log.warn(message),
-  });
-  const options: LoadModelOptions = {
+function modelOptions(
+  task: string,
+  init: Init,
+  vision: VisionStageOptions,
+): StageModelOptions {
+  return {
     modelsDir: init.modelsDir,
     backend: init.backend,
     threads: init.threads,
-    log: (msg) => init.log.info(msg),
+    vision,
+    log: (msg) => init.log.info(msg, { stage: task }),
+    warn: (msg) => init.log.warn(msg, { stage: task }),
+    loaded: (stage, model) =>
+      init.log.info("stage model loaded", { stage, model }),
   };
-  return { entry, options };
 }
 
-async function vehicleStage(init: Init): Promise<StageHandler> {
-  const { entry, options } = await modelFor("vehicle_detect", init);
-  const detector = await Detector.load(entry, options);
+async function vehicleStage(
+  init: Init,
+  vision: VisionStageOptions,
+): Promise<StageHandler> {
+  const detector = await loadDetector(
+    "vehicle_detect",
+    modelOptions("vehicle_detect", init, vision),
+  );
   return {
     async run(task, ctx): Promise<StageOutput> {
       const img = await ctx.readFrame(task.payloadRef);
-      const vehicles =
-        (await detector.detect(img, { classIds: [...VEHICLE_CLASS_IDS] }))
-          .map((d) => ({
-            ...d,
-            box: round1(d.box),
-            score: Math.round(d.score * 1000) / 1000,
-          }));
-      return { vehicles: vehicles.length, next: [{ meta: { vehicles } }] };
+      const out: VehiclesPayload = await detectVehicles(detector, img);
+      return { vehicles: out.vehicles.length, next: [{ meta: { ...out } }] };
     },
     close: () => detector.close(),
   };
 }
 
-async function plateStage(init: Init): Promise<StageHandler> {
-  const { entry, options } = await modelFor("plate_detect", init);
-  const detector = await Detector.load(entry, options);
+async function plateStage(
+  init: Init,
+  vision: VisionStageOptions,
+): Promise<StageHandler> {
+  const detector = await loadDetector(
+    "plate_detect",
+    modelOptions("plate_detect", init, vision),
+  );
   return {
     async run(task, ctx): Promise<StageOutput> {
+      const input = parseVehiclesPayload(task.meta);
       const img = await ctx.readFrame(task.payloadRef);
-      const vehicles = (task.meta.vehicles ?? []) as Detection[];
-      const found = await findPlates(detector, img, { vehicles });
-      const plates = assignPlates(found.plates, vehicles, img)
-        .map((p) => ({
-          ...p,
-          plateBox: round1(p.plateBox),
-          score: Math.round(p.score * 1000) / 1000,
-        }));
+      const { payload, secondPassCalls } = await detectPlates(
+        detector,
+        img,
+        input,
+      );
       return {
-        plates: plates.length,
-        secondPassCalls: found.secondPassCalls,
+        plates: payload.plates.length,
+        secondPassCalls,
         // Tells smoothing whether the scene moves (burned-in text does not).
         signature: frameSignature(img),
-        next: plates.length ? [{ meta: { plates } }] : [],
+        next: payload.plates.length ? [{ meta: { ...payload } }] : [],
       };
     },
     close: () => detector.close(),
   };
 }
 
-async function ocrStage(init: Init): Promise<StageHandler> {
-  const { entry, options } = await modelFor("ocr", init);
-  const ocr = await PlateOcr.load(entry, options);
+async function ocrStage(
+  init: Init,
+  vision: VisionStageOptions,
+): Promise<StageHandler> {
+  const ocr = await loadOcr(modelOptions("ocr", init, vision));
   return {
     async run(task, ctx): Promise<StageOutput> {
+      const input = parsePlatesPayload(task.meta);
       const img = await ctx.readFrame(task.payloadRef);
-      const plates = (task.meta.plates ?? []) as PlateOnVehicle[];
-      const results = await readPlates(
-        ocr,
-        img,
-        plates.map((p) => p.plateBox),
-      );
+      const results = await readPlates(ocr, img, input, task.frameIdx ?? 0);
       const data = dataLayout(init.dataDir);
       await makeDataDir(data.cropsOf(task.videoId));
-      const reads: FramePlateRead[] = [];
-      for (let i = 0; i < results.length; i++) {
+      const out: ReadsPayload = { reads: [] };
+      for (const [i, r] of results.entries()) {
         const crop = cropRef(
           task.videoId,
           `${String(task.frameIdx).padStart(6, "0")}_${i}.ppm`,
         );
-        await writeDataFile(data.resolve(crop), encodePpm(results[i].crop));
+        await writeDataFile(data.resolve(crop), encodePpm(r.crop));
         // A small vehicle crop beside it: evidence for the fleet (issue 13).
         let carCrop: string | undefined;
-        if (plates[i].carFound) {
+        if (r.read.carFound) {
           try {
             carCrop = cropRef(
               task.videoId,
@@ -151,36 +159,30 @@ async function ocrStage(init: Init): Promise<StageHandler> {
             );
             await writeDataFile(
               data.resolve(carCrop),
-              encodePpm(vehicleCrop(img, plates[i].carBox)),
+              encodePpm(vehicleCrop(img, r.read.carBox)),
             );
           } catch {
             carCrop = undefined; // a box outside the frame: no picture
           }
         }
-        reads.push({
-          frameIdx: task.frameIdx ?? 0,
-          plateBox: round1(results[i].plateBox),
-          carBox: plates[i].carBox,
-          carFound: plates[i].carFound,
-          detScore: plates[i].score,
-          read: results[i].read,
+        out.reads.push({
+          ...r.read,
           crop,
-          atEdge: isAtFrameEdge(results[i].plateBox, img),
           ...(carCrop ? { vehicleCrop: carCrop } : {}),
         });
       }
-      return { reads };
+      return { ...out };
     },
     close: () => ocr.close(),
   };
 }
 
-function smoothStage(init: Init): StageHandler {
+function smoothStage(init: Init, vision: VisionStageOptions): StageHandler {
   const cameras = (init.options.cameras ?? {}) as Config["cameras"];
   return {
     run(_task, ctx): StageOutput {
       const reads = ctx.clipResults("ocr").flatMap((r) =>
-        (r.result.reads ?? []) as FramePlateRead[]
+        parseReadsPayload(r.result).reads
       );
       const signatures = ctx.clipResults("plate_detect").flatMap((r) =>
         r.task.frameIdx !== null && Array.isArray(r.result.signature)
@@ -190,7 +192,7 @@ function smoothStage(init: Init): StageHandler {
       const clip = ctx.clip();
       // The camera id is the clip's folder name.
       const camera = clip ? basename(dirname(clip.path)) : null;
-      const plates = smoothClip(reads, {
+      const plates = platesOf(reads, vision, {
         ignoreZones: zonesOfCamera(cameras, camera),
         ...(clip?.width && clip.height
           ? { frame: { width: clip.width, height: clip.height } }
@@ -207,16 +209,18 @@ function smoothStage(init: Init): StageHandler {
           trackId: p.trackId,
           frameIdx: p.best.frameIdx,
           meta: {
-            text: p.text,
-            confidence: Math.round(p.confidence * 10000) / 10000,
-            support: p.support,
-            reads: p.reads,
-            firstFrame: p.firstFrame,
-            lastFrame: p.lastFrame,
-            plateBox: p.best.plateBox,
-            carBox: p.best.carBox,
-            crop: p.best.crop ?? null,
-            vehicleCrop: p.best.vehicleCrop ?? null,
+            ...({
+              text: p.text,
+              confidence: Math.round(p.confidence * 10000) / 10000,
+              support: p.support,
+              reads: p.reads,
+              firstFrame: p.firstFrame,
+              lastFrame: p.lastFrame,
+              plateBox: p.best.plateBox,
+              carBox: p.best.carBox,
+              crop: p.best.crop ?? null,
+              vehicleCrop: p.best.vehicleCrop ?? null,
+            } satisfies SummaryPayload),
           },
         })),
       };
@@ -227,12 +231,13 @@ function smoothStage(init: Init): StageHandler {
 function summaryStage(init: Init): StageHandler {
   return {
     async run(task, ctx): Promise<StageOutput> {
+      const input = parseSummaryPayload(task.meta);
       const clip = ctx.clip();
       const frameIdx = task.frameIdx ?? 0;
       const fps = clip?.samplingFps ?? init.samplingFps;
       const start = clip?.startTime ? Date.parse(clip.startTime) : Date.now();
       let evidence: string | undefined;
-      const crop = task.meta.crop as string | null;
+      const crop = input.crop;
       if (crop) {
         try {
           const data = dataLayout(init.dataDir);
@@ -250,7 +255,7 @@ function summaryStage(init: Init): StageHandler {
           evidence = undefined;
         }
       }
-      const carCrop = task.meta.vehicleCrop as string | null | undefined;
+      const carCrop = input.vehicleCrop;
       if (evidence && carCrop) {
         const data = dataLayout(init.dataDir);
         try {
@@ -271,10 +276,10 @@ function summaryStage(init: Init): StageHandler {
         trackId: task.trackId ?? 0,
         frameIdx,
         ts: new Date(start + (frameIdx / fps) * 1000).toISOString(),
-        finalPlate: String(task.meta.text),
-        plateConfidence: Number(task.meta.confidence),
-        carBbox: task.meta.carBox as Box,
-        plateBbox: task.meta.plateBox as Box,
+        finalPlate: input.text,
+        plateConfidence: input.confidence,
+        carBbox: input.carBox,
+        plateBbox: input.plateBox,
         ...(evidence ? { evidence } : {}),
       };
       return { event };
@@ -287,15 +292,16 @@ export const createStageHandler: CreateStageHandler = (
   category: TaskCategory,
   init: Init,
 ): Promise<StageHandler> | StageHandler => {
+  const vision = parseVisionOptions(init.options);
   switch (category) {
     case "vehicle_detect":
-      return vehicleStage(init);
+      return vehicleStage(init, vision);
     case "plate_detect":
-      return plateStage(init);
+      return plateStage(init, vision);
     case "ocr":
-      return ocrStage(init);
+      return ocrStage(init, vision);
     case "plate_smooth":
-      return smoothStage(init);
+      return smoothStage(init, vision);
     case "summary":
       return summaryStage(init);
   }

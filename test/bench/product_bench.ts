@@ -1,0 +1,391 @@
+/**
+ * The product's own commands as a user starts them (whole process: Deno
+ * start, config, model loading, decode, every stage, exit), beside bare
+ * inference of the same models on the same frames:
+ *
+ * - `read`: `main.ts read --json` on 100 photos and on 1 photo; the
+ *   marginal time per photo is `(wall(100) - wall(1)) / 99`. Bare
+ *   inference: the time inside `session.run` of the vehicle detector, the
+ *   plate detector and the OCR (on the plates found) for the same photos,
+ *   one after another, with the threads `read` gives its sessions.
+ * - `process`: `main.ts process --json` with the default configuration
+ *   and a fresh data dir on the 7 media clips. Bare inference: the same
+ *   frames (ffmpeg at the default 5 fps) through the three models one
+ *   after another with 1 thread per session (the default), summed time
+ *   inside `session.run`.
+ *
+ * Peak RSS is the largest sum, over 25 ms samples of `/proc/PID/statm`, of
+ * the resident pages of the deno process (its Web Workers are threads of
+ * it) and every descendant (ffmpeg, ffprobe).
+ *
+ * Reading `/proc` of other processes needs `--allow-all`, so `main.ts` runs
+ * this module as its own process ({@linkcode productBench}).
+ *
+ * `BENCH_RUNS=N` sets the runs of `process` (default 3, median shown).
+ *
+ * `BENCH_ROOT=/path/to/checkout` runs that checkout's `main.ts` instead of
+ * this one (to measure older code with the same bench).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { decodeImageFile } from "../../src/ingest/image_decode.ts";
+import { decodeFrames } from "../../src/ingest/mod.ts";
+import { decodePpm } from "../../src/shared/mod.ts";
+import { VEHICLE_CLASS_IDS } from "../../src/vision/assign.ts";
+import { loadManifest, resolveModel } from "../../src/vision/model_store.ts";
+import { Detector, PlateOcr } from "../../src/vision/models.ts";
+import type { InferenceSession } from "../../src/vision/inference.ts";
+import type { RgbImage } from "../../src/shared/mod.ts";
+import { DASHCAM_FLAGS } from "../support/cli.ts";
+import {
+  loadGroundTruth,
+  SHARED_MEDIA,
+  SHARED_MODELS,
+} from "../support/shared.ts";
+import { fmt, table } from "./_util.ts";
+
+const ROOT = Deno.env.get("BENCH_ROOT") ??
+  new URL("../../", import.meta.url).pathname;
+const PAGE = 4096;
+
+/** Resident bytes of a process, 0 when it is gone. */
+function rssOf(pid: number): number {
+  try {
+    const statm = Deno.readTextFileSync(`/proc/${pid}/statm`).split(" ");
+    return Number(statm[1]) * PAGE;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The pids of `root` and its descendants. A child not yet past `exec`
+ * (still named like its parent) shares the parent's pages and is left
+ * out: counting it would add the parent's RSS twice.
+ */
+function tree(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    const pid = Number(e.name);
+    if (!Number.isInteger(pid) || pid === root) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      if (comm === "deno") continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      parent.set(pid, Number(fields[1]));
+    } catch {
+      // gone
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) {
+    for (const [pid, ppid] of parent) if (ppid === out[i]) out.push(pid);
+  }
+  return out;
+}
+
+/** Result of one timed command. */
+export interface CommandRun {
+  /** Wall seconds from spawn to exit. */
+  wallS: number;
+  /** Peak RSS of the process tree, MiB. */
+  peakMiB: number;
+  /** Peak RSS of the deno process alone, MiB. */
+  peakMainMiB: number;
+  /** Exit code. */
+  code: number;
+  /** Standard output. */
+  stdout: string;
+  /** Standard error. */
+  stderr: string;
+}
+
+/**
+ * Runs `main.ts ARGS` as the dashcam task does and samples its memory.
+ *
+ * @param args CLI arguments.
+ * @param options Extra environment.
+ * @returns Wall time, peaks, exit code and output.
+ */
+export async function timeDashcam(
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<CommandRun> {
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...DASHCAM_FLAGS, join(ROOT, "main.ts"), ...args],
+    cwd: ROOT,
+    env: { XDG_RUNTIME_DIR: "/tmp", ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  let peak = 0;
+  let peakMain = 0;
+  const sample = () => {
+    const main = rssOf(child.pid);
+    peakMain = Math.max(peakMain, main);
+    let sum = main;
+    for (const pid of tree(child.pid).slice(1)) sum += rssOf(pid);
+    peak = Math.max(peak, sum);
+  };
+  const timer = setInterval(sample, 25);
+  const out = await child.output();
+  clearInterval(timer);
+  const wallS = (performance.now() - t0) / 1000;
+  return {
+    wallS,
+    peakMiB: peak / 2 ** 20,
+    peakMainMiB: peakMain / 2 ** 20,
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+/** Sums the time spent in `session.run`. */
+function timed(session: InferenceSession, acc: { ms: number }): void {
+  const run = session.run.bind(session);
+  session.run = async (feeds) => {
+    const t0 = performance.now();
+    try {
+      return await run(feeds);
+    } finally {
+      acc.ms += performance.now() - t0;
+    }
+  };
+}
+
+/** The three default models, with their `session.run` time summed. */
+async function bareModels(threads: number) {
+  const manifest = await loadManifest();
+  const resolve = { dir: SHARED_MODELS };
+  const load = {
+    modelsDir: SHARED_MODELS,
+    backend: "native",
+    threads,
+  } as const;
+  const vehicles = await Detector.load(
+    await resolveModel(manifest, "vehicle_detect", resolve),
+    load,
+  );
+  const plates = await Detector.load(
+    await resolveModel(manifest, "plate_detect", resolve),
+    load,
+  );
+  const ocr = await PlateOcr.load(
+    await resolveModel(manifest, "ocr", resolve),
+    load,
+  );
+  const acc = { ms: 0 };
+  for (const s of [vehicles.session, plates.session, ocr.session]) {
+    timed(s, acc);
+  }
+  return {
+    acc,
+    async infer(img: RgbImage): Promise<void> {
+      await vehicles.detect(img, { classIds: [...VEHICLE_CLASS_IDS] });
+      const found = await plates.detect(img);
+      await ocr.read(img, found.map((p) => p.box));
+    },
+    async close() {
+      await Promise.all([vehicles.close(), plates.close(), ocr.close()]);
+    },
+  };
+}
+
+/** The 100 photos of the `read` bench: the 18 dashcam stills, in turn. */
+async function photos(dir: string): Promise<string[]> {
+  const stills = (await loadGroundTruth()).filter((t) =>
+    t.file.startsWith("stills/ro_dashcam/")
+  ).map((t) => `${SHARED_MEDIA}/${t.file}`);
+  const out: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const path = join(dir, `photo_${String(i).padStart(3, "0")}.jpg`);
+    await Deno.copyFile(stills[i % stills.length], path);
+    out.push(path);
+  }
+  return out;
+}
+
+/** `deno task bench read`. */
+export async function readBench(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "bench_read_" });
+  try {
+    const files = await photos(dir);
+    const common = [
+      "read",
+      "--json",
+      "--models-dir",
+      SHARED_MODELS,
+      "--data-dir",
+      join(dir, "data"),
+      "--log-level",
+      "warn",
+    ];
+    const runs100: CommandRun[] = [];
+    const runs1: CommandRun[] = [];
+    for (let i = 0; i < 3; i++) {
+      runs1.push(await timeDashcam([...common, files[0]]));
+      runs100.push(await timeDashcam([...common, ...files]));
+    }
+    for (const r of [...runs1, ...runs100]) {
+      if (r.code !== 0) throw new Error(`read failed: ${r.stderr}`);
+    }
+    const med = (rs: CommandRun[]) =>
+      [...rs].sort((a, b) => a.wallS - b.wallS)[1];
+    const one = med(runs1);
+    const hundred = med(runs100);
+    const marginalMs = (hundred.wallS - one.wallS) / 99 * 1000;
+    // Bare inference with 1 thread per session (read's sessions) and with
+    // every core per session (what read used before); the ratio is taken
+    // against the faster of the two.
+    const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+    const bareMsAt = async (threads: number) => {
+      const bare = await bareModels(threads);
+      for (const f of files.slice(0, 18)) {
+        await bare.infer(await decodeImageFile(f)); // warm-up
+      }
+      bare.acc.ms = 0;
+      for (const f of files) await bare.infer(await decodeImageFile(f));
+      await bare.close();
+      return bare.acc.ms / files.length;
+    };
+    const bare1 = await bareMsAt(1);
+    const bareN = await bareMsAt(cores);
+    const bareMs = Math.min(bare1, bareN);
+    table(
+      `read as a user starts it (${ROOT}main.ts read --json, whole process, median of 3), beside bare inference`,
+      [
+        [
+          "1 photo: wall s",
+          "100 photos: wall s",
+          "read ms per photo (marginal)",
+          "bare inference ms per photo: 1 thread",
+          `${cores} threads`,
+          "read / bare (the faster)",
+          "peak RSS MiB (100)",
+        ],
+        [
+          fmt(one.wallS, 2),
+          fmt(hundred.wallS, 2),
+          fmt(marginalMs, 1),
+          fmt(bare1, 1),
+          fmt(bareN, 1),
+          fmt(marginalMs / bareMs, 2),
+          fmt(hundred.peakMiB, 0),
+        ],
+      ],
+    );
+    console.log(
+      "\nphotos: the 18 dashcam stills of ../shared/media/stills/ro_dashcam in turn (100 files); bare inference: time inside session.run of the three models, one after another, on the same 100 photos (after an 18-photo warm-up)",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** `deno task bench process`. */
+export async function processBench(): Promise<void> {
+  const clips = (await loadGroundTruth()).filter((t) =>
+    t.file.startsWith("clips/")
+  ).map((t) => `${SHARED_MEDIA}/${t.file}`);
+  const runs: CommandRun[] = [];
+  let videoS = 0;
+  const n = Number(Deno.env.get("BENCH_RUNS") ?? 3);
+  for (let i = 0; i < n; i++) {
+    const dir = await Deno.makeTempDir({ prefix: "bench_process_" });
+    try {
+      const run = await timeDashcam([
+        "process",
+        "--json",
+        "--models-dir",
+        SHARED_MODELS,
+        "--data-dir",
+        join(dir, "data"),
+        ...clips,
+      ]);
+      if (run.code !== 0) throw new Error(`process failed: ${run.stderr}`);
+      runs.push(run);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  const bare = await bareModels(1);
+  let frames = 0;
+  for (const clip of clips) {
+    const probe = await new Deno.Command("ffprobe", {
+      args: [
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration",
+        "-of",
+        "csv=p=0",
+        clip,
+      ],
+      stdout: "piped",
+    }).output();
+    videoS += Number(new TextDecoder().decode(probe.stdout).trim());
+    for await (const f of decodeFrames(clip, { fps: 5 })) {
+      await bare.infer(decodePpm(f.ppm));
+      frames++;
+    }
+  }
+  await bare.close();
+  const bareS = bare.acc.ms / 1000;
+  runs.sort((a, b) => a.wallS - b.wallS);
+  const run = runs[runs.length >> 1];
+  table(
+    `process as a user starts it (${ROOT}main.ts process --json, default config, fresh data dir, 7 media clips, whole process, median of ${n}), beside bare inference`,
+    [
+      [
+        "video s",
+        "frames (5 fps)",
+        "wall s: median (min-max)",
+        "video s / wall s",
+        "bare inference s",
+        "wall / bare",
+        `peak RSS MiB: tree (deno alone), max of ${n}`,
+      ],
+      [
+        fmt(videoS, 1),
+        String(frames),
+        `${fmt(run.wallS, 2)} (${fmt(runs[0].wallS, 2)}-${
+          fmt(runs[runs.length - 1].wallS, 2)
+        })`,
+        `${fmt(videoS / run.wallS, 1)}x`,
+        fmt(bareS, 2),
+        fmt(run.wallS / bareS, 2),
+        `${fmt(Math.max(...runs.map((r) => r.peakMiB)), 0)} (${
+          fmt(Math.max(...runs.map((r) => r.peakMainMiB)), 0)
+        })`,
+      ],
+    ],
+  );
+  console.log(
+    "\nbare inference: time inside session.run of the three default models (native, 1 thread), one after another, on the same frames (ffmpeg, 5 fps); peak RSS: /proc/PID/statm of deno plus its ffmpeg/ffprobe children, sampled every 25 ms",
+  );
+}
+
+/**
+ * Runs a section of this module as its own process with `--allow-all`.
+ *
+ * @param section `read` or `process`.
+ */
+export async function productBench(section: "read" | "process"): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL(import.meta.url).pathname, section],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) console.log(`(${section} bench exited with ${out.code})`);
+}
+
+if (import.meta.main) {
+  if (Deno.args[0] === "read") await readBench();
+  else if (Deno.args[0] === "process") await processBench();
+  else console.error("usage: product_bench.ts read|process");
+}
