@@ -149,12 +149,14 @@ export function smoothClip(
       obs.map((o) => ({ plateBox: o.plateBox, carFound: o.carBox !== null })),
     );
     if (sceneMoves && standsStill) continue;
-    // A plate only ever seen at the frame's side may be cut even when its
-    // read fits a format (a cut Dutch XS-NB-23 reads as a German SSB233).
+    // In a clip, a plate only ever seen at the frame's side may be cut even
+    // when its read fits a format (a cut Dutch XS-NB-23 reads as a German
+    // SSB233). A photo has no other frame to see it in: there a read at the
+    // side that fits a whole format (checked above) stands.
     const seenWhole = obs.some((o) =>
       !byKey.get(`${o.frameIdx}:${o.plateBox.join(",")}`)?.atEdge
     );
-    if (!seenWhole) continue;
+    if (!seenWhole && frames > 1) continue;
     const vote = votePlate(
       obs.map((o) => ({ read: o.read, weight: o.detScore })),
       { minReads: 1 },
