@@ -268,7 +268,7 @@ Deno.test("refused rows against a real server", async (t) => {
     async () => {
       await using f = await fixture(cluster, "one_line");
       f.outbox.add(makeEvent(40));
-      await f.sql`DROP TABLE vehicles`; // 42P01 on every pass
+      await f.sql`DROP TABLE vehicles CASCADE`; // 42P01 on every pass (CASCADE: vehicle_evidence refers to it)
       const outcomes: SyncPassOutcome[] = [];
       const done = Promise.withResolvers<void>();
       let prepared = 0;
