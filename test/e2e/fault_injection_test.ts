@@ -136,7 +136,10 @@ Deno.test({
       } finally {
         await pg.end();
       }
-      for (const [i, clip] of clips.entries()) {
+      // The third clip arrives while the frames folder is read-only (round
+      // 2), so the daemon surely has frames to write then, however far the
+      // first two clips got.
+      for (const [i, clip] of clips.slice(0, 2).entries()) {
         await Deno.rename(clip, join(s.inbox, `c${i}.mp4`));
       }
       // Per clip: 20 frames x 3 frame stages + 1 smooth + 4 summaries. A
@@ -165,14 +168,13 @@ Deno.test({
       // Round 2: the frames folder goes read-only for a while (remounting
       // waits for a moment when no frame file is open for writing).
       d = spawnDaemon(s.config);
-      const resumedAt = done();
-      await until(() => done() > resumedAt + 3, d.child);
       let readOnly = false;
       for (let i = 0; i < 500 && !readOnly; i++) {
         readOnly = await mount("-o", "remount,ro,bind", frames);
       }
       assert.ok(readOnly, "frames folder remounted read-only");
       const before = d.text().length;
+      await Deno.rename(clips[2], join(s.inbox, "c2.mp4"));
       assert.ok(
         await until(
           () => /read-only|EROFS/i.test(d.text().slice(before)),
