@@ -7,20 +7,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runDashcam } from "../support/cli.ts";
 import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { ffmpeg } from "../support/clips.ts";
 
 /** A real 4.67 s 1280x720 clip (not one of ../shared/cases). */
 const ROUNDABOUT = `${SHARED_MEDIA}/clips/uk_roundabout_approach.mp4`;
-
-async function ffmpeg(args: string[]): Promise<void> {
-  const out = await new Deno.Command("ffmpeg", {
-    args: ["-nostdin", "-loglevel", "error", "-y", ...args],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
 
 Deno.test("process on a clip cut short keeps its events and marks it done with the decoded fraction", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cut_short_test_" });

@@ -16,21 +16,11 @@ import { dashcamCommand, runDashcam } from "../support/cli.ts";
 import { ManualClock } from "../support/clock.ts";
 import { testConfig } from "../support/config.ts";
 import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { ffmpeg } from "../support/clips.ts";
 
 const ROUNDABOUT = `${SHARED_MEDIA}/clips/uk_roundabout_approach.mp4`;
 const DUSK = `${SHARED_MEDIA}/clips/us_dashcam_dusk_no_readable_plates.mp4`;
 const PLATE = "LS15EBC";
-
-async function ffmpeg(args: string[]): Promise<void> {
-  const out = await new Deno.Command("ffmpeg", {
-    args: ["-nostdin", "-loglevel", "error", "-y", ...args],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
 
 /** The drive's clips, built once for the file. */
 interface Drive {

@@ -3,23 +3,11 @@ import { join } from "node:path";
 import { decodeFrames, PpmStreamSplitter } from "../../src/ingest/frames.ts";
 import { decodePpm, encodePpm, parsePpmHeader } from "../../src/shared/ppm.ts";
 import { BadClipError, probeClip } from "../../src/ingest/probe.ts";
-import { makeTestClip } from "../support/clips.ts";
+import { ffmpeg, makeTestClip } from "../support/clips.ts";
 import { SHARED_MEDIA } from "../support/shared.ts";
 
 /** A real 1280x720 H.264 clip (not one of ../shared/cases). */
 const ROUNDABOUT = `${SHARED_MEDIA}/clips/uk_roundabout_approach.mp4`;
-
-/** Runs ffmpeg with `args`; throws with its stderr when it fails. */
-async function ffmpeg(args: string[]): Promise<void> {
-  const out = await new Deno.Command("ffmpeg", {
-    args: ["-nostdin", "-loglevel", "error", "-y", ...args],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
 
 /** Decodes every sampled frame of `path` at 5 fps. */
 async function decodeAll(path: string) {

@@ -9,20 +9,10 @@ import { decodeFrames } from "../../src/ingest/frames.ts";
 import { decodePpm } from "../../src/shared/ppm.ts";
 import { probeClip } from "../../src/ingest/probe.ts";
 import { SHARED_MEDIA } from "../support/shared.ts";
+import { ffmpeg } from "../support/clips.ts";
 
 const PORTRAIT = `${SHARED_MEDIA}/clips/in_convoy_portrait.mp4`;
 const ROUNDABOUT = `${SHARED_MEDIA}/clips/uk_roundabout_approach.mp4`;
-
-async function ffmpeg(args: string[]): Promise<void> {
-  const out = await new Deno.Command("ffmpeg", {
-    args: ["-nostdin", "-loglevel", "error", "-y", ...args],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
 
 async function frames(path: string, fps: number) {
   const out = [];

@@ -56,3 +56,20 @@ export async function makeTestClip(
   }
   return path;
 }
+
+/**
+ * Runs ffmpeg quietly (`-nostdin -loglevel error -y` before `args`).
+ *
+ * @param args ffmpeg arguments: inputs, filters, the output file.
+ * @throws {Error} With ffmpeg's stderr when it fails.
+ */
+export async function ffmpeg(args: string[]): Promise<void> {
+  const out = await new Deno.Command("ffmpeg", {
+    args: ["-nostdin", "-loglevel", "error", "-y", ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
