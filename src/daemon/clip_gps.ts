@@ -114,6 +114,24 @@ export function enrichEvent(
   return { event: out, missing: null };
 }
 
+/** What {@linkcode ClipGps.capture} needs of a clip (intake passes it). */
+export interface GpsCaptureInput {
+  /** The clip's path (a spooled copy's, when spooled). */
+  path: string;
+  /** The camera's original path of a spooled clip. */
+  originalPath?: string;
+  /** The start on the camera's own clock read as if UTC, when it differs from `startTime`. */
+  cameraStartTime?: string;
+  /** The clip's recorded start (ISO 8601). */
+  startTime: string;
+  /** Where the start came from. */
+  startSource: StartSource | string;
+  /** Duration in seconds. */
+  durationS: number;
+  /** Sampling rate in frames per second. */
+  samplingFps: number;
+}
+
 /** Options for {@linkcode ClipGps.open}. */
 export interface ClipGpsOptions {
   /** The data dir. */
@@ -168,16 +186,7 @@ export class ClipGps {
    */
   async capture(
     videoId: string,
-    input: {
-      path: string;
-      originalPath?: string;
-      /** The start on the camera's own clock read as if UTC, when it differs from `startTime`. */
-      cameraStartTime?: string;
-      startTime: string;
-      startSource: StartSource | string;
-      durationS: number;
-      samplingFps: number;
-    },
+    input: GpsCaptureInput,
   ): Promise<void> {
     const timing: ClipTiming = {
       startMs: Date.parse(input.startTime),

@@ -27,6 +27,7 @@ import {
 } from "../ingest/mod.ts";
 import { type CamerasConfig, cameraSettings } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { GpsCaptureInput } from "./clip_gps.ts";
 import { sha256File } from "../shared/mod.ts";
 
 /** Outcome of submitting a clip. */
@@ -61,18 +62,7 @@ export interface SubmitClipOptions {
    * Reads and keeps the clip's GPS track (see clip_gps.ts) before the clip
    * is registered; a failure there never fails the clip.
    */
-  captureGps?: (
-    videoId: string,
-    input: {
-      path: string;
-      originalPath?: string;
-      cameraStartTime?: string;
-      startTime: string;
-      startSource: string;
-      durationS: number;
-      samplingFps: number;
-    },
-  ) => Promise<void>;
+  captureGps?: (videoId: string, input: GpsCaptureInput) => Promise<void>;
 }
 
 /**
