@@ -17,6 +17,17 @@
  * @module
  */
 
+/**
+ * The V8 flags the product runs with (the binary embeds them; the dashcam
+ * task in deno.json gives the same). A young generation of 1 MiB per
+ * isolate instead of V8's default of up to 16 MiB semi-spaces: the six
+ * stage workers each churn through per-frame JSON and arrays, and each
+ * isolate kept its young generation full between scavenges. Measured on
+ * `process` of the 7 media clips: peak RSS of deno 445 MiB with V8's
+ * default, 375 MiB with 1 MiB.
+ */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
+
 /** Architectures of `deno compile --target`. */
 export const TARGETS = {
   x86_64: "x86_64-unknown-linux-gnu",
@@ -92,6 +103,7 @@ export function compileArgs(
   ];
   return [
     "compile",
+    V8_FLAGS,
     "--no-prompt",
     "--allow-read=/etc/dashcam,/var/lib/dashcam,/run/credentials,/media,/run/media,/mnt",
     "--allow-write=/var/lib/dashcam",

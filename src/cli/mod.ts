@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { capMallocArenas } from "../shared/mod.ts";
+import { tuneMalloc } from "../shared/mod.ts";
 import { ConfigError } from "../config/mod.ts";
 import { log, redactSecrets } from "../log/mod.ts";
 import { EX_CONFIG, NotReadyError } from "../daemon/preflight.ts";
@@ -86,7 +86,7 @@ export async function main(args: string[]): Promise<number> {
   ) {
     installSignalHandlers();
     // Before any worker or inference thread starts.
-    capMallocArenas();
+    tuneMalloc();
   }
   const load = COMMANDS[command];
   if (!load) {

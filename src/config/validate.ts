@@ -76,6 +76,11 @@ function nullableText() {
   );
 }
 
+/** An integer in [min, max], or null. */
+function nullableInt(min: number, max: number) {
+  return v.nullable(int(min, max));
+}
+
 function oneOf<const T extends readonly string[]>(list: T) {
   return v.picklist(list, `one of ${list.join(", ")}`);
 }
@@ -97,6 +102,16 @@ const WORKERS = Object.fromEntries(
 export const CONFIG_SCHEMA = v.strictObject({
   inbox_dirs: list("a list of folder paths"),
   workers: section(WORKERS),
+  worker_groups: v.pipe(
+    v.array(
+      v.array(oneOf(TASK_CATEGORIES)),
+      "a list of lists of stages",
+    ),
+    v.check(
+      (groups) => new Set(groups.flat()).size === groups.flat().length,
+      "lists of stages with each stage in one list at most",
+    ),
+  ),
   inbox: section({
     settle_s: num(0, 3600),
     rescan_s: num(0.1, 86400),
@@ -145,6 +160,7 @@ export const CONFIG_SCHEMA = v.strictObject({
   data_dir: text(),
   models_dir: text(),
   sampling_fps: num(0.1, 60),
+  decode_threads: nullableInt(0, 64),
   log_level: oneOf(LOG_LEVELS),
   skipping: section({ enabled: bool() }),
   // Keyed by camera id: checked entry by entry in cameras.ts.

@@ -26,6 +26,7 @@ import {
   cutShortNote,
   decodedFraction,
   decodeFrames,
+  decodeThreads,
 } from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
@@ -221,6 +222,9 @@ export class Decoder {
     for await (
       const frame of decodeFrames(video.path, {
         fps,
+        threads: decodeThreads(this.#config.decode_threads, {
+          cores: navigator.hardwareConcurrency,
+        }),
         signal: this.#abort.signal,
       })
     ) {

@@ -223,6 +223,7 @@ export class Engine {
     let engine: Engine | null = null;
     const pool = new WorkerPool(poolId, {
       workers: config.workers,
+      groups: config.worker_groups,
       dbPath: data.pipelineDb,
       handlersModule: options.handlersModule ?? config.handlers_module ??
         DEFAULT_HANDLERS,

@@ -14,11 +14,14 @@ import {
   type TaskCategory,
 } from "../shared/mod.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
+import { workerSlots } from "./worker_layout.ts";
 
 /** Options for {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
   /** Workers per category. */
   workers: Record<TaskCategory, number>;
+  /** Categories one worker serves together (see worker_layout.ts). @default {[]} */
+  groups?: readonly (readonly TaskCategory[])[];
   /** Absolute path of pipeline.db. */
   dbPath: string;
   /** URL of the handler module. */
@@ -51,7 +54,7 @@ export interface WorkerPoolOptions {
 }
 
 interface Slot {
-  category: TaskCategory;
+  categories: TaskCategory[];
   index: number;
   worker: Worker;
   ready: boolean;
@@ -101,20 +104,20 @@ export class WorkerPool {
    * @returns When ready.
    */
   start(): Promise<void> {
-    const entries = Object.entries(this.#options.workers) as Array<
-      [TaskCategory, number]
-    >;
-    for (const [category, n] of entries) {
-      for (let i = 0; i < n; i++) this.#slots.push(this.#spawn(category, i));
+    const layout = workerSlots(this.#options.workers, {
+      groups: this.#options.groups ?? [],
+    });
+    for (const { categories, index } of layout) {
+      this.#slots.push(this.#spawn(categories, index));
     }
     this.#watchStuck();
     return this.#ready.promise;
   }
 
-  #spawn(category: TaskCategory, index: number): Slot {
+  #spawn(categories: TaskCategory[], index: number): Slot {
     const worker = new Worker(WORKER_URL, { type: "module" });
     const slot: Slot = {
-      category,
+      categories,
       index,
       worker,
       ready: false,
@@ -129,8 +132,8 @@ export class WorkerPool {
     };
     const msg: ToWorker = {
       type: "init",
-      category,
-      owner: `${this.#poolId}:${category}:${index}`,
+      categories,
+      owner: `${this.#poolId}:${categories.join("+")}:${index}`,
       dbPath: this.#options.dbPath,
       handlersModule: this.#options.handlersModule,
       init: this.#options.init,
@@ -160,7 +163,7 @@ export class WorkerPool {
       case "finished":
         slot.task = null;
         this.counters[msg.outcome]++;
-        this.busyMs[slot.category] = (this.busyMs[slot.category] ?? 0) + msg.ms;
+        this.busyMs[msg.category] = (this.busyMs[msg.category] ?? 0) + msg.ms;
         if (
           msg.outcome === "failed" ||
           (msg.outcome === "retry" && !msg.postponed)
@@ -169,10 +172,10 @@ export class WorkerPool {
             msg.outcome === "failed"
               ? "task failed for good"
               : "task attempt failed",
-            { category: slot.category, task: msg.taskId, error: msg.error },
+            { category: msg.category, task: msg.taskId, error: msg.error },
           );
         }
-        this.#options.onFinished?.(slot.category, msg);
+        this.#options.onFinished?.(msg.category, msg);
         break;
       case "stopped":
         slot.stopped.resolve();
@@ -199,12 +202,12 @@ export class WorkerPool {
     if (this.#closing) return;
     this.counters.restarts++;
     this.#options.log.warn("replacing stage worker", {
-      category: slot.category,
+      category: slot.categories.join("+"),
       worker: slot.index,
       task: slot.task?.id,
       reason,
     });
-    const fresh = this.#spawn(slot.category, slot.index);
+    const fresh = this.#spawn(slot.categories, slot.index);
     fresh.ready = false;
     const i = this.#slots.indexOf(slot);
     if (i >= 0) this.#slots[i] = fresh;
@@ -239,7 +242,8 @@ export class WorkerPool {
   wake(category?: TaskCategory): void {
     for (const slot of this.#slots) {
       if (
-        !slot.task && (category === undefined || slot.category === category)
+        !slot.task &&
+        (category === undefined || slot.categories.includes(category))
       ) {
         slot.worker.postMessage({ type: "wake" } satisfies ToWorker);
       }

@@ -11,8 +11,8 @@ import type { StageInit, TaskCategory } from "../shared/mod.ts";
 export type ToWorker =
   | {
     type: "init";
-    /** Stage this worker serves. */
-    category: TaskCategory;
+    /** Stages this worker serves, in the order it tries to claim them. */
+    categories: TaskCategory[];
     /** Lease owner id: pool id + worker number. */
     owner: string;
     /** Absolute path of pipeline.db. */
@@ -47,6 +47,8 @@ export type FromWorker =
   | {
     type: "finished";
     taskId: number;
+    /** The task's stage. */
+    category: TaskCategory;
     outcome: "done" | "retry" | "failed" | "lease-lost";
     error?: string;
     /** A retry put off by a file-system fault (no attempt used; the worker logs it once). */

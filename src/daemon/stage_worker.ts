@@ -1,9 +1,9 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 /**
- * A stage worker: a module Web Worker that claims tasks of one category from
- * `pipeline.db`, runs the stage handler and writes the result back, fenced
- * on its lease. It talks to the engine only through `protocol.ts`.
+ * A stage worker: a module Web Worker that claims tasks of its categories
+ * (one, or a group: see worker_layout.ts) from `pipeline.db`, runs the
+ * stage's handler and writes the result back, fenced on its lease. It talks to the engine only through `protocol.ts`.
  *
  * @module
  */
@@ -16,10 +16,15 @@ import {
   LeaseLostError,
   openGraphDb,
   postponeTask,
+  type TaskRow,
 } from "../graph/mod.ts";
 import { isMissingPath, isTransientFsError } from "./fs_fault.ts";
 import { Logger } from "../log/mod.ts";
-import type { CreateStageHandler, StageHandler } from "../shared/mod.ts";
+import type {
+  CreateStageHandler,
+  StageHandler,
+  TaskCategory,
+} from "../shared/mod.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import {
   createStageContext,
@@ -76,24 +81,38 @@ function errorText(err: unknown): string {
   return (e?.message ?? String(err)).split("\n")[0].slice(0, 500);
 }
 
-async function loop(
-  msg: InitMessage,
+/** The first task of `categories` (tried in order) that can be claimed. */
+function claimFirst(
   db: DatabaseSync,
-  handler: StageHandler,
-  log: Logger,
-): Promise<void> {
-  const readFrame = frameFileReader(msg.init.dataDir);
-  while (!stopping) {
+  msg: InitMessage,
+): { row: TaskRow; category: TaskCategory } | null {
+  for (const category of msg.categories) {
     const row = claimTask(db, {
-      category: msg.category,
+      category,
       owner: msg.owner,
       now: Date.now(),
       leaseMs: msg.leaseMs,
     });
-    if (!row) {
+    if (row) return { row, category };
+  }
+  return null;
+}
+
+async function loop(
+  msg: InitMessage,
+  db: DatabaseSync,
+  handlers: Map<TaskCategory, StageHandler>,
+  log: Logger,
+): Promise<void> {
+  const readFrame = frameFileReader(msg.init.dataDir);
+  while (!stopping) {
+    const claimed = claimFirst(db, msg);
+    if (!claimed) {
       await idle(msg.pollMs);
       continue;
     }
+    const { row, category } = claimed;
+    const handler = handlers.get(category)!;
     post({ type: "claimed", taskId: row.id });
     const started = performance.now();
     const task = toStageTask(row);
@@ -120,6 +139,7 @@ async function loop(
       post({
         type: "finished",
         taskId: row.id,
+        category,
         outcome: "done",
         ms: performance.now() - started,
       });
@@ -129,6 +149,7 @@ async function loop(
         post({
           type: "finished",
           taskId: row.id,
+          category,
           outcome: "lease-lost",
           ms: performance.now() - started,
         });
@@ -155,6 +176,7 @@ async function loop(
         post({
           type: "finished",
           taskId: row.id,
+          category,
           outcome: "retry",
           error,
           postponed: true,
@@ -172,6 +194,7 @@ async function loop(
       post({
         type: "finished",
         taskId: row.id,
+        category,
         outcome: status === "failed"
           ? "failed"
           : status === "queued"
@@ -189,7 +212,7 @@ async function start(msg: InitMessage): Promise<void> {
     worker: msg.owner.split(":").slice(-2).join(":"),
   });
   let db: DatabaseSync;
-  let handler: StageHandler;
+  const handlers = new Map<TaskCategory, StageHandler>();
   try {
     db = openGraphDb(msg.dbPath, { migrate: false });
     const mod = await import(msg.handlersModule) as {
@@ -200,17 +223,20 @@ async function start(msg: InitMessage): Promise<void> {
         `Cannot load stage handlers: ${msg.handlersModule} does not export createStageHandler`,
       );
     }
-    handler = await mod.createStageHandler(msg.category, {
-      ...msg.init,
-      log,
-    });
+    for (const category of msg.categories) {
+      handlers.set(
+        category,
+        await mod.createStageHandler(category, { ...msg.init, log }),
+      );
+    }
   } catch (err) {
+    for (const handler of handlers.values()) await handler.close?.();
     post({ type: "init-failed", message: errorText(err) });
     return;
   }
   post({ type: "ready" });
-  await loop(msg, db, handler, log);
-  await handler.close?.();
+  await loop(msg, db, handlers, log);
+  for (const handler of handlers.values()) await handler.close?.();
   db.close();
   post({ type: "stopped" });
 }

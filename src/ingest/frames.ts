@@ -31,6 +31,8 @@ export interface DecodeFramesOptions {
    * {@linkcode probeClip}'s `streamIndex`. @default {the probe's choice, run here}
    */
   streamIndex?: number;
+  /** Decoder threads (see {@linkcode decodeArgs}). @default {0: ffmpeg's choice} */
+  threads?: number;
   /** Stops decoding (ffmpeg is killed). */
   signal?: AbortSignal;
 }
@@ -136,7 +138,11 @@ export async function* decodeFrames(
   const streamIndex = options.streamIndex ??
     (await probeClip(path)).streamIndex;
   const child = new Deno.Command("ffmpeg", {
-    args: decodeArgs(path, { fps: options.fps, streamIndex }),
+    args: decodeArgs(path, {
+      fps: options.fps,
+      streamIndex,
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    }),
     clearEnv: true,
     env: childEnv(),
     stdout: "piped",

@@ -12,7 +12,7 @@ export * from "./text_distance.ts";
 export * from "./ppm.ts";
 export * from "./data_fs.ts";
 export * from "./data_layout.ts";
-export * from "./malloc_arenas.ts";
+export * from "./malloc_tuning.ts";
 export * from "./sqlite_migrate.ts";
 export * from "./async.ts";
 export * from "./geo.ts";

@@ -58,6 +58,11 @@ export async function encodeJpeg(
 ): Promise<Uint8Array> {
   const { quality = 80 } = options;
   const sharp = (await import("sharp")).default;
+  // libvips' operation cache would keep recent crops' pixels alive (each
+  // is encoded once), and its thread pool one thread per core beside the
+  // stage workers: one crop at a time needs neither.
+  sharp.cache(false);
+  sharp.concurrency(1);
   const out = await sharp(img.data, {
     raw: { width: img.width, height: img.height, channels: 3 },
   }).jpeg({ quality }).toBuffer();

@@ -37,7 +37,6 @@ import { loadManifest, resolveModel } from "../../src/vision/model_store.ts";
 import { Detector, PlateOcr } from "../../src/vision/models.ts";
 import type { InferenceSession } from "../../src/vision/inference.ts";
 import type { RgbImage } from "../../src/shared/mod.ts";
-import { DASHCAM_FLAGS } from "../support/cli.ts";
 import {
   loadGroundTruth,
   SHARED_MEDIA,
@@ -103,7 +102,27 @@ export interface CommandRun {
 }
 
 /**
- * Runs `main.ts ARGS` as the dashcam task does and samples its memory.
+ * The flags `deno task dashcam` of the checkout at `root` runs main.ts with
+ * (its deno.json), so an older checkout is measured with its own flags.
+ */
+function taskFlags(root: string): string[] {
+  const tasks = (JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))) as {
+    tasks: Record<string, string>;
+  }).tasks;
+  const words = tasks.dashcam.split(/\s+/);
+  if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
+    throw new Error(
+      `Cannot read the dashcam task of ${
+        join(root, "deno.json")
+      }: ${tasks.dashcam}`,
+    );
+  }
+  return words.slice(2, -1);
+}
+
+/**
+ * Runs `main.ts ARGS` as the dashcam task does (its flags from deno.json)
+ * and samples its memory.
  *
  * @param args CLI arguments.
  * @param options Extra environment.
@@ -115,7 +134,7 @@ export async function timeDashcam(
 ): Promise<CommandRun> {
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...DASHCAM_FLAGS, join(ROOT, "main.ts"), ...args],
+    args: ["run", ...taskFlags(ROOT), join(ROOT, "main.ts"), ...args],
     cwd: ROOT,
     env: { XDG_RUNTIME_DIR: "/tmp", ...options.env },
     stdout: "piped",

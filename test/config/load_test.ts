@@ -207,6 +207,18 @@ Deno.test("`loadConfig()` rejects bad values with one line naming the key and wh
     "Invalid config 'workers.ocr': expected an integer from 1 to 16, got 1.5",
   );
   await assertConfigError(
+    () => loadText('{ "worker_groups": [["ocr", "summary"], ["summary"]] }'),
+    `Invalid config 'worker_groups': expected lists of stages with each stage in one list at most, got [["ocr","summary"],["summary"]]`,
+  );
+  await assertConfigError(
+    () => loadText('{ "worker_groups": [["ocr", "ocrr"]] }'),
+    /^Invalid config 'worker_groups': expected one of vehicle_detect, plate_detect, ocr, plate_smooth, summary, got /,
+  );
+  await assertConfigError(
+    () => loadText('{ "decode_threads": -1 }'),
+    /^Invalid config 'decode_threads': expected .*, got -1$/,
+  );
+  await assertConfigError(
     () => loadText('{ "inference": { "backend": "cuda" } }'),
     `Invalid config 'inference.backend': expected one of auto, native, wasm, webgpu, got "cuda"`,
   );

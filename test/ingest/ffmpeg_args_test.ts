@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { decodeArgs, probeArgs } from "../../src/ingest/ffmpeg_args.ts";
+import {
+  decodeArgs,
+  decodeThreads,
+  probeArgs,
+} from "../../src/ingest/ffmpeg_args.ts";
 
 Deno.test("`probeArgs()` asks ffprobe for JSON of the format and every video stream", () => {
   assert.deepEqual(probeArgs("/sd/a b.mp4"), [
@@ -27,6 +31,8 @@ Deno.test("`decodeArgs()` decodes the chosen video stream to an 8-bit RGB PPM pi
     "-hide_banner",
     "-loglevel",
     "error",
+    "-threads",
+    "0",
     "-i",
     "file:/sd/clip.mp4",
     "-map",
@@ -77,4 +83,22 @@ Deno.test("`decodeArgs()` throws RangeError when streamIndex is not an index", (
       `streamIndex ${streamIndex}`,
     );
   }
+});
+
+Deno.test("`decodeArgs()` sets the decoder threads before the input and refuses a bad count", () => {
+  const args = decodeArgs("a.mp4", { fps: 5, streamIndex: 0, threads: 1 });
+  assert.equal(args[args.indexOf("-threads") + 1], "1");
+  assert.ok(args.indexOf("-threads") < args.indexOf("-i"));
+  assert.throws(
+    () => decodeArgs("a.mp4", { fps: 5, streamIndex: 0, threads: -1 }),
+    RangeError,
+  );
+});
+
+Deno.test("`decodeThreads()` takes the setting, else half the cores and at least one", () => {
+  assert.equal(decodeThreads(3, { cores: 2 }), 3);
+  assert.equal(decodeThreads(0, { cores: 8 }), 0);
+  assert.equal(decodeThreads(null, { cores: 1 }), 1);
+  assert.equal(decodeThreads(null, { cores: 2 }), 1);
+  assert.equal(decodeThreads(null, { cores: 6 }), 3);
 });

@@ -8,7 +8,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { compileArgs, GITHUB_HOSTS } from "../../scripts/compile.ts";
+import { compileArgs, GITHUB_HOSTS, V8_FLAGS } from "../../scripts/compile.ts";
+import { DASHCAM_FLAGS } from "../support/cli.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -71,4 +72,15 @@ Deno.test("`deno task compile` without DASHCAM_PG_HOSTS gets past its flags (sto
     new TextDecoder().decode(out.stderr);
   assert.doesNotMatch(text, /invalid empty host/);
   assert.match(text, /Could not find denort at '\/nonexistent\/denort'/);
+});
+
+Deno.test("the binary, the dashcam task and the test CLI run with the same V8 flags", async () => {
+  assert.ok(compileArgs("x86_64").includes(V8_FLAGS));
+  const tasks = (JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
+    tasks: Record<string, string>;
+  }).tasks;
+  assert.equal(
+    tasks.dashcam,
+    `deno run ${DASHCAM_FLAGS.join(" ")} main.ts`,
+  );
 });

@@ -3,9 +3,14 @@
  *
  * @module
  */
+import { V8_FLAGS } from "../../scripts/compile.ts";
 
-/** The dashcam task's permission flags (kept equal to deno.json's). */
+/**
+ * The dashcam task's V8 and permission flags, in deno.json's order (a test
+ * keeps them equal to deno.json's).
+ */
 export const DASHCAM_FLAGS = [
+  V8_FLAGS,
   "--no-prompt",
   "--allow-read",
   "--allow-write",
