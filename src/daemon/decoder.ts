@@ -221,6 +221,10 @@ export class Decoder {
     for await (
       const frame of decodeFrames(video.path, {
         fps,
+        // Chosen by intake's probe; a row from before migration 7 probes again.
+        ...(video.stream_index != null
+          ? { streamIndex: video.stream_index }
+          : {}),
         signal: this.#abort.signal,
       })
     ) {
