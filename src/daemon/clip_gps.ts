@@ -16,6 +16,7 @@ import { join } from "node:path";
 import type { Logger } from "../log/mod.ts";
 import {
   type ClipTiming,
+  ExiftoolSession,
   exiftoolVersion,
   type GpsTrack,
   readClipGps,
@@ -147,12 +148,31 @@ export class ClipGps {
   #dataDir: string;
   #log: Logger;
   #exiftool: string | null;
+  /** One ExifTool for all clips, started on the first clip (issue 14). */
+  #session: ExiftoolSession | null = null;
+  #closed = false;
   #records = new Map<string, ClipGpsRecord | null>();
 
   private constructor(dataDir: string, log: Logger, exiftool: string | null) {
     this.#dataDir = dataDir;
     this.#log = log;
     this.#exiftool = exiftool;
+  }
+
+  /** The running ExifTool's process id, or null when none runs (tests). */
+  get exiftoolPid(): number | null {
+    return this.#session?.pid ?? null;
+  }
+
+  /**
+   * Stops the ExifTool process (the engine's stop); a clip taken after
+   * this is read by a one-off ExifTool run, so none is left running.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const session = this.#session;
+    this.#session = null;
+    await session?.close();
   }
 
   /**
@@ -199,9 +219,14 @@ export class ClipGps {
           : "name") as StartSource,
       durationS: input.durationS,
     };
+    if (this.#exiftool !== null && !this.#closed) {
+      this.#session ??= new ExiftoolSession({ bin: this.#exiftool });
+    }
+    const session = this.#session;
     const { track, notes } = await readClipGps(input.path, {
       timing,
       exiftool: this.#exiftool,
+      ...(session ? { readExif: (path, o) => session.read(path, o) } : {}),
       ...(input.originalPath ? { originalPath: input.originalPath } : {}),
     });
     if (notes.length > 0) {

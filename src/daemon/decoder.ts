@@ -225,6 +225,10 @@ export class Decoder {
         threads: decodeThreads(this.#config.decode_threads, {
           cores: navigator.hardwareConcurrency,
         }),
+        // Chosen by intake's probe; a row from before migration 7 probes again.
+        ...(video.stream_index != null
+          ? { streamIndex: video.stream_index }
+          : {}),
         signal: this.#abort.signal,
       })
     ) {

@@ -418,6 +418,7 @@ export class Engine {
     }
     await this.#dispatcher.stop();
     await this.#decoder.settled();
+    await this.#gps.close(); // its ExifTool process
     releaseLeases(this.db); // tasks cut off at the deadline are retried
     checkpoint(this.db);
     closeForReaders(this.db); // status/vehicles by the dashcam group

@@ -186,6 +186,7 @@ export async function submitClip(
       chain_key: start.source === "mtime" ? null : chainKey(camera),
       time_zone: clock.time_zone,
       stream_start_s: info.streamStartS,
+      stream_index: info.streamIndex,
     }, { now: Date.now() });
     options.enqueueDecode(videoId);
     return { path, videoId, state: "new", status: "queued" };

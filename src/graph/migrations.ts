@@ -136,4 +136,13 @@ CREATE TABLE held_tracks (
 );
 CREATE INDEX held_tracks_chain ON held_tracks (chain_key, end_ms);`,
   },
+  {
+    version: 7,
+    name: "video_stream_index",
+    // The video stream intake's ffprobe chose (ClipInfo.streamIndex), so
+    // the decoder does not run ffprobe on the clip a second time. NULL on
+    // rows registered before this migration: the decoder probes those.
+    sql: `
+ALTER TABLE video_metadata ADD COLUMN stream_index INTEGER;`,
+  },
 ];

@@ -71,6 +71,8 @@ export interface VideoRow {
   decoded_fraction?: number | null;
   /** Plates (tracks with a reported text) the clip gave, once finished. */
   plates_found?: number | null;
+  /** The video stream to decode (ffprobe's index, chosen at intake); null: probe again. */
+  stream_index?: number | null;
 }
 
 /** Fields for a new clip. */
@@ -106,8 +108,9 @@ export function registerVideo(
     `INSERT OR IGNORE INTO video_metadata
        (video_id, path, size, sha256, duration_s, fps, width, height,
         start_time, sampling_fps, mtime_ms, status, created_at, updated_at,
-        source_name, camera_id, chain_key, time_zone, stream_start_s)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+        source_name, camera_id, chain_key, time_zone, stream_start_s,
+        stream_index)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     video.video_id,
     video.path,
@@ -127,6 +130,7 @@ export function registerVideo(
     video.chain_key ?? null,
     video.time_zone ?? null,
     video.stream_start_s ?? null,
+    video.stream_index ?? null,
   );
   return {
     row: getVideo(db, video.video_id)!,

@@ -9,8 +9,11 @@
  */
 import { childEnv } from "./child_env.ts";
 
-/** The arguments for one file: every embedded document, numbers unconverted, Doc groups named, JSON. */
-export function exiftoolArgs(path: string): string[] {
+/**
+ * The options for reading a file: every embedded document, numbers
+ * unconverted, Doc groups named, JSON, UTF-8 file names.
+ */
+export function exiftoolOptions(): string[] {
   return [
     "-ee3",
     "-n",
@@ -20,9 +23,12 @@ export function exiftoolArgs(path: string): string[] {
     "LargeFileSupport=1",
     "-charset",
     "filename=utf8",
-    "--",
-    path,
   ];
+}
+
+/** The arguments for one file: {@linkcode exiftoolOptions}, then the path. */
+export function exiftoolArgs(path: string): string[] {
+  return [...exiftoolOptions(), "--", path];
 }
 
 /** Options for {@linkcode runExiftool} and {@linkcode exiftoolVersion}. */
@@ -96,12 +102,38 @@ export async function runExiftool(
     }
     throw err;
   }
-  const text = new TextDecoder().decode(out.stdout).trim();
+  return parseExiftoolOutput(path, {
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+    code: out.code,
+  });
+}
+
+/**
+ * The record in ExifTool's `-j` output for one file. Pure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const r = parseExiftoolOutput("/a.mp4", { stdout: '[{"SourceFile": "/a.mp4"}]', stderr: "" });
+ * assert.equal(r.SourceFile, "/a.mp4");
+ * ```
+ * @param path The file (named in errors).
+ * @param output What ExifTool wrote, and its exit code when known.
+ * @returns The file's record.
+ * @throws {Error} One line naming the file when there is no record (ExifTool's first stderr line).
+ */
+export function parseExiftoolOutput(
+  path: string,
+  output: { stdout: string; stderr: string; code?: number },
+): Record<string, unknown> {
+  const text = output.stdout.trim();
   if (text === "") {
-    const msg = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
+    const msg = output.stderr.trim().split("\n")[0];
     throw new Error(
       `Cannot read GPS of ${JSON.stringify(path)} with exiftool: ${
-        msg || `exit code ${out.code}`
+        msg ||
+        (output.code === undefined ? "no output" : `exit code ${output.code}`)
       }`,
     );
   }

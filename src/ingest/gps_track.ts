@@ -74,6 +74,14 @@ export interface ReadClipGpsOptions {
   originalPath?: string;
   /** Stops ExifTool. */
   signal?: AbortSignal;
+  /**
+   * Reads a clip with ExifTool (an engine's `ExiftoolSession.read`: one
+   * process for all clips). @default {a one-off runExiftool of `exiftool`}
+   */
+  readExif?: (
+    path: string,
+    options: { signal?: AbortSignal },
+  ) => Promise<Record<string, unknown>>;
 }
 
 /** What {@linkcode readClipGps} found. */
@@ -120,10 +128,10 @@ export async function readClipGps(
   };
   if (exiftool !== null) {
     try {
-      const record = await runExiftool(clipPath, {
-        bin: exiftool,
-        ...(signal ? { signal } : {}),
-      });
+      const read = options.readExif ??
+        ((path: string, o: { signal?: AbortSignal }) =>
+          runExiftool(path, { bin: exiftool, ...o }));
+      const record = await read(clipPath, signal ? { signal } : {});
       const raw = fixesFromExiftool(record);
       if (raw.fixes.length > 0 || raw.skipped.count > 0) {
         const track = tryRaw(raw);

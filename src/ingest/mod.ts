@@ -23,3 +23,4 @@ export * from "./gps_align.ts";
 export * from "./gps_track.ts";
 export * from "./nmea.ts";
 export * from "./r50_log.ts";
+export * from "./exiftool_session.ts";

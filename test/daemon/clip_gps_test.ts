@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Engine } from "../../src/daemon/mod.ts";
+import { ClipGps } from "../../src/daemon/clip_gps.ts";
 import { Logger } from "../../src/log/mod.ts";
 import type {
   ClipRecord,
@@ -16,6 +17,7 @@ import type {
   TrackRecord,
 } from "../../src/shared/mod.ts";
 import { testConfig, TRIVIAL_HANDLERS } from "../support/config.ts";
+import { SHARED_MEDIA } from "../support/shared.ts";
 
 const START = Date.UTC(2026, 6, 18, 6, 3, 29); // the clip's creation_time (UTC)
 const FPS = 5;
@@ -270,5 +272,41 @@ Deno.test("a sidecar that is not NMEA, and ExifTool missing: events without loca
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ClipGps reads every clip's embedded GPS with one ExifTool process, which close() stops", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const gps = await ClipGps.open({
+    dataDir,
+    log: new Logger({ level: "error", sink: () => {}, journald: false }),
+  });
+  const input = {
+    path: `${SHARED_MEDIA}/gps/gopro_max_heromode_gpmf_gps5.mp4`,
+    startTime: new Date(Date.UTC(2019, 10, 18, 15, 45, 32)).toISOString(),
+    startSource: "container",
+    durationS: 10.517,
+    samplingFps: FPS,
+  };
+  try {
+    assert.equal(gps.exiftoolPid, null, "started on the first clip only");
+    await gps.capture("a", input);
+    const pid = gps.exiftoolPid;
+    assert.ok(pid !== null);
+    await gps.capture("b", input);
+    assert.equal(gps.exiftoolPid, pid, "the same process for the next clip");
+    assert.equal(gps.record("a")?.track?.fixes.length, 11);
+    assert.equal(gps.record("b")?.track?.fixes.length, 11);
+    await gps.close();
+    assert.equal(gps.exiftoolPid, null);
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+    assert.ok(stat === "" || / Z /.test(stat), "exiftool stopped");
+    // A clip taken after close is still read (a one-off run), none left running.
+    await gps.capture("c", input);
+    assert.equal(gps.record("c")?.track?.fixes.length, 11);
+    assert.equal(gps.exiftoolPid, null);
+  } finally {
+    await gps.close();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });

@@ -104,6 +104,7 @@ Deno.test("`registerVideo()` stores a new clip as queued and keeps the first row
       stream_start_s: null,
       decoded_fraction: null,
       plates_found: null,
+      stream_index: null,
     });
     const again = registerVideo(
       db,

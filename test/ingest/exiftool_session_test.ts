@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { SHARED_MEDIA } from "../support/shared.ts";
+import { runExiftool } from "../../src/ingest/exiftool.ts";
+import {
+  argLineOfPath,
+  ExiftoolSession,
+} from "../../src/ingest/exiftool_session.ts";
+
+const DIR = `${SHARED_MEDIA}/gps`;
+const FILES = [
+  "gopro_max_heromode_gpmf_gps5.mp4",
+  "gopro_hero5_karma_gpmf_glpi.mp4",
+  "viofo_a119v3_novatek_ts_anon.ts",
+  "kaiserbass_r50_clip_20240113175633.mp4",
+];
+
+/** Whether a process with this id is still there (not a zombie). */
+async function alive(pid: number): Promise<boolean> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** The file-access times differ between two reads of the same file; the rest must not. */
+function withoutAccessTime(
+  r: Record<string, unknown>,
+): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(r).filter(([k]) => !k.endsWith(":FileAccessDate")),
+  );
+}
+
+Deno.test("ExiftoolSession gives each file in a row the same record as a one-off exiftool run, from one process", async () => {
+  const session = new ExiftoolSession();
+  try {
+    let pid: number | null = null;
+    for (const name of FILES) {
+      const path = `${DIR}/${name}`;
+      const got = await session.read(path);
+      pid ??= session.pid;
+      assert.equal(session.pid, pid, "one process for all files");
+      assert.equal(got.SourceFile, path);
+      assert.deepEqual(
+        withoutAccessTime(got),
+        withoutAccessTime(await runExiftool(path)),
+      );
+    }
+  } finally {
+    await session.close();
+  }
+});
+
+Deno.test("ExiftoolSession serves requests made at once in order, each with its own record", async () => {
+  const session = new ExiftoolSession();
+  try {
+    const paths = [...FILES, ...FILES].map((f) => `${DIR}/${f}`);
+    const records = await Promise.all(paths.map((p) => session.read(p)));
+    assert.deepEqual(records.map((r) => r.SourceFile), paths);
+  } finally {
+    await session.close();
+  }
+});
+
+Deno.test("ExiftoolSession: a missing file is one line naming it, and the next request still works", async () => {
+  const session = new ExiftoolSession();
+  try {
+    await session.read(`${DIR}/${FILES[0]}`);
+    const missing = `${DIR}/no such clip.mp4`;
+    await assert.rejects(session.read(missing), (err: Error) => {
+      assert.equal(
+        err.message,
+        `Cannot read GPS of ${
+          JSON.stringify(missing)
+        } with exiftool: Error: File not found - ${missing}`,
+      );
+      return true;
+    });
+    const next = await session.read(`${DIR}/${FILES[1]}`);
+    assert.equal(next.SourceFile, `${DIR}/${FILES[1]}`);
+  } finally {
+    await session.close();
+  }
+});
+
+Deno.test("ExiftoolSession reads file names with a newline, a leading space, hash or dash, backslash, quote, dollar and at", async () => {
+  const dir = await Deno.makeTempDir();
+  const session = new ExiftoolSession();
+  try {
+    for (
+      const name of [
+        "a\nb $x.mp4", // no argument line carries it: a one-off run
+        " lead.mp4",
+        "# hash.mp4",
+        "-dash.mp4",
+        'back\\slash $x @y "q".mp4',
+      ]
+    ) {
+      const path = join(dir, name);
+      await Deno.copyFile(`${DIR}/${FILES[0]}`, path);
+      const got = await session.read(path);
+      assert.equal(got.SourceFile, path);
+      assert.deepEqual(
+        withoutAccessTime(got),
+        withoutAccessTime(await runExiftool(path)),
+      );
+    }
+    assert.equal(argLineOfPath("a\rb.mp4"), null);
+    // Relative names that ExifTool would strip or read as an option or comment.
+    const rel = await session.read("-dash.mp4").catch((e: Error) => e.message);
+    assert.match(String(rel), /File not found - \.\/-dash\.mp4$/);
+  } finally {
+    await session.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ExiftoolSession starts exiftool again after it was killed", async () => {
+  const session = new ExiftoolSession();
+  try {
+    await session.read(`${DIR}/${FILES[0]}`);
+    const first = session.pid!;
+    Deno.kill(first, "SIGKILL");
+    const got = await session.read(`${DIR}/${FILES[1]}`);
+    assert.equal(got.SourceFile, `${DIR}/${FILES[1]}`);
+    assert.notEqual(session.pid, first);
+    assert.equal(await alive(first), false);
+  } finally {
+    await session.close();
+  }
+});
+
+Deno.test("ExiftoolSession: a request past its timeout or aborted fails with one line, kills exiftool, and the next one works", async () => {
+  const session = new ExiftoolSession();
+  try {
+    await session.read(`${DIR}/${FILES[0]}`);
+    const first = session.pid!;
+    const path = `${DIR}/${FILES[2]}`;
+    // No ExifTool reads a 1 MB+ file with -ee3 in under 1 ms.
+    await assert.rejects(
+      session.read(path, { timeoutMs: 1 }),
+      /^Error: Cannot read GPS of ".*" with exiftool: no answer within 0.001 s$/,
+    );
+    assert.equal(await alive(first), false);
+    const ac = new AbortController();
+    const aborted = session.read(path, { signal: ac.signal });
+    ac.abort(new Error("stopped by the test"));
+    await assert.rejects(aborted, /stopped by the test/);
+    const got = await session.read(path);
+    assert.equal(got.SourceFile, path);
+  } finally {
+    await session.close();
+  }
+});
+
+Deno.test("ExiftoolSession.close() leaves no exiftool behind, and later requests fail with one line", async () => {
+  const session = new ExiftoolSession();
+  await session.read(`${DIR}/${FILES[0]}`);
+  const pid = session.pid!;
+  await session.close();
+  assert.equal(await alive(pid), false);
+  assert.equal(session.pid, null);
+  await assert.rejects(
+    session.read(`${DIR}/${FILES[0]}`),
+    /with exiftool: the ExifTool session is closed$/,
+  );
+});
+
+Deno.test("ExiftoolSession: exiftool not installed is one line naming the program", async () => {
+  const session = new ExiftoolSession({ bin: "/nonexistent/exiftool" });
+  await assert.rejects(
+    session.read(`${DIR}/${FILES[0]}`),
+    /^Error: Cannot run \/nonexistent\/exiftool: not installed/,
+  );
+  await session.close();
+});
