@@ -229,6 +229,8 @@ export class Decoder {
         ...(video.stream_index != null
           ? { streamIndex: video.stream_index }
           : {}),
+        // Each frame is written out before the next is asked for.
+        reuseBuffer: true,
         signal: this.#abort.signal,
       })
     ) {

@@ -125,6 +125,53 @@ Deno.test("`decodeFrames()` samples a 2 s 25 fps clip at 5 fps into 10 frames", 
   });
 });
 
+Deno.test("`PpmStreamSplitter` gathers the next image of the same size into a recycled one", () => {
+  const C = encodePpm({
+    width: 2,
+    height: 1,
+    data: new Uint8Array([7, 8, 9, 10, 11, 12]),
+  });
+  const s = new PpmStreamSplitter();
+  const [first] = s.push(A);
+  s.recycle(first);
+  const [second] = s.push(C);
+  assert.equal(second, first, "the recycled buffer is reused");
+  assert.deepEqual(second, C);
+  s.recycle(second);
+  const [third] = s.push(B); // 1x2: also 17 bytes
+  assert.equal(third, first);
+  assert.deepEqual(third, B);
+  // Not recycled: a fresh buffer.
+  const [fourth] = s.push(A);
+  assert.notEqual(fourth, first);
+  assert.deepEqual(fourth, A);
+  assert.deepEqual(third, B, "an image not given back is left alone");
+});
+
+Deno.test("`decodeFrames()` with reuseBuffer yields every frame in one buffer, each whole when yielded", async () => {
+  await withTempDir(async (dir) => {
+    // Frames larger than a pipe read: one push completes one frame at most.
+    const clip = await makeTestClip(dir, "clip.mp4", {
+      durationS: 2,
+      size: "640x360",
+    });
+    const fresh = [];
+    for await (const f of decodeFrames(clip, { fps: 5 })) {
+      fresh.push(f.ppm);
+    }
+    const buffers = new Set<ArrayBufferLike>();
+    let i = 0;
+    for await (
+      const f of decodeFrames(clip, { fps: 5, reuseBuffer: true })
+    ) {
+      assert.deepEqual(f.ppm, fresh[i++], `frame ${f.index}`);
+      buffers.add(f.ppm.buffer);
+    }
+    assert.equal(i, 10);
+    assert.equal(buffers.size, 1);
+  });
+});
+
 Deno.test("`decodeFrames()` throws BadClipError naming a file that is not a video", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "notes.mp4");
