@@ -37,6 +37,15 @@ export interface ExiftoolSessionOptions {
    * card (20 MB/s) takes about 200 s. @default {300000}
    */
   timeoutMs?: number;
+  /**
+   * ExifTool is stopped after this long without a request (ms), and started
+   * again by the next one. ExifTool in `-stay_open` mode never notices that
+   * the process feeding it died (at the end of its pipe it polls every
+   * 10 ms, for ever), so a daemon killed without clean-up (SIGKILL, a crash
+   * outside systemd) leaves it behind only if killed during a burst of
+   * clips or within this time after one. @default {2000}
+   */
+  idleMs?: number;
 }
 
 /** Options for one {@linkcode ExiftoolSession.read}. */
@@ -166,6 +175,9 @@ export class ExiftoolSession {
   #seq = 0;
   #closed = false;
   #busy = false;
+  #idleMs: number;
+  #pending = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #onUnload = () => this.#kill();
 
   /**
@@ -176,6 +188,7 @@ export class ExiftoolSession {
   constructor(options: ExiftoolSessionOptions = {}) {
     this.#bin = options.bin ?? "exiftool";
     this.#timeoutMs = options.timeoutMs ?? 300_000;
+    this.#idleMs = options.idleMs ?? 2000;
   }
 
   /** The running ExifTool's process id, or null when none runs (for tests and logs). */
@@ -202,8 +215,12 @@ export class ExiftoolSession {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     }
+    clearTimeout(this.#idleTimer);
+    this.#pending++;
     const run = this.#queue.then(() => this.#request(path, options));
-    this.#queue = run.catch(() => {});
+    this.#queue = run.catch(() => {}).finally(() => {
+      if (--this.#pending === 0 && !this.#closed) this.#armIdle();
+    });
     return run;
   }
 
@@ -213,9 +230,24 @@ export class ExiftoolSession {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#idleTimer);
     // A request under way is cut off (its file may take minutes).
     if (this.#busy && this.#proc) killProc(this.#proc);
     await this.#queue;
+    await this.#stop();
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idleTimer);
+    const timer = setTimeout(() => {
+      if (this.#pending === 0 && !this.#closed) this.#stop();
+    }, this.#idleMs);
+    Deno.unrefTimer(timer);
+    this.#idleTimer = timer;
+  }
+
+  /** Ends the running ExifTool, if any; the next request starts one. */
+  async #stop(): Promise<void> {
     const proc = this.#proc;
     this.#proc = null;
     if (!proc) return;

@@ -177,3 +177,23 @@ Deno.test("ExiftoolSession: exiftool not installed is one line naming the progra
   );
   await session.close();
 });
+
+Deno.test("ExiftoolSession stops exiftool after idleMs without a request, and the next request starts it again", async () => {
+  const session = new ExiftoolSession({ idleMs: 1 });
+  try {
+    await session.read(`${DIR}/${FILES[0]}`);
+    const first = session.pid!;
+    // Bounded wait for the idle stop (a bound, not a timing).
+    const end = Date.now() + 30_000;
+    while (await alive(first)) {
+      if (Date.now() > end) throw new Error("exiftool still running");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(session.pid, null);
+    const got = await session.read(`${DIR}/${FILES[1]}`);
+    assert.equal(got.SourceFile, `${DIR}/${FILES[1]}`);
+    assert.notEqual(session.pid, first);
+  } finally {
+    await session.close();
+  }
+});
