@@ -44,16 +44,21 @@ async function countFfprobe(dir: string): Promise<{
 const quiet = () =>
   new Logger({ level: "error", sink: () => {}, journald: false });
 
+/** An engine on `dataDir` with the trivial handlers, logging nothing. */
+function openEngine(dataDir: string): Promise<Engine> {
+  return Engine.open(testConfig(dataDir), {
+    log: quiet(),
+    sink: { add: () => true },
+    handlersModule: TRIVIAL_HANDLERS,
+  });
+}
+
 Deno.test("a clip is probed once: intake stores ffprobe's stream index and the decoder uses it without running ffprobe again", async () => {
   const dir = await Deno.makeTempDir();
   const clip = await makeTestClip(dir, "a.mp4", { durationS: 1 });
   const ffprobe = await countFfprobe(dir);
   try {
-    const engine = await Engine.open(testConfig(join(dir, "data")), {
-      log: quiet(),
-      sink: { add: () => true },
-      handlersModule: TRIVIAL_HANDLERS,
-    });
+    const engine = await openEngine(join(dir, "data"));
     try {
       const sub = await engine.addClip(clip);
       const [video] = await engine.waitFor([sub.videoId!]);
@@ -72,13 +77,7 @@ Deno.test("a clip is probed once: intake stores ffprobe's stream index and the d
 Deno.test("a clip registered before migration 7 (no stream index) is probed by the decoder and decoded", async () => {
   const dir = await Deno.makeTempDir();
   const clip = await makeTestClip(dir, "a.mp4", { durationS: 1 });
-  const config = testConfig(join(dir, "data"));
-  const open = () =>
-    Engine.open(config, {
-      log: quiet(),
-      sink: { add: () => true },
-      handlersModule: TRIVIAL_HANDLERS,
-    });
+  const open = () => openEngine(join(dir, "data"));
   await (await open()).close(); // creates pipeline.db
   const db = new DatabaseSync(dataLayout(join(dir, "data")).pipelineDb);
   registerVideo(db, { video_id: "legacy", path: clip, sampling_fps: 5 }, {
