@@ -85,8 +85,9 @@ export async function main(args: string[]): Promise<number> {
     command === "demo"
   ) {
     installSignalHandlers();
-    // Before any worker or inference thread starts.
-    tuneMalloc();
+    // Before any worker or inference thread starts. `read` is short-lived
+    // and allocates a buffer per photo: it keeps glibc's mmap threshold.
+    tuneMalloc({ mmapThreshold: command === "read" ? null : 128 * 1024 });
   }
   const load = COMMANDS[command];
   if (!load) {

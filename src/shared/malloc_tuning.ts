@@ -17,7 +17,10 @@
  *   threshold keeps them mmap-ed and returned to the system when freed.
  *   Measured on `process` of the 7 media clips (peak RSS of deno, two runs
  *   each): 391 and 395 MiB with glibc's sliding threshold, 354 and 370 MiB
- *   fixed.
+ *   fixed. The price is page faults on every large buffer allocated anew:
+ *   `read` of 108 photos (a short-lived command decoding each JPEG into
+ *   fresh buffers) took 9.2 s fixed against 7.5 s sliding, so `read` keeps
+ *   glibc's threshold (`mmapThreshold: null`).
  *
  * Calls `mallopt` through FFI (`--allow-ffi`); does nothing where that
  * cannot be done (no FFI permission, not Linux, musl, which has no arenas).
@@ -36,8 +39,11 @@ const M_MMAP_THRESHOLD = -3;
 export interface TuneMallocOptions {
   /** Most arenas. @default {2} */
   arenas?: number;
-  /** Blocks of at least this many bytes are mmap-ed. @default {131072} */
-  mmapThreshold?: number;
+  /**
+   * Blocks of at least this many bytes are mmap-ed; null leaves glibc's
+   * sliding threshold. @default {131072}
+   */
+  mmapThreshold?: number | null;
 }
 
 /** Which settings {@linkcode tuneMalloc} made. */
@@ -80,7 +86,8 @@ export function tuneMalloc(options: TuneMallocOptions = {}): TuneMallocResult {
     return {
       arenas: !userSet("MALLOC_ARENA_MAX") &&
         libc.symbols.mallopt(M_ARENA_MAX, arenas) === 1,
-      mmapThreshold: !userSet("MALLOC_MMAP_THRESHOLD_") &&
+      mmapThreshold: mmapThreshold !== null &&
+        !userSet("MALLOC_MMAP_THRESHOLD_") &&
         libc.symbols.mallopt(M_MMAP_THRESHOLD, mmapThreshold) === 1,
     };
   } finally {

@@ -45,3 +45,15 @@ Deno.test("tuneMalloc leaves a user's MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD
     },
   );
 });
+
+Deno.test("tuneMalloc with mmapThreshold null leaves glibc's sliding threshold", () => {
+  withEnv(
+    { MALLOC_ARENA_MAX: undefined, MALLOC_MMAP_THRESHOLD_: undefined },
+    () => {
+      assert.deepEqual(tuneMalloc({ mmapThreshold: null }), {
+        arenas: linux,
+        mmapThreshold: false,
+      });
+    },
+  );
+});
