@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { deadline } from "../shared/mod.ts";
 import { childEnv } from "./child_env.ts";
 import {
   exiftoolOptions,
@@ -259,14 +260,10 @@ export class ExiftoolSession {
         );
         await proc.stdin.close();
       } catch { /* already gone */ }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const ended = await Promise.race([
-        proc.status.then(() => true),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), 2000);
-        }),
-      ]);
-      clearTimeout(timer);
+      const ended = await deadline(proc.status, 2000).then(
+        () => true,
+        () => false,
+      );
       if (!ended) killProc(proc);
     }
     await proc.status;
