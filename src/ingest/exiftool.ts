@@ -67,6 +67,21 @@ export async function exiftoolVersion(
 }
 
 /**
+ * What to throw when ExifTool cannot be started: one line saying how to
+ * install it when the program is missing, else the error itself.
+ *
+ * @param bin The program.
+ * @param err What starting it threw.
+ * @returns The error to throw.
+ */
+export function exiftoolSpawnError(bin: string, err: unknown): unknown {
+  if (!(err instanceof Deno.errors.NotFound)) return err;
+  return new Error(
+    `Cannot run ${bin}: not installed (install Debian's libimage-exiftool-perl)`,
+  );
+}
+
+/**
  * Runs ExifTool on one file and returns its JSON record.
  *
  * @example Read a clip
@@ -95,12 +110,7 @@ export async function runExiftool(
       ...(signal ? { signal } : {}),
     }).output();
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `Cannot run ${bin}: not installed (install Debian's libimage-exiftool-perl)`,
-      );
-    }
-    throw err;
+    throw exiftoolSpawnError(bin, err);
   }
   return parseExiftoolOutput(path, {
     stdout: new TextDecoder().decode(out.stdout),

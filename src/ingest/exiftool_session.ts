@@ -24,6 +24,7 @@ import { deadline } from "../shared/mod.ts";
 import { childEnv } from "./child_env.ts";
 import {
   exiftoolOptions,
+  exiftoolSpawnError,
   parseExiftoolOutput,
   runExiftool,
 } from "./exiftool.ts";
@@ -313,12 +314,7 @@ export class ExiftoolSession {
         stderr: "piped",
       }).spawn();
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        throw new Error(
-          `Cannot run ${this.#bin}: not installed (install Debian's libimage-exiftool-perl)`,
-        );
-      }
-      throw err;
+      throw exiftoolSpawnError(this.#bin, err);
     }
     const proc: Proc = {
       child,
