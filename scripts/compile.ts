@@ -20,10 +20,10 @@
 /**
  * The V8 flags the product runs with (the binary embeds them; the dashcam
  * task in deno.json gives the same). A young generation of 1 MiB per
- * isolate instead of V8's default of up to 16 MiB semi-spaces: the six
- * stage workers each churn through per-frame JSON and arrays, and each
- * isolate kept its young generation full between scavenges. Measured on
- * `process` of the 7 media clips: peak RSS of deno 445 MiB with V8's
+ * isolate instead of V8's default of up to 16 MiB semi-spaces: the stage
+ * workers each churn through per-frame JSON and arrays, and each isolate
+ * kept its young generation full between scavenges. Measured on `process`
+ * of the 7 media clips with six workers: peak RSS of deno 445 MiB with V8's
  * default, 375 MiB with 1 MiB.
  */
 export const V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
