@@ -107,7 +107,7 @@ export function compileArgs(
     "--no-prompt",
     "--allow-read=/etc/dashcam,/var/lib/dashcam,/run/credentials,/media,/run/media,/mnt",
     "--allow-write=/var/lib/dashcam",
-    "--allow-run=ffmpeg,ffprobe,exiftool,systemd-notify,df",
+    "--allow-run=ffmpeg,ffprobe,exiftool,perl,systemd-notify,df",
     `--allow-env=${ALLOWED_ENV.join(",")}`,
     `--allow-net=${[...new Set(net)].join(",")}`,
     "--allow-ffi",

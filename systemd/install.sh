@@ -116,7 +116,7 @@ else
 #!/bin/sh
 # dashcam from source (systemd/install.sh --source): deno with the dashcam task's permissions.
 if [ "$(id -un)" = dashcam ]; then export DENO_DIR="${DENO_DIR:-/var/lib/dashcam/.cache/deno}"; fi
-exec deno run --no-prompt --allow-read --allow-write --allow-run=ffmpeg,ffprobe,exiftool,systemd-notify,df \
+exec deno run --no-prompt --allow-read --allow-write --allow-run=ffmpeg,ffprobe,exiftool,perl,systemd-notify,df \
   --allow-env --allow-net --allow-ffi --allow-sys /opt/dashcam/main.ts "$@"
 WRAPPER
   chmod 0755 "$root/usr/local/bin/dashcam"
@@ -162,7 +162,7 @@ if [ -z "$root" ] && [ -n "$binary" ]; then
   dashcam=(/usr/local/bin/dashcam)
 else
   command -v deno >/dev/null 2>&1 || die "installing the models under DESTDIR needs deno (npm install -g deno@2.9.6)"
-  dashcam=(deno run --no-prompt --allow-read --allow-write --allow-run=ffmpeg,ffprobe,exiftool \
+  dashcam=(deno run --no-prompt --allow-read --allow-write --allow-run=ffmpeg,ffprobe,exiftool,perl \
     --allow-env --allow-net --allow-ffi --allow-sys "$repo/main.ts")
 fi
 models_args=(models install --models-dir "$models_dir")

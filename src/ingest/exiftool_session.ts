@@ -18,6 +18,11 @@
  * next request starts a new one). Errors are one line naming the file, as
  * with {@linkcode runExiftool}.
  *
+ * ExifTool runs behind the perl relay of `stdin_relay.ts`, so that it ends
+ * when the daemon does, however the daemon ends (in `-stay_open` mode it
+ * never notices on its own). Where perl cannot be started (not installed,
+ * or not in `--allow-run`) ExifTool is started directly, as before.
+ *
  * @module
  */
 import { deadline } from "../shared/mod.ts";
@@ -28,6 +33,7 @@ import {
   parseExiftoolOutput,
   runExiftool,
 } from "./exiftool.ts";
+import { RELAY_NOT_FOUND, relayedCommand } from "./stdin_relay.ts";
 
 /** Options for {@linkcode ExiftoolSession}. */
 export interface ExiftoolSessionOptions {
@@ -41,11 +47,8 @@ export interface ExiftoolSessionOptions {
   timeoutMs?: number;
   /**
    * ExifTool is stopped after this long without a request (ms), and started
-   * again by the next one. ExifTool in `-stay_open` mode never notices that
-   * the process feeding it died (at the end of its pipe it polls every
-   * 10 ms, for ever), so a daemon killed without clean-up (SIGKILL, a crash
-   * outside systemd) leaves it behind only if killed during a burst of
-   * clips or within this time after one. @default {2000}
+   * again by the next one: an idle daemon holds no perl process (about
+   * 20 MiB). @default {2000}
    */
   idleMs?: number;
 }
@@ -128,6 +131,8 @@ interface Proc {
   stderr: MarkedReader;
   exited: boolean;
   status: Promise<Deno.CommandStatus>;
+  /** The signal that ends it with ExifTool: SIGTERM for the relay (which kills ExifTool), SIGKILL for ExifTool itself. */
+  stopSignal: Deno.Signal;
 }
 
 /**
@@ -294,6 +299,17 @@ export class ExiftoolSession {
           return await this.#exchange(proc, path, options);
         } catch (err) {
           if (!(err instanceof ExiftoolExited)) throw err;
+          // ExifTool ended: the relay, if still there, goes with it.
+          killProc(proc);
+          const status = await proc.status;
+          if (
+            status.code === RELAY_NOT_FOUND && proc.stopSignal === "SIGTERM"
+          ) {
+            throw exiftoolSpawnError(
+              this.#bin,
+              new Deno.errors.NotFound(this.#bin),
+            );
+          }
           proc.exited = true; // started again on the next turn, if allowed
         }
       }
@@ -303,18 +319,29 @@ export class ExiftoolSession {
   }
 
   #start(): Proc {
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(this.#bin, {
-        args: ["-stay_open", "True", "-@", "-"],
+    const args = ["-stay_open", "True", "-@", "-"];
+    const spawn = (program: string, args: string[]) =>
+      new Deno.Command(program, {
+        args,
         clearEnv: true,
         env: childEnv(),
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",
       }).spawn();
-    } catch (err) {
-      throw exiftoolSpawnError(this.#bin, err);
+    let child: Deno.ChildProcess;
+    let stopSignal: Deno.Signal = "SIGTERM";
+    try {
+      const relay = relayedCommand(this.#bin, args);
+      child = spawn(relay.program, relay.args);
+    } catch {
+      // No perl to run the relay (or not allowed): ExifTool on its own.
+      stopSignal = "SIGKILL";
+      try {
+        child = spawn(this.#bin, args);
+      } catch (err) {
+        throw exiftoolSpawnError(this.#bin, err);
+      }
     }
     const proc: Proc = {
       child,
@@ -323,6 +350,7 @@ export class ExiftoolSession {
       stderr: new MarkedReader(child.stderr),
       exited: false,
       status: child.status,
+      stopSignal,
     };
     proc.status.then(() => proc.exited = true);
     // A daemon that exits without close() leaves no ExifTool polling its pipe.
@@ -402,10 +430,10 @@ export class ExiftoolSession {
   }
 }
 
-/** Kills a process that may have ended already. */
+/** Kills ExifTool (and its relay), which may have ended already. */
 function killProc(proc: Proc): void {
   if (proc.exited) return;
   try {
-    proc.child.kill("SIGKILL");
+    proc.child.kill(proc.stopSignal);
   } catch { /* already gone */ }
 }

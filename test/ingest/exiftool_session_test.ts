@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SHARED_MEDIA } from "../support/shared.ts";
+import { alive, childPids, untilGone } from "../support/procs.ts";
 import { runExiftool } from "../../src/ingest/exiftool.ts";
 import {
   argLineOfPath,
@@ -15,14 +16,11 @@ const FILES = [
   "kaiserbass_r50_clip_20240113175633.mp4",
 ];
 
-/** Whether a process with this id is still there (not a zombie). */
-async function alive(pid: number): Promise<boolean> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z /.test(stat);
-  } catch {
-    return false;
-  }
+/** The ExifTool of a session: the only child of its relay. */
+async function exiftoolOf(session: ExiftoolSession): Promise<number> {
+  const [pid, ...more] = await childPids(session.pid!);
+  assert.ok(pid && more.length === 0, "one ExifTool behind the relay");
+  return pid;
 }
 
 /** The file-access times differ between two reads of the same file; the rest must not. */
@@ -123,7 +121,7 @@ Deno.test("ExiftoolSession starts exiftool again after it was killed", async () 
   try {
     await session.read(`${DIR}/${FILES[0]}`);
     const first = session.pid!;
-    Deno.kill(first, "SIGKILL");
+    Deno.kill(await exiftoolOf(session), "SIGKILL");
     const got = await session.read(`${DIR}/${FILES[1]}`);
     assert.equal(got.SourceFile, `${DIR}/${FILES[1]}`);
     assert.notEqual(session.pid, first);
@@ -160,8 +158,10 @@ Deno.test("ExiftoolSession.close() leaves no exiftool behind, and later requests
   const session = new ExiftoolSession();
   await session.read(`${DIR}/${FILES[0]}`);
   const pid = session.pid!;
+  const exiftool = await exiftoolOf(session);
   await session.close();
   assert.equal(await alive(pid), false);
+  assert.equal(await alive(exiftool), false);
   assert.equal(session.pid, null);
   await assert.rejects(
     session.read(`${DIR}/${FILES[0]}`),
@@ -195,5 +195,80 @@ Deno.test("ExiftoolSession stops exiftool after idleMs without a request, and th
     assert.notEqual(session.pid, first);
   } finally {
     await session.close();
+  }
+});
+
+Deno.test("ExiftoolSession: a process killed with SIGKILL leaves no exiftool behind", async () => {
+  // A daemon stand-in: one session, one file read, its pid said, then it waits.
+  const script = `
+    import { ExiftoolSession } from ${
+    JSON.stringify(
+      new URL("../../src/ingest/exiftool_session.ts", import.meta.url).href,
+    )
+  };
+    const session = new ExiftoolSession({ idleMs: 600_000 });
+    await session.read(${JSON.stringify(`${DIR}/${FILES[0]}`)});
+    console.log(session.pid);
+    await new Promise(() => setInterval(() => {}, 60_000));
+  `;
+  const parent = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const relay = Number(
+    (await new Response(parent.stdout).body!.getReader().read().then((r) =>
+      new TextDecoder().decode(r.value)
+    )).trim(),
+  );
+  const [exiftool] = await childPids(relay);
+  assert.ok(exiftool, "exiftool runs behind the relay");
+  parent.kill("SIGKILL");
+  await parent.status;
+  assert.equal(
+    await untilGone(exiftool!),
+    true,
+    "exiftool outlived the process",
+  );
+  assert.equal(await untilGone(relay), true, "the relay outlived the process");
+});
+
+Deno.test("ExiftoolSession without perl in --allow-run runs exiftool on its own, and still reads files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = join(dir, "read_one.ts");
+    await Deno.writeTextFile(
+      script,
+      `import { ExiftoolSession } from ${
+        JSON.stringify(
+          new URL("../../src/ingest/exiftool_session.ts", import.meta.url)
+            .href,
+        )
+      };
+      const session = new ExiftoolSession();
+      const got = await session.read(${JSON.stringify(`${DIR}/${FILES[0]}`)});
+      console.log(got.SourceFile);
+      await session.close();`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-read",
+        "--allow-env",
+        "--allow-run=exiftool",
+        script,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, stderr);
+    assert.equal(
+      new TextDecoder().decode(out.stdout).trim(),
+      `${DIR}/${FILES[0]}`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -14,7 +14,7 @@ export const DASHCAM_FLAGS = [
   "--no-prompt",
   "--allow-read",
   "--allow-write",
-  "--allow-run=ffmpeg,ffprobe,exiftool",
+  "--allow-run=ffmpeg,ffprobe,exiftool,perl",
   "--allow-env",
   "--allow-net",
   "--allow-ffi",
