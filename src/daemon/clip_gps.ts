@@ -17,7 +17,6 @@ import type { Logger } from "../log/mod.ts";
 import {
   type ClipTiming,
   ExiftoolSession,
-  exiftoolVersion,
   type GpsTrack,
   readClipGps,
   type StartSource,
@@ -176,21 +175,28 @@ export class ClipGps {
   }
 
   /**
-   * Checks ExifTool once (one warning when it cannot run).
+   * Checks ExifTool once (one warning when it cannot run), through the
+   * ExifTool process the first clip will use: started here, it is ready by
+   * the time a clip comes (or stops after its idle time).
    *
    * @param options Data dir, logger, program.
    * @returns The capture.
    */
   static async open(options: ClipGpsOptions): Promise<ClipGps> {
     const { dataDir, log, exiftool = "exiftool" } = options;
-    let bin = exiftool;
-    if (bin !== null && (await exiftoolVersion({ bin })) === null) {
+    if (exiftool === null) return new ClipGps(dataDir, log, null);
+    const session = new ExiftoolSession({ bin: exiftool });
+    const version = await session.version().catch(() => null);
+    if (!version) {
+      await session.close();
       log.warn(
-        `Cannot run ${bin} (gps.exiftool): events get no location from GPS embedded in clips; install Debian's libimage-exiftool-perl (NMEA sidecars are still read)`,
+        `Cannot run ${exiftool} (gps.exiftool): events get no location from GPS embedded in clips; install Debian's libimage-exiftool-perl (NMEA sidecars are still read)`,
       );
-      bin = null;
+      return new ClipGps(dataDir, log, null);
     }
-    return new ClipGps(dataDir, log, bin);
+    const gps = new ClipGps(dataDir, log, exiftool);
+    gps.#session = session;
+    return gps;
   }
 
   #path(videoId: string): string {

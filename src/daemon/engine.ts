@@ -214,7 +214,8 @@ export class Engine {
       lock?.release();
       throw err;
     }
-    const gps = await ClipGps.open({
+    // ExifTool starts (and is checked) while the workers load their models.
+    const gpsOpening = ClipGps.open({
       dataDir,
       log: options.log,
       exiftool: config.gps.exiftool,
@@ -258,6 +259,17 @@ export class Engine {
         if (engine && engine.#started) engine.#fail(new Error(message));
       },
     });
+    const [started, gps] = await Promise.all([
+      pool.start().then(() => null, (err: unknown) => ({ err })),
+      gpsOpening,
+    ]);
+    if (started) {
+      await gps.close();
+      await pool.close({ deadlineMs: 1000 });
+      db.close();
+      lock?.release();
+      throw started.err;
+    }
     engine = new Engine(
       { ...config, data_dir: dataDir },
       db,
@@ -265,14 +277,6 @@ export class Engine {
       lock,
       { ...options, gps },
     );
-    try {
-      await pool.start();
-    } catch (err) {
-      await pool.close({ deadlineMs: 1000 });
-      db.close();
-      lock?.release();
-      throw err;
-    }
     await engine.#frames.recount();
     // The sweep runs before the dispatcher: the dispatcher removes the
     // folders of clips it finishes.

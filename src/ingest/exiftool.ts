@@ -31,39 +31,12 @@ export function exiftoolArgs(path: string): string[] {
   return [...exiftoolOptions(), "--", path];
 }
 
-/** Options for {@linkcode runExiftool} and {@linkcode exiftoolVersion}. */
+/** Options for {@linkcode runExiftool}. */
 export interface ExiftoolOptions {
   /** Program to run. @default {"exiftool"} */
   bin?: string;
   /** Stops the run. */
   signal?: AbortSignal;
-}
-
-/**
- * The installed ExifTool's version, or null when it cannot be run (not
- * installed, or not allowed by `--allow-run`).
- *
- * @param options Program.
- * @returns E.g. "12.57", or null.
- */
-export async function exiftoolVersion(
-  options: ExiftoolOptions = {},
-): Promise<string | null> {
-  const { bin = "exiftool" } = options;
-  try {
-    const out = await new Deno.Command(bin, {
-      args: ["-ver"],
-      clearEnv: true,
-      env: childEnv(),
-      stdout: "piped",
-      stderr: "null",
-      stdin: "null",
-    }).output();
-    if (!out.success) return null;
-    return new TextDecoder().decode(out.stdout).trim() || null;
-  } catch {
-    return null;
-  }
 }
 
 /**

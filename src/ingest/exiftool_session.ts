@@ -61,6 +61,16 @@ export interface ExiftoolReadOptions {
   timeoutMs?: number;
 }
 
+/** One request: its argument lines (before the marker) and how its output is read. */
+interface Request<T> {
+  /** What the request is about, for errors: a file's JSON name, or "the version". */
+  label: string;
+  /** Argument lines, one per line of the `-@` stream. */
+  lines: string[];
+  /** Reads the request's output. */
+  parse: (out: { stdout: string; stderr: string }) => T;
+}
+
 /** The process ended before the request's marker (killed, crashed). */
 class ExiftoolExited extends Error {}
 
@@ -222,9 +232,32 @@ export class ExiftoolSession {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     }
+    return this.#enqueue({
+      label: JSON.stringify(path),
+      lines: [...exiftoolOptions(), argLineOfPath(path)!],
+      parse: (out) => parseExiftoolOutput(path, out),
+    }, options);
+  }
+
+  /**
+   * ExifTool's version (`-ver`), read by the session's process: a check
+   * that ExifTool runs which leaves it started for the first file.
+   *
+   * @returns E.g. "12.57".
+   * @throws {Error} One line when ExifTool is missing or stops, as {@linkcode read}.
+   */
+  version(): Promise<string> {
+    return this.#enqueue({
+      label: "the version",
+      lines: ["-ver"],
+      parse: (out) => out.stdout.trim(),
+    }, {});
+  }
+
+  #enqueue<T>(request: Request<T>, options: ExiftoolReadOptions): Promise<T> {
     clearTimeout(this.#idleTimer);
     this.#pending++;
-    const run = this.#queue.then(() => this.#request(path, options));
+    const run = this.#queue.then(() => this.#request(request, options));
     this.#queue = run.catch(() => {}).finally(() => {
       if (--this.#pending === 0 && !this.#closed) this.#armIdle();
     });
@@ -275,14 +308,12 @@ export class ExiftoolSession {
     await proc.status;
   }
 
-  async #request(
-    path: string,
+  async #request<T>(
+    request: Request<T>,
     options: ExiftoolReadOptions,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<T> {
     const fail = (why: string) =>
-      new Error(
-        `Cannot read GPS of ${JSON.stringify(path)} with exiftool: ${why}`,
-      );
+      new Error(`Cannot read GPS of ${request.label} with exiftool: ${why}`);
     options.signal?.throwIfAborted();
     let restarts = 0;
     this.#busy = true;
@@ -296,7 +327,7 @@ export class ExiftoolSession {
         if (restarts > 1) throw fail("exiftool stopped twice");
         const proc = this.#proc ?? this.#start();
         try {
-          return await this.#exchange(proc, path, options);
+          return await this.#exchange(proc, request, options);
         } catch (err) {
           if (!(err instanceof ExiftoolExited)) throw err;
           // ExifTool ended: the relay, if still there, goes with it.
@@ -363,16 +394,15 @@ export class ExiftoolSession {
     if (this.#proc) killProc(this.#proc);
   }
 
-  async #exchange(
+  async #exchange<T>(
     proc: Proc,
-    path: string,
+    request: Request<T>,
     options: ExiftoolReadOptions,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<T> {
     const id = `${this.#nonce}${++this.#seq}`;
     const marker = `{ready${id}}`;
     const lines = [
-      ...exiftoolOptions(),
-      argLineOfPath(path)!,
+      ...request.lines,
       "-echo4",
       marker,
       `-execute${id}`,
@@ -389,7 +419,7 @@ export class ExiftoolSession {
         proc.stdout.take(marker),
         proc.stderr.take(marker),
       ]);
-      return parseExiftoolOutput(path, { stdout, stderr });
+      return request.parse({ stdout, stderr });
     })();
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -400,9 +430,9 @@ export class ExiftoolSession {
         cutOff = true;
         reject(
           new Error(
-            `Cannot read GPS of ${
-              JSON.stringify(path)
-            } with exiftool: no answer within ${timeoutMs / 1000} s`,
+            `Cannot read GPS of ${request.label} with exiftool: no answer within ${
+              timeoutMs / 1000
+            } s`,
           ),
         );
       }, timeoutMs);

@@ -272,3 +272,27 @@ Deno.test("ExiftoolSession without perl in --allow-run runs exiftool on its own,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ExiftoolSession.version() gives the version a one-off `exiftool -ver` prints, and the process then reads files", async () => {
+  const out = await new Deno.Command("exiftool", { args: ["-ver"] }).output();
+  const session = new ExiftoolSession();
+  try {
+    assert.equal(
+      await session.version(),
+      new TextDecoder().decode(out.stdout).trim(),
+    );
+    const pid = session.pid;
+    assert.ok(pid !== null);
+    const got = await session.read(`${DIR}/${FILES[0]}`);
+    assert.equal(got.SourceFile, `${DIR}/${FILES[0]}`);
+    assert.equal(session.pid, pid, "the version's process reads the file");
+  } finally {
+    await session.close();
+  }
+  const missing = new ExiftoolSession({ bin: "/nonexistent/exiftool" });
+  await assert.rejects(
+    missing.version(),
+    /^Error: Cannot run \/nonexistent\/exiftool: not installed/,
+  );
+  await missing.close();
+});
