@@ -18,8 +18,8 @@
  * the resident pages of the deno process (its Web Workers are threads of
  * it) and every descendant (ffmpeg, ffprobe, ExifTool and its relay). A
  * sum of RSS counts a page shared by two processes twice: ffmpeg and
- * ffprobe map the same libav* libraries (about 50 MiB resident in each of
- * them before a frame is decoded). Peak PSS (`Pss:` of
+ * ffprobe map the same libraries (about 40 MiB of file-backed pages in
+ * a decoding ffmpeg, `Pss_File` of its smaps_rollup). Peak PSS (`Pss:` of
  * `/proc/PID/smaps_rollup`: each shared page divided among the processes
  * that map it) is the tree's share of physical memory, read every 250 ms
  * and at each new RSS peak (reading it takes the process's mmap lock).
