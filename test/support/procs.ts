@@ -3,27 +3,42 @@
  * and a bounded wait for one to end. For tests of programs that must not
  * outlive their parent.
  *
+ * Deno reads `/proc/PID/...` of other processes only under `--allow-all`
+ * (`deno task test` grants `--allow-read` and `--allow-run`), so the files
+ * are read by `cat`. A file that is not there (the process is gone) reads
+ * as null; any other failure throws, so that a check can never pass
+ * because /proc could not be read.
+ *
  * @module
  */
 
+/**
+ * A /proc file's text, or null when it does not exist.
+ *
+ * @throws {Error} When `cat` fails for another reason.
+ */
+async function readProc(path: string): Promise<string | null> {
+  const out = await new Deno.Command("cat", {
+    args: [path],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (out.success) return new TextDecoder().decode(out.stdout);
+  const err = new TextDecoder().decode(out.stderr);
+  if (/No such file or directory|No such process/.test(err)) return null;
+  throw new Error(`Cannot read ${path}: ${err.trim()}`);
+}
+
 /** Whether a process with this id is still there (not a zombie). */
 export async function alive(pid: number): Promise<boolean> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z /.test(stat);
-  } catch {
-    return false;
-  }
+  const stat = await readProc(`/proc/${pid}/stat`);
+  return stat !== null && !/^\d+ \(.*\) Z /.test(stat);
 }
 
 /** The ids of a process's children (empty when it has none or is gone). */
 export async function childPids(pid: number): Promise<number[]> {
-  try {
-    const text = await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`);
-    return text.trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
+  const text = await readProc(`/proc/${pid}/task/${pid}/children`);
+  return (text ?? "").trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 /**
