@@ -52,7 +52,8 @@ export interface DispatcherOptions {
   onFatal: (err: Error) => void;
   /**
    * Leave out of `ocr` tasks the plates a settled track holds (config
-   * `skipping.enabled`; see `ocr_plan.ts`).
+   * `skipping.enabled`; see `ocr_plan.ts`; the plate detector's own rule is
+   * applied by its stage when the task runs).
    * @default {false}
    */
   skipSettledPlates?: boolean;

@@ -239,6 +239,9 @@ export class Engine {
         options: {
           ...config.vision,
           cameras: config.cameras,
+          // The plate detector leaves out frames whose every vehicle holds
+          // a settled plate (src/vision/online_tracks.ts).
+          skip_settled_plates: config.skipping.enabled,
           ...options.handlerOptions,
         },
       },

@@ -1,8 +1,9 @@
 /**
  * OCR only where it can change the result: when the dispatcher turns a
  * `plate_detect` result into `ocr` tasks, plates that a settled track already
- * holds are left out (see `src/vision/online_tracks.ts` for the rule). The
- * tracks are rebuilt from the clip's OCR results of the frames just before,
+ * holds are left out (see `src/vision/online_tracks.ts` for the rule; the
+ * plate detector's own rule runs in its stage, `src/vision/stages/mod.ts`,
+ * when the task is claimed). The tracks are rebuilt from the clip's OCR results of the frames just before,
  * as stored in `pipeline.db`, so a restart or a power cut loses no state: the
  * decision is taken again from the same durable rows when the result is
  * handled after the restart.
@@ -12,25 +13,13 @@
 import type { DatabaseSync } from "node:sqlite";
 import { type NewTask, recentResults } from "../graph/mod.ts";
 import {
-  type FramePlateRead,
   planOcr,
   type PlateOnVehicle,
-  settledTracks,
+  SETTLE_WINDOW_FRAMES,
+  type SettledTrack,
+  settledTracksOf,
+  TRACK_GAP_FRAMES,
 } from "../vision/mod.ts";
-
-/**
- * The tracker's `maxGapFrames` (default of `trackPlates`): the largest gap
- * between two reads of one track, in sampled frames.
- */
-const MAX_GAP_FRAMES = 10;
-
-/**
- * Frames before the dispatched one whose reads are tracked: a settled track
- * needs its last 3 reads, each at most `MAX_GAP_FRAMES + 1` frames after the
- * one before, and the last within `MAX_GAP_FRAMES` of the frame; 4 such spans
- * hold them all.
- */
-const WINDOW_FRAMES = 4 * (MAX_GAP_FRAMES + 1);
 
 /** What {@linkcode planOcrTasks} did. */
 export interface OcrTasksPlan {
@@ -61,23 +50,29 @@ export function planOcrTasks(
       out.children.push(child);
       continue;
     }
-    const reads = recentResults(db, {
-      videoId: child.videoId,
-      category: "ocr",
-      fromFrame: Math.max(0, frameIdx - WINDOW_FRAMES),
-      toFrame: frameIdx - 1,
-    }).flatMap((
-      r,
-    ) => ((r.result as { reads?: FramePlateRead[] })?.reads ?? []));
-    const tracks = reads.length ? settledTracks(reads) : [];
+    const tracks = settledBefore(db, child.videoId, frameIdx);
     const plan = planOcr(plates, {
       frameIdx,
       tracks,
-      maxGapFrames: MAX_GAP_FRAMES,
+      maxGapFrames: TRACK_GAP_FRAMES,
     });
     out.settled += plan.settled.length;
     if (plan.read.length === 0) continue;
     out.children.push({ ...child, meta: { ...child.meta, plates: plan.read } });
   }
   return out;
+}
+
+/** The settled tracks of a clip's OCR reads in the frames just before `frameIdx`. */
+function settledBefore(
+  db: DatabaseSync,
+  videoId: string,
+  frameIdx: number,
+): SettledTrack[] {
+  return settledTracksOf(recentResults(db, {
+    videoId,
+    category: "ocr",
+    fromFrame: Math.max(0, frameIdx - SETTLE_WINDOW_FRAMES),
+    toFrame: frameIdx - 1,
+  }));
 }

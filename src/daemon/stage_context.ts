@@ -6,7 +6,12 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { clipResults, getVideo, type TaskRow } from "../graph/mod.ts";
+import {
+  clipResults,
+  getVideo,
+  recentResults,
+  type TaskRow,
+} from "../graph/mod.ts";
 import { decodePpm } from "../shared/mod.ts";
 import type {
   RgbImage,
@@ -108,6 +113,13 @@ export function createStageContext(
         task: toStageTask(r.task),
         result: r.result as StageOutput,
       }));
+    },
+    recentResults(category, frames) {
+      return recentResults(db, {
+        videoId: task.videoId,
+        category,
+        ...frames,
+      }) as Array<{ frameIdx: number; result: StageOutput }>;
     },
     clip() {
       const v = getVideo(db, task.videoId);

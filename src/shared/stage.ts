@@ -90,6 +90,15 @@ export interface StageContext {
   clipResults(
     category: TaskCategory,
   ): Array<{ task: StageTask; result: StageOutput }>;
+  /**
+   * The `done` results of one category for the task's clip in a window of
+   * frames (both ends included), by frame: what a stage needs of the frames
+   * just before its own (settled tracks) without reading the whole clip's.
+   */
+  recentResults(
+    category: TaskCategory,
+    frames: { fromFrame: number; toFrame: number },
+  ): Array<{ frameIdx: number; result: StageOutput }>;
   /** The task's clip. */
   clip(): ClipMeta | null;
   /** Logger. */

@@ -4,8 +4,9 @@
  * configuration) with `skipping.enabled` false and true, and prints for
  * each the whole-process wall time, CPU seconds (user + system, ffmpeg
  * included) and peak RSS (GNU `/usr/bin/time`), the sampled frames, the
- * `vehicle_detect`, `plate_detect` and `ocr` tasks run, the plates read by
- * OCR, and the plates reported. `SKIP_BENCH_ROUNDS=n` repeats the pair.
+ * `vehicle_detect`, `plate_detect` and `ocr` tasks run, the plate
+ * detector's runs (its tasks less those it left out for settled tracks,
+ * `plate_detect_settled`), the plates read by OCR, and the plates reported. `SKIP_BENCH_ROUNDS=n` repeats the pair.
  *
  * `deno run -A test/bench/skip_bench.ts [SHARED_DIR]`
  *
@@ -91,6 +92,10 @@ async function runOnce(enabled: boolean) {
     `SELECT COALESCE(SUM(json_array_length(r.result, '$.reads')), 0) AS n
        FROM tasks t JOIN results r ON r.task_id = t.id WHERE t.category = 'ocr'`,
   ).get() as { n: number }).n;
+  const plateDetectSettled = (db.prepare(
+    `SELECT COUNT(*) AS n FROM tasks t JOIN results r ON r.task_id = t.id
+      WHERE t.category = 'plate_detect' AND json_extract(r.result, '$.settled') = 1`,
+  ).get() as { n: number }).n;
   const frames = (db.prepare(
     "SELECT SUM(frames_total) AS n FROM video_metadata",
   ).get() as { n: number }).n;
@@ -104,6 +109,7 @@ async function runOnce(enabled: boolean) {
     frames,
     vehicle_detect: tasks.vehicle_detect ?? 0,
     plate_detect: tasks.plate_detect ?? 0,
+    plate_detect_settled: plateDetectSettled,
     ocr: tasks.ocr ?? 0,
     plates_read: platesRead,
     plates,

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import type { Box } from "../../src/shared/mod.ts";
-import { planOcr, settledTracks } from "../../src/vision/online_tracks.ts";
+import {
+  planOcr,
+  planPlateDetect,
+  settledTracks,
+} from "../../src/vision/online_tracks.ts";
 import type { FramePlateRead } from "../../src/vision/smooth.ts";
 
 function read(
@@ -56,6 +60,7 @@ Deno.test("settledTracks() needs the last three reads to agree, each confident",
     text: "AB123CD",
     lastFrameIdx: 3,
     plateBox: [104, 100, 164, 120],
+    carBox: [64, 40, 204, 160],
     reads: 4,
   });
 });
@@ -132,4 +137,41 @@ Deno.test("planOcr() keeps a new plate beside a settled one", () => {
     text: "AB123CD",
     lastFrameIdx: 2,
   }]);
+});
+
+Deno.test("planPlateDetect() leaves the detector out only when each vehicle has a live settled track of its own", () => {
+  const carA: Box = [60, 40, 220, 160];
+  const carB: Box = [300, 40, 460, 160];
+  const track = (carBox: Box | null, lastFrameIdx = 7) => ({
+    text: "AB123CD",
+    lastFrameIdx,
+    plateBox: [100, 100, 160, 120] as Box,
+    carBox,
+    reads: 3,
+  });
+  const at = (
+    vehicles: Box[],
+    tracks: ReturnType<typeof track>[],
+    frameIdx = 9,
+  ) => planPlateDetect(vehicles.map((box) => ({ box })), { frameIdx, tracks });
+  assert.equal(at([carA], [track(carA)]), true);
+  assert.equal(at([carA, carB], [track(carA), track(carB)]), true);
+  // A vehicle no track holds (a new one): run it.
+  assert.equal(at([carA, carB], [track(carA)]), false);
+  // One track cannot hold two vehicles.
+  assert.equal(at([carA, [62, 40, 222, 160]], [track(carA)]), false);
+  // The vehicle moved a lot since the last read.
+  assert.equal(at([[140, 40, 300, 160]], [track(carA)]), false);
+  // The track's last read is past the gap, or its vehicle was never found.
+  assert.equal(at([carA], [track(carA)], 18), false);
+  assert.equal(at([carA], [track(null)]), false);
+  // No vehicle at all: a plate may be on a vehicle the detector missed.
+  assert.equal(at([], [track(carA)]), false);
+});
+
+Deno.test("settledTracks() keeps the car box of the track's last read (null when the vehicle was not found)", () => {
+  const reads = [0, 1, 2].map((f) => read(f, "AB123CD"));
+  assert.deepEqual(settledTracks(reads)[0].carBox, reads[2].carBox);
+  const unfound = reads.map((r) => ({ ...r, carFound: false }));
+  assert.equal(settledTracks(unfound)[0].carBox, null);
 });

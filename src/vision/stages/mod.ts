@@ -40,6 +40,12 @@ import { zonesOfCamera } from "../ignore_zones.ts";
 import { encodePng } from "../png.ts";
 import { frameSignature, sceneMoves } from "../static_text.ts";
 import {
+  planPlateDetect,
+  SETTLE_WINDOW_FRAMES,
+  settledTracksOf,
+  TRACK_GAP_FRAMES,
+} from "../online_tracks.ts";
+import {
   detectPlates,
   detectVehicles,
   loadDetector,
@@ -109,9 +115,26 @@ async function plateStage(
     "plate_detect",
     modelOptions("plate_detect", init, vision),
   );
+  // Config `skipping.enabled`, passed by the engine.
+  const skipSettled = init.options?.skip_settled_plates === true;
   return {
     async run(task, ctx): Promise<StageOutput> {
       const input = parseVehiclesPayload(task.meta);
+      if (skipSettled && task.frameIdx !== null) {
+        // Decided when the task runs, not when it is made: the OCR of the
+        // frames just before has had the most time to finish.
+        const frameIdx = task.frameIdx;
+        const tracks = settledTracksOf(ctx.recentResults("ocr", {
+          fromFrame: Math.max(0, frameIdx - SETTLE_WINDOW_FRAMES),
+          toFrame: frameIdx - 1,
+        }));
+        const skip = planPlateDetect(input.vehicles, {
+          frameIdx,
+          tracks,
+          maxGapFrames: TRACK_GAP_FRAMES,
+        });
+        if (skip) return { plates: 0, settled: true, next: [] };
+      }
       const img = await ctx.readFrame(task.payloadRef);
       const { payload, secondPassCalls } = await detectPlates(
         detector,
