@@ -3,10 +3,10 @@
  * `plate_detect` result into `ocr` tasks, plates that a settled track already
  * holds are left out (see `src/vision/online_tracks.ts` for the rule; the
  * plate detector's own rule runs in its stage, `src/vision/stages/mod.ts`,
- * when the task is claimed). The tracks are rebuilt from the clip's OCR results of the frames just before,
- * as stored in `pipeline.db`, so a restart or a power cut loses no state: the
- * decision is taken again from the same durable rows when the result is
- * handled after the restart.
+ * when the task is claimed). The tracks are rebuilt from the clip's OCR
+ * results of the frames just before, as stored in `pipeline.db`, so a
+ * restart or a power cut loses no state: the decision is taken again from
+ * the same durable rows when the result is handled after the restart.
  *
  * @module
  */
@@ -15,9 +15,9 @@ import { type NewTask, recentResults } from "../graph/mod.ts";
 import {
   planOcr,
   type PlateOnVehicle,
-  SETTLE_WINDOW_FRAMES,
   type SettledTrack,
   settledTracksOf,
+  settleWindow,
   TRACK_GAP_FRAMES,
 } from "../vision/mod.ts";
 
@@ -72,7 +72,6 @@ function settledBefore(
   return settledTracksOf(recentResults(db, {
     videoId,
     category: "ocr",
-    fromFrame: Math.max(0, frameIdx - SETTLE_WINDOW_FRAMES),
-    toFrame: frameIdx - 1,
+    ...settleWindow(frameIdx),
   }));
 }

@@ -49,6 +49,29 @@ export const TRACK_GAP_FRAMES = 10;
  */
 export const SETTLE_WINDOW_FRAMES = 4 * (TRACK_GAP_FRAMES + 1);
 
+/**
+ * The frames whose stored reads decide the settled tracks for `frameIdx`:
+ * the {@linkcode SETTLE_WINDOW_FRAMES} before it (both ends included). Pure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { settleWindow } from "./online_tracks.ts";
+ * assert.deepEqual(settleWindow(50), { fromFrame: 6, toFrame: 49 });
+ * assert.deepEqual(settleWindow(3), { fromFrame: 0, toFrame: 2 });
+ * ```
+ * @param frameIdx The frame being planned.
+ * @returns The first and last frame to read.
+ */
+export function settleWindow(
+  frameIdx: number,
+): { fromFrame: number; toFrame: number } {
+  return {
+    fromFrame: Math.max(0, frameIdx - SETTLE_WINDOW_FRAMES),
+    toFrame: frameIdx - 1,
+  };
+}
+
 /** A track whose plate text is settled. */
 export interface SettledTrack {
   /** The settled text. */
@@ -209,10 +232,13 @@ export function planOcr<P extends Pick<PlateOnVehicle, "plateBox">>(
     tracks: readonly SettledTrack[];
   } & PlanOcrOptions,
 ): OcrPlan<P> {
-  const { frameIdx, tracks, maxGapFrames = 10, minIou = 0.5 } = options;
-  const live = tracks.filter((t) =>
-    t.lastFrameIdx < frameIdx && frameIdx - t.lastFrameIdx <= maxGapFrames
-  );
+  const {
+    frameIdx,
+    tracks,
+    maxGapFrames = TRACK_GAP_FRAMES,
+    minIou = 0.5,
+  } = options;
+  const live = liveTracks(tracks, frameIdx, maxGapFrames);
   // Which plates each live track could hold.
   const holders = live.map((t) =>
     plates.flatMap((p, i) => iou(p.plateBox, t.plateBox) >= minIou ? [i] : [])
@@ -274,11 +300,15 @@ export function planPlateDetect(
     tracks: readonly SettledTrack[];
   } & PlanOcrOptions,
 ): boolean {
-  const { frameIdx, tracks, maxGapFrames = 10, minIou = 0.5 } = options;
+  const {
+    frameIdx,
+    tracks,
+    maxGapFrames = TRACK_GAP_FRAMES,
+    minIou = 0.5,
+  } = options;
   if (vehicles.length === 0) return false;
-  const live = tracks.filter((t) =>
-    t.carBox && t.lastFrameIdx < frameIdx &&
-    frameIdx - t.lastFrameIdx <= maxGapFrames
+  const live = liveTracks(tracks, frameIdx, maxGapFrames).filter((t) =>
+    t.carBox
   );
   const taken = new Set<number>();
   return vehicles.every((v) => {
@@ -289,4 +319,15 @@ export function planPlateDetect(
     taken.add(k);
     return true;
   });
+}
+
+/** The tracks whose last read is before `frameIdx` and at most `maxGapFrames` frames before it. */
+function liveTracks(
+  tracks: readonly SettledTrack[],
+  frameIdx: number,
+  maxGapFrames: number,
+): SettledTrack[] {
+  return tracks.filter((t) =>
+    t.lastFrameIdx < frameIdx && frameIdx - t.lastFrameIdx <= maxGapFrames
+  );
 }

@@ -41,8 +41,8 @@ import { encodePng } from "../png.ts";
 import { frameSignature, sceneMoves } from "../static_text.ts";
 import {
   planPlateDetect,
-  SETTLE_WINDOW_FRAMES,
   settledTracksOf,
+  settleWindow,
   TRACK_GAP_FRAMES,
 } from "../online_tracks.ts";
 import {
@@ -124,10 +124,9 @@ async function plateStage(
         // Decided when the task runs, not when it is made: the OCR of the
         // frames just before has had the most time to finish.
         const frameIdx = task.frameIdx;
-        const tracks = settledTracksOf(ctx.recentResults("ocr", {
-          fromFrame: Math.max(0, frameIdx - SETTLE_WINDOW_FRAMES),
-          toFrame: frameIdx - 1,
-        }));
+        const tracks = settledTracksOf(
+          ctx.recentResults("ocr", settleWindow(frameIdx)),
+        );
         const skip = planPlateDetect(input.vehicles, {
           frameIdx,
           tracks,
