@@ -262,17 +262,20 @@ export class Engine {
         if (engine && engine.#started) engine.#fail(new Error(message));
       },
     });
-    const [started, gps] = await Promise.all([
+    // Both are awaited before either failure is thrown, so that nothing
+    // started by the other is left running.
+    const [started, opened] = await Promise.all([
       pool.start().then(() => null, (err: unknown) => ({ err })),
-      gpsOpening,
+      gpsOpening.then((gps) => ({ gps }), (err: unknown) => ({ err })),
     ]);
-    if (started) {
-      await gps.close();
+    if (started || !("gps" in opened)) {
+      if ("gps" in opened) await opened.gps.close();
       await pool.close({ deadlineMs: 1000 });
       db.close();
       lock?.release();
-      throw started.err;
+      throw (started ?? opened as { err: unknown }).err;
     }
+    const gps = opened.gps;
     engine = new Engine(
       { ...config, data_dir: dataDir },
       db,
