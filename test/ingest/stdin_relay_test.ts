@@ -56,30 +56,33 @@ Deno.test("stdin relay: the program reads what is written to the relay and write
   await child.stderr.cancel();
 });
 
-Deno.test("stdin relay: a program that never notices the end of its stdin is killed when the relay's stdin ends", async () => {
+/**
+ * Starts {@linkcode DEAF} behind the relay, ends the relay with `stop`, and
+ * says whether the program is still there once the relay has exited.
+ */
+async function deafOutlives(
+  stop: (child: Deno.ChildProcess) => Promise<void> | void,
+): Promise<boolean> {
   const child = relay("sh", DEAF);
   const r = child.stdout.getReader();
   assert.equal(await firstLine(r), "ready");
   const [sleeper] = await childPids(child.pid);
   assert.ok(sleeper, "sleep runs as the relay's child");
-  await child.stdin.close();
+  await stop(child);
   await exit(child);
-  assert.equal(await alive(sleeper!), false);
-  await r.cancel();
-  await child.stderr.cancel();
-});
-
-Deno.test("stdin relay: SIGTERM to the relay ends the program with it", async () => {
-  const child = relay("sh", DEAF);
-  const r = child.stdout.getReader();
-  assert.equal(await firstLine(r), "ready");
-  const [sleeper] = await childPids(child.pid);
-  child.kill("SIGTERM");
-  await exit(child);
-  assert.equal(await alive(sleeper!), false);
+  const outlived = await alive(sleeper);
   await r.cancel();
   await child.stderr.cancel();
   await child.stdin.close().catch(() => {});
+  return outlived;
+}
+
+Deno.test("stdin relay: a program that never notices the end of its stdin is killed when the relay's stdin ends", async () => {
+  assert.equal(await deafOutlives((child) => child.stdin.close()), false);
+});
+
+Deno.test("stdin relay: SIGTERM to the relay ends the program with it", async () => {
+  assert.equal(await deafOutlives((child) => child.kill("SIGTERM")), false);
 });
 
 Deno.test("stdin relay: the program ends when the process that started the relay is killed with SIGKILL", async () => {
