@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  type ClipSubmission,
   type DataDirLock,
   Engine,
   lockDataDir,
@@ -72,11 +73,16 @@ async function processLocked(
   const { values, positionals, lock } = options;
   const outbox = openDataDirOutbox(config.data_dir, { log });
   let engine: Engine;
+  const subs: ClipSubmission[] = [];
   try {
     engine = await Engine.open(config, {
       log,
       lock,
       sink: outboxSink(outbox, { log }),
+      // Hashing, probing and decoding the first clip overlap model loading.
+      whileWorkersLoad: async (engine) => {
+        for (const clip of positionals) subs.push(await engine.addClip(clip));
+      },
     });
   } catch (err) {
     outbox.close();
@@ -85,8 +91,6 @@ async function processLocked(
   const stop = { signal: shutdownSignal };
   let timer: ReturnType<typeof setInterval> | undefined;
   try {
-    const subs = [];
-    for (const clip of positionals) subs.push(await engine.addClip(clip));
     const ids = subs.flatMap((s) => (s.videoId ? [s.videoId] : []));
     const tty = Deno.stderr.isTerminal() && !values.json;
     if (tty) {

@@ -8,7 +8,12 @@
  * @module
  */
 import { extname } from "node:path";
-import { Engine, lockDataDir, outboxSink } from "../daemon/mod.ts";
+import {
+  type ClipSubmission,
+  Engine,
+  lockDataDir,
+  outboxSink,
+} from "../daemon/mod.ts";
 import { decodeImageFile } from "../ingest/image_decode.ts";
 import { log } from "../log/mod.ts";
 import { openDataDirOutbox } from "../sink/mod.ts";
@@ -161,21 +166,25 @@ export async function runRead(
     // The lock comes first: a second process must change nothing.
     const lock = await lockDataDir(config.data_dir);
     const outbox = openDataDirOutbox(config.data_dir, { log });
+    const subs: { file: string; sub: ClipSubmission }[] = [];
     const engine = await Engine.open(config, {
       log,
       lock,
       sink: outboxSink(outbox, { log }),
+      // As in `process`: the clips' intake overlaps model loading.
+      whileWorkersLoad: async (engine) => {
+        for (const file of clips) {
+          if (signal.aborted) return;
+          subs.push({ file, sub: await engine.addClip(file) });
+        }
+      },
     }).catch((err) => {
       outbox.close();
       lock.release();
       throw err;
     });
     try {
-      const subs = [];
-      for (const file of clips) {
-        if (signal.aborted) return interrupted("clips");
-        subs.push({ file, sub: await engine.addClip(file) });
-      }
+      if (signal.aborted) return interrupted("clips");
       try {
         await engine.waitFor(
           subs.flatMap((s) => (s.sub.videoId ? [s.sub.videoId] : [])),

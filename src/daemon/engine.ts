@@ -1,8 +1,9 @@
 /**
  * The engine: the composition of the pipeline's rooms over one data dir.
  * Start order: data dir lock, database (with crash recovery, see
- * recovery.ts), workers (pool.ts), frame sweep (frame_files.ts), dispatcher
- * (dispatcher.ts), decoding (decoder.ts). Stop order is the reverse. Clips
+ * recovery.ts), then while the workers load their models (pool.ts) the
+ * frame sweep (frame_files.ts), dispatcher (dispatcher.ts) and decoding
+ * (decoder.ts). Stop order is the reverse. Clips
  * come in through {@linkcode Engine.addClip} (intake.ts) and move through
  * their steps in clip_lifecycle.ts.
  *
@@ -77,6 +78,17 @@ export interface EngineOptions {
    * @default {the wall clock}
    */
   clock?: Clock;
+  /**
+   * Work that needs the engine but not its models, run once the engine is
+   * built while its workers are still loading their models (about 1 s of
+   * CPU on 2 cores): `process` submits its clips here, so their hashing,
+   * probing and first frames overlap model loading. {@linkcode Engine.open}
+   * resolves when both are done; when either fails it closes the engine
+   * (clips already submitted stay queued for the next start) and throws
+   * that error, the workers' first.
+   * @default {nothing}
+   */
+  whileWorkersLoad?: (engine: Engine) => Promise<void>;
 }
 
 const DEFAULT_HANDLERS = new URL("../vision/stages/mod.ts", import.meta.url)
@@ -178,10 +190,11 @@ export class Engine {
 
   /**
    * Opens the data dir (taking its lock), recovers from a crash, starts the
-   * workers and the dispatcher, and resumes unfinished clips.
+   * workers and the dispatcher, and resumes unfinished clips. Decoding
+   * and `options.whileWorkersLoad` start before the models are loaded.
    *
    * @param config The configuration.
-   * @param options Logger, sink and handler module.
+   * @param options Logger, sink, handler module, work to overlap model loading.
    * @returns The running engine.
    */
   static async open(config: Config, options: EngineOptions): Promise<Engine> {
@@ -262,37 +275,58 @@ export class Engine {
         if (engine && engine.#started) engine.#fail(new Error(message));
       },
     });
-    // Both are awaited before either failure is thrown, so that nothing
-    // started by the other is left running.
-    const [started, opened] = await Promise.all([
-      pool.start().then(() => null, (err: unknown) => ({ err })),
-      gpsOpening.then((gps) => ({ gps }), (err: unknown) => ({ err })),
-    ]);
-    if (started || !("gps" in opened)) {
-      if ("gps" in opened) await opened.gps.close();
+    // A worker terminated while onnxruntime creates its session can crash
+    // the process, so every failure path below waits for the workers to
+    // settle (loaded or failed) before closing them.
+    const loading = pool.start().then(() => null, (err: unknown) => ({ err }));
+    const opened = await gpsOpening.then(
+      (gps) => ({ gps }),
+      (err: unknown) => ({ err }),
+    );
+    if (!("gps" in opened)) {
+      await loading;
       await pool.close({ deadlineMs: 1000 });
       db.close();
       lock?.release();
-      throw (started ?? opened as { err: unknown }).err;
+      throw opened.err;
     }
-    const gps = opened.gps;
     engine = new Engine(
       { ...config, data_dir: dataDir },
       db,
       pool,
       lock,
-      { ...options, gps },
+      { ...options, gps: opened.gps },
     );
-    await engine.#frames.recount();
-    // The sweep runs before the dispatcher: the dispatcher removes the
-    // folders of clips it finishes.
-    await engine.#frames.sweepOrphans();
-    engine.#dispatcher.start();
-    for (const v of listVideos(db, { status: ["queued", "decoding"] })) {
-      engine.#decoder.enqueue(v.video_id);
+    const opening = engine.#begin(options.whileWorkersLoad).then(
+      () => null,
+      (err: unknown) => ({ err }),
+    );
+    const [unloaded, unopened] = await Promise.all([loading, opening]);
+    const failure = unloaded ?? unopened;
+    if (failure) {
+      await engine.close({ deadlineMs: 1000 });
+      throw failure.err;
     }
     engine.#started = true;
     return engine;
+  }
+
+  /**
+   * Everything of the start that does not need the models: the frame count
+   * and sweep (before the dispatcher, which removes the folders of clips it
+   * finishes), the dispatcher, the decoding of clips left queued, and the
+   * caller's `whileWorkersLoad`.
+   */
+  async #begin(
+    whileWorkersLoad: EngineOptions["whileWorkersLoad"],
+  ): Promise<void> {
+    await this.#frames.recount();
+    await this.#frames.sweepOrphans();
+    this.#dispatcher.start();
+    for (const v of listVideos(this.db, { status: ["queued", "decoding"] })) {
+      this.#decoder.enqueue(v.video_id);
+    }
+    await whileWorkersLoad?.(this);
   }
 
   /**

@@ -38,6 +38,30 @@ export interface TrivialOptions {
   delayMs?: number;
   /** ocr writes a crop file under DATA_DIR/crops, as the real stage does. */
   writeCrop?: boolean;
+  /**
+   * Handler creation waits until this file exists, as a worker loading a
+   * model would (fails after 60 s, so a test waiting for it cannot hang).
+   */
+  initGate?: string;
+  /** Handler creation fails, as with a missing model. */
+  initFail?: boolean;
+}
+
+/** Resolves once `path` exists; rejects after `limitMs`. */
+async function fileAppears(path: string, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    try {
+      await Deno.stat(path);
+      return;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`Cannot load handler: ${path} never appeared`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** The switches a subprocess got in its environment. */
@@ -56,10 +80,10 @@ function optionsFromEnv(): TrivialOptions {
 }
 
 /** Creates the trivial handler of a category. */
-export const createStageHandler: CreateStageHandler = (
+export const createStageHandler: CreateStageHandler = async (
   category: TaskCategory,
   init,
-): StageHandler => {
+): Promise<StageHandler> => {
   const failIf = Deno.env.get("TRIVIAL_INIT_FAIL_IF");
   if (failIf) {
     try {
@@ -69,10 +93,15 @@ export const createStageHandler: CreateStageHandler = (
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   }
-  return handler(category, init.dataDir, {
+  const options: TrivialOptions = {
     ...optionsFromEnv(),
     ...init.options as TrivialOptions,
-  });
+  };
+  if (options.initGate) await fileAppears(options.initGate, 60_000);
+  if (options.initFail) {
+    throw new Error("Cannot use model test.onnx: planted start-up failure");
+  }
+  return handler(category, init.dataDir, options);
 };
 
 function handler(
