@@ -169,12 +169,16 @@ export const DEFAULTS = {
   // inference running beside it gets instead.
   decode_threads: null,
   log_level: "info",
-  // Three workers on 2 cores: the plate detector (the slowest stage), the
-  // vehicle detector with the OCR, and the clip-end stages. `process` of the
-  // 7 media clips, two runs each (2026-11-30): 13.9-14.2 s and 296-308 MiB
-  // peak RSS of deno, against 15.1-16.4 s and 397-407 MiB with six workers
-  // (two plate detectors, no groups) and 14.7-16.8 s, 359-362 MiB with the
-  // groups and two plate detectors.
+  // Two workers on 2 cores: the plate detector (the slowest stage) alone,
+  // and the other stages together, clip-end stages first (short, and they
+  // give a clip its events), then the OCR (finishes tracks), then the
+  // vehicle detector. `process` of the 7 media clips, three runs each
+  // side by side (2026-12-01): 12.27-13.82 s, peak RSS 283-291 MiB of deno
+  // and 402-408 MiB with its children, against 12.27-13.89 s, 300-316 MiB
+  // and 421-424 MiB with the clip-end stages in a third worker. Earlier
+  // (2026-11-30) that layout took 13.9-14.2 s and 296-308 MiB, against
+  // 15.1-16.4 s and 397-407 MiB with six workers (two plate detectors, no
+  // groups).
   workers: {
     vehicle_detect: 1,
     plate_detect: 1,
@@ -182,7 +186,7 @@ export const DEFAULTS = {
     plate_smooth: 1,
     summary: 1,
   },
-  worker_groups: [["ocr", "vehicle_detect"], ["plate_smooth", "summary"]],
+  worker_groups: [["plate_smooth", "summary", "ocr", "vehicle_detect"]],
   inference: { backend: "auto", threads: 1 },
   vision: {
     models: { vehicle_detect: null, plate_detect: null, ocr: null },

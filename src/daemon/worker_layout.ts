@@ -5,10 +5,10 @@
  * A worker costs an isolate (14.5 MiB measured: 4 extra plate_smooth and
  * summary workers added 58 MiB to `process` of one frame) and its start-up
  * (0.13 s of CPU). On 2 cores two busy workers already use the machine, so
- * the default groups the short stages with a longer one: the OCR (about
- * 2 ms a plate) with the vehicle detector, and the two clip-end stages
- * (no model) together, leaving the plate detector, the slowest stage, a
- * worker of its own.
+ * the default groups the short stages with a longer one: the two clip-end
+ * stages (no model) and the OCR (about 2 ms a plate) with the vehicle
+ * detector, leaving the plate detector, the slowest stage, a worker of its
+ * own (see `worker_groups` in src/config/schema.ts).
  *
  * @module
  */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DEFAULTS } from "../../src/config/mod.ts";
 import { workerSlots } from "../../src/daemon/worker_layout.ts";
 import type { TaskCategory } from "../../src/shared/mod.ts";
 
@@ -62,4 +63,21 @@ Deno.test("workerSlots refuses a stage in two groups", () => {
     () => workerSlots(ONE, { groups: [["ocr", "summary"], ["summary"]] }),
     /'summary' is in two worker groups/,
   );
+});
+
+Deno.test("the default layout gives the plate detector a worker of its own and tries clip-end stages before frame stages", () => {
+  const slots = workerSlots(DEFAULTS.workers, {
+    groups: DEFAULTS.worker_groups,
+  });
+  assert.deepEqual(names(slots), [
+    "plate_smooth+summary+ocr+vehicle_detect:0",
+    "plate_detect:0",
+  ]);
+  // A backlog of frames must not hold back the events of finished clips:
+  // the worker tries its stages in this order.
+  const shared = slots[0].categories;
+  for (const late of ["ocr", "vehicle_detect"] as const) {
+    assert.ok(shared.indexOf("plate_smooth") < shared.indexOf(late));
+    assert.ok(shared.indexOf("summary") < shared.indexOf(late));
+  }
 });
