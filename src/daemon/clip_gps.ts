@@ -132,7 +132,7 @@ export interface GpsCaptureInput {
   samplingFps: number;
 }
 
-/** Options for {@linkcode ClipGps.open}. */
+/** Options for {@linkcode ClipGps.start}. */
 export interface ClipGpsOptions {
   /** The data dir. */
   dataDir: string;
@@ -151,6 +151,8 @@ export class ClipGps {
   #session: ExiftoolSession | null = null;
   #closed = false;
   #records = new Map<string, ClipGpsRecord | null>();
+  /** The ExifTool check of {@linkcode ClipGps.start}; never rejects. */
+  #checked: Promise<void> = Promise.resolve();
 
   private constructor(dataDir: string, log: Logger, exiftool: string | null) {
     this.#dataDir = dataDir;
@@ -169,34 +171,44 @@ export class ClipGps {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#checked;
     const session = this.#session;
     this.#session = null;
     await session?.close();
   }
 
   /**
-   * Checks ExifTool once (one warning when it cannot run), through the
-   * ExifTool process the first clip will use: started here, it is ready by
-   * the time a clip comes (or stops after its idle time).
+   * Starts checking ExifTool once (one warning when it cannot run), through
+   * the ExifTool process the first clip will use, and returns at once: a
+   * clip's {@linkcode capture} waits for the check, so the engine hashes and
+   * probes the first clip meanwhile (the check starts perl, about 0.2 s).
    *
    * @param options Data dir, logger, program.
-   * @returns The capture.
+   * @returns The capture; {@linkcode ready} tells when the check is done.
    */
-  static async open(options: ClipGpsOptions): Promise<ClipGps> {
+  static start(options: ClipGpsOptions): ClipGps {
     const { dataDir, log, exiftool = "exiftool" } = options;
-    if (exiftool === null) return new ClipGps(dataDir, log, null);
-    const session = new ExiftoolSession({ bin: exiftool });
-    const version = await session.version().catch(() => null);
-    if (!version) {
-      await session.close();
-      log.warn(
-        `Cannot run ${exiftool} (gps.exiftool): events get no location from GPS embedded in clips; install Debian's libimage-exiftool-perl (NMEA sidecars are still read)`,
-      );
-      return new ClipGps(dataDir, log, null);
-    }
     const gps = new ClipGps(dataDir, log, exiftool);
+    if (exiftool === null) return gps;
+    const session = new ExiftoolSession({ bin: exiftool });
     gps.#session = session;
+    gps.#checked = session.version().catch(() => null).then(
+      async (version) => {
+        if (version) return;
+        gps.#exiftool = null;
+        gps.#session = null;
+        await session.close();
+        log.warn(
+          `Cannot run ${exiftool} (gps.exiftool): events get no location from GPS embedded in clips; install Debian's libimage-exiftool-perl (NMEA sidecars are still read)`,
+        );
+      },
+    );
     return gps;
+  }
+
+  /** Resolves (never rejects) when the ExifTool check of {@linkcode start} is done. */
+  get ready(): Promise<void> {
+    return this.#checked;
   }
 
   #path(videoId: string): string {
@@ -214,6 +226,7 @@ export class ClipGps {
     videoId: string,
     input: GpsCaptureInput,
   ): Promise<void> {
+    await this.#checked;
     const timing: ClipTiming = {
       startMs: Date.parse(input.startTime),
       ...(input.cameraStartTime

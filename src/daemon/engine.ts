@@ -228,7 +228,7 @@ export class Engine {
       throw err;
     }
     // ExifTool starts (and is checked) while the workers load their models.
-    const gpsOpening = ClipGps.open({
+    const gps = ClipGps.start({
       dataDir,
       log: options.log,
       exiftool: config.gps.exiftool,
@@ -276,32 +276,25 @@ export class Engine {
       },
     });
     // A worker terminated while onnxruntime creates its session can crash
-    // the process, so every failure path below waits for the workers to
+    // the process, so the failure path below waits for the workers to
     // settle (loaded or failed) before closing them.
     const loading = pool.start().then(() => null, (err: unknown) => ({ err }));
-    const opened = await gpsOpening.then(
-      (gps) => ({ gps }),
-      (err: unknown) => ({ err }),
-    );
-    if (!("gps" in opened)) {
-      await loading;
-      await pool.close({ deadlineMs: 1000 });
-      db.close();
-      lock?.release();
-      throw opened.err;
-    }
     engine = new Engine(
       { ...config, data_dir: dataDir },
       db,
       pool,
       lock,
-      { ...options, gps: opened.gps },
+      { ...options, gps },
     );
     const opening = engine.#begin(options.whileWorkersLoad).then(
       () => null,
       (err: unknown) => ({ err }),
     );
-    const [unloaded, unopened] = await Promise.all([loading, opening]);
+    const [unloaded, unopened] = await Promise.all([
+      loading,
+      opening,
+      gps.ready, // its warning, if any, is part of the start
+    ]);
     const failure = unloaded ?? unopened;
     if (failure) {
       await engine.close({ deadlineMs: 1000 });

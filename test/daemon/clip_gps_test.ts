@@ -278,7 +278,7 @@ Deno.test("a sidecar that is not NMEA, and ExifTool missing: events without loca
 
 Deno.test("ClipGps checks ExifTool with the process that reads every clip's embedded GPS, which close() stops", async () => {
   const dataDir = await Deno.makeTempDir();
-  const gps = await ClipGps.open({
+  const gps = ClipGps.start({
     dataDir,
     log: new Logger({ level: "error", sink: () => {}, journald: false }),
   });
@@ -290,9 +290,11 @@ Deno.test("ClipGps checks ExifTool with the process that reads every clip's embe
     samplingFps: FPS,
   };
   try {
+    const first = gps.capture("a", input); // taken while the check runs
+    await gps.ready;
     const pid = gps.exiftoolPid;
-    assert.ok(pid !== null, "started by open() (its version check)");
-    await gps.capture("a", input);
+    assert.ok(pid !== null, "started by start() (its version check)");
+    await first;
     assert.equal(gps.exiftoolPid, pid, "the same process for the first clip");
     await gps.capture("b", input);
     assert.equal(gps.exiftoolPid, pid, "the same process for the next clip");
@@ -305,6 +307,45 @@ Deno.test("ClipGps checks ExifTool with the process that reads every clip's embe
     await gps.capture("c", input);
     assert.equal(gps.record("c")?.track?.fixes.length, 11);
     assert.equal(gps.exiftoolPid, null);
+  } finally {
+    await gps.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a clip taken while the ExifTool check is still running waits for it: a missing ExifTool gives the one warning and no second line", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const lines: string[] = [];
+  const gps = ClipGps.start({
+    dataDir,
+    log: new Logger({
+      level: "debug",
+      sink: (l) => lines.push(l),
+      journald: false,
+    }),
+    exiftool: "/nonexistent/exiftool",
+  });
+  try {
+    // Not awaiting gps.ready: the engine takes its first clip meanwhile.
+    await gps.capture("a", {
+      path: `${SHARED_MEDIA}/gps/gopro_max_heromode_gpmf_gps5.mp4`,
+      startTime: new Date(Date.UTC(2019, 10, 18, 15, 45, 32)).toISOString(),
+      startSource: "container",
+      durationS: 10.517,
+      samplingFps: FPS,
+    });
+    assert.equal(gps.record("a")?.track, null);
+    assert.equal(gps.exiftoolPid, null);
+    const about = lines.filter((l) => l.includes("/nonexistent/exiftool"));
+    assert.equal(about.length, 1, about.join("\n"));
+    assert.match(
+      about[0],
+      /Cannot run \/nonexistent\/exiftool \(gps\.exiftool\)/,
+    );
+    // Read as with no ExifTool at all, not tried on the session the check
+    // closed ("the ExifTool session is closed").
+    const tried = lines.filter((l) => /Cannot read GPS/.test(l));
+    assert.deepEqual(tried, []);
   } finally {
     await gps.close();
     await Deno.remove(dataDir, { recursive: true });
