@@ -16,6 +16,17 @@ import type { FinalEvent } from "../../src/shared/mod.ts";
 import { makeTestClip } from "../support/clips.ts";
 import { testConfig, TRIVIAL_HANDLERS } from "../support/config.ts";
 
+/** Waits until the clip is done and checks it reported events. */
+async function endsDone(
+  engine: Engine,
+  videoId: string,
+  events: FinalEvent[],
+): Promise<void> {
+  const [video] = await engine.waitFor([videoId]);
+  assert.equal(video.status, "done");
+  assert.ok(events.length > 0);
+}
+
 for (
   const [what, bytes] of [
     ["zero bytes", new Uint8Array()],
@@ -53,9 +64,7 @@ for (
         assert.ok(lines[0].includes(aside[0]), lines[0]);
         assert.deepEqual(await Deno.readFile(join(dataDir, aside[0])), bytes);
         const sub = await engine.addClip(clip);
-        const [video] = await engine.waitFor([sub.videoId!]);
-        assert.equal(video.status, "done");
-        assert.ok(events.length > 0);
+        await endsDone(engine, sub.videoId!, events);
       } finally {
         await engine.close();
       }
@@ -150,9 +159,7 @@ for (
         handlersModule: TRIVIAL_HANDLERS,
       });
       try {
-        const [video] = await engine.waitFor([sub!.videoId!]);
-        assert.equal(video.status, "done");
-        assert.ok(events.length > 0);
+        await endsDone(engine, sub!.videoId!, events);
       } finally {
         await engine.close();
       }
