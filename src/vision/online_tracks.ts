@@ -232,13 +232,7 @@ export function planOcr<P extends Pick<PlateOnVehicle, "plateBox">>(
     tracks: readonly SettledTrack[];
   } & PlanOcrOptions,
 ): OcrPlan<P> {
-  const {
-    frameIdx,
-    tracks,
-    maxGapFrames = TRACK_GAP_FRAMES,
-    minIou = 0.5,
-  } = options;
-  const live = liveTracks(tracks, frameIdx, maxGapFrames);
+  const { live, minIou } = liveTracks(options);
   // Which plates each live track could hold.
   const holders = live.map((t) =>
     plates.flatMap((p, i) => iou(p.plateBox, t.plateBox) >= minIou ? [i] : [])
@@ -300,16 +294,10 @@ export function planPlateDetect(
     tracks: readonly SettledTrack[];
   } & PlanOcrOptions,
 ): boolean {
-  const {
-    frameIdx,
-    tracks,
-    maxGapFrames = TRACK_GAP_FRAMES,
-    minIou = 0.5,
-  } = options;
   if (vehicles.length === 0) return false;
-  const live = liveTracks(tracks, frameIdx, maxGapFrames).filter((t) =>
-    t.carBox
-  );
+  const tracks = liveTracks(options);
+  const minIou = tracks.minIou;
+  const live = tracks.live.filter((t) => t.carBox);
   const taken = new Set<number>();
   return vehicles.every((v) => {
     const k = live.findIndex((t, i) =>
@@ -321,13 +309,25 @@ export function planPlateDetect(
   });
 }
 
-/** The tracks whose last read is before `frameIdx` and at most `maxGapFrames` frames before it. */
+/**
+ * The options {@linkcode planOcr} and {@linkcode planPlateDetect} share, with
+ * their defaults applied: the tracks whose last read is before `frameIdx`
+ * and at most `maxGapFrames` frames before it, and the least IoU.
+ */
 function liveTracks(
-  tracks: readonly SettledTrack[],
-  frameIdx: number,
-  maxGapFrames: number,
-): SettledTrack[] {
-  return tracks.filter((t) =>
+  options: {
+    frameIdx: number;
+    tracks: readonly SettledTrack[];
+  } & PlanOcrOptions,
+): { live: SettledTrack[]; minIou: number } {
+  const {
+    frameIdx,
+    tracks,
+    maxGapFrames = TRACK_GAP_FRAMES,
+    minIou = 0.5,
+  } = options;
+  const live = tracks.filter((t) =>
     t.lastFrameIdx < frameIdx && frameIdx - t.lastFrameIdx <= maxGapFrames
   );
+  return { live, minIou };
 }
