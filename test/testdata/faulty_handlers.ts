@@ -20,24 +20,15 @@ import type {
   StageHandler,
   StageOutput,
 } from "../../src/shared/mod.ts";
-import { createStageHandler as trivial } from "./trivial_handlers.ts";
+import {
+  createStageHandler as trivial,
+  fileAppears,
+} from "./trivial_handlers.ts";
 
 /** Blocks the calling worker thread for good (only `terminate()` ends it). */
 function blockForever(): never {
   const cell = new Int32Array(new SharedArrayBuffer(4));
   for (;;) Atomics.wait(cell, 0, 0);
-}
-
-/** Resolves once `path` exists (polled). */
-async function waitForFile(path: string): Promise<void> {
-  for (;;) {
-    try {
-      await Deno.stat(path);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 }
 
 /** Creates the faulty handler of a category. */
@@ -51,7 +42,7 @@ export const createStageHandler: CreateStageHandler = async (
       const name = basename(ctx.clip()?.path ?? "");
       if (category === "vehicle_detect") {
         if (name.includes("gated")) {
-          await waitForFile(join(ctx.dataDir, "gate-open"));
+          await fileAppears(join(ctx.dataDir, "gate-open"), Infinity);
         }
         if (
           (name.includes("hang-once") && task.frameIdx === 2 &&

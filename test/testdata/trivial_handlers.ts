@@ -47,8 +47,14 @@ export interface TrivialOptions {
   initFail?: boolean;
 }
 
-/** Resolves once `path` exists; rejects after `limitMs`. */
-async function fileAppears(path: string, limitMs: number): Promise<void> {
+/**
+ * Resolves once `path` exists (polled every 10 ms); rejects after `limitMs`
+ * (`Infinity`: never).
+ */
+export async function fileAppears(
+  path: string,
+  limitMs: number,
+): Promise<void> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     try {
