@@ -14,6 +14,7 @@ import { applyFormatRules } from "./plate_format.ts";
 import { votePlate } from "./plate_vote.ts";
 import { mergeOverlappingTracks } from "./track_merge.ts";
 import { mergeTracks, type TrackObservation, trackPlates } from "./tracker.ts";
+import { type FrameVehicles, vehicleSpan } from "./vehicle_span.ts";
 
 /** One plate read in one frame, as the OCR stage stores it. */
 export interface FramePlateRead {
@@ -54,9 +55,13 @@ export interface SmoothedPlate {
   support: number;
   /** Reads in the track. */
   reads: number;
-  /** First and last sampled frame of the track (fleet `tracks` table). */
+  /**
+   * First sampled frame where the track's vehicle is in view (fleet
+   * `tracks` table): its first read, or earlier when its vehicle box is
+   * followed back through `vehicles` (`vehicle_span.ts`).
+   */
   firstFrame: number;
-  /** Last sampled frame of the track. */
+  /** Last sampled frame where the track's vehicle is in view (as `firstFrame`). */
   lastFrame: number;
   /** The read that best represents the text. */
   best: FramePlateRead;
@@ -100,6 +105,14 @@ export interface SmoothClipOptions {
    * @default {false}
    */
   sceneMoves?: boolean;
+  /**
+   * The vehicles of every processed frame of the clip; when given, each
+   * track's span follows its vehicle beyond its first and last read
+   * (`vehicle_span.ts`), so a vehicle whose plate was read only early is
+   * still known to be in view at the clip's end.
+   * @default {undefined: the span of the reads}
+   */
+  vehicles?: readonly FrameVehicles[];
 }
 
 /**
@@ -120,6 +133,7 @@ export function smoothClip(
     ignoreZones = [],
     frame,
     sceneMoves = false,
+    vehicles,
   } = options;
   const frames = new Set(reads.map((r) => r.frameIdx)).size;
   const byKey = new Map<string, FramePlateRead>();
@@ -185,8 +199,7 @@ export function smoothClip(
       confidence: vote.confidence,
       support: vote.support,
       reads: obs.length,
-      firstFrame: Math.min(...obs.map((o) => o.frameIdx)),
-      lastFrame: Math.max(...obs.map((o) => o.frameIdx)),
+      ...vehicleSpan(obs, vehicles ?? []),
       best,
     });
   }

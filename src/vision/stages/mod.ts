@@ -206,9 +206,18 @@ function smoothStage(init: Init, vision: VisionStageOptions): StageHandler {
       const reads = ctx.clipResults("ocr").flatMap((r) =>
         parseReadsPayload(r.result).reads
       );
-      const signatures = ctx.clipResults("plate_detect").flatMap((r) =>
+      const detected = ctx.clipResults("plate_detect");
+      const signatures = detected.flatMap((r) =>
         r.task.frameIdx !== null && Array.isArray(r.result.signature)
           ? [[r.task.frameIdx, r.result.signature as number[]] as const]
+          : []
+      );
+      const vehicles = detected.flatMap((r) =>
+        r.task.frameIdx !== null
+          ? [{
+            frameIdx: r.task.frameIdx,
+            boxes: parseVehiclesPayload(r.task.meta).vehicles.map((v) => v.box),
+          }]
           : []
       );
       const clip = ctx.clip();
@@ -220,6 +229,7 @@ function smoothStage(init: Init, vision: VisionStageOptions): StageHandler {
           ? { frame: { width: clip.width, height: clip.height } }
           : {}),
         sceneMoves: sceneMoves(signatures),
+        vehicles,
       });
       return {
         tracks: plates.map((p) => ({

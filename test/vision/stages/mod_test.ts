@@ -107,3 +107,48 @@ Deno.test("plate_detect stage with skipping leaves out a frame whose every vehic
     await off.close?.();
   }
 });
+
+Deno.test("plate_smooth stage gives a track the span of its vehicle, not only of its reads", async () => {
+  const handler = await createStageHandler("plate_smooth", {
+    dataDir: "/nonexistent",
+    modelsDir: SHARED_MODELS,
+    backend: "native",
+    threads: 1,
+    samplingFps: 5,
+    options: {},
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+  });
+  // Read in frames 8 and 10 only (its plate settled, or found only now and
+  // then); its vehicle is detected in every processed frame 0-29.
+  const detected = Array.from({ length: 30 }, (_, i) => ({
+    task: task(i, [CAR, OTHER]),
+    result: { plates: 1 },
+  }));
+  const ctx = {
+    ...context([]),
+    clipResults: (category: string) =>
+      category === "ocr"
+        ? [8, 10].map((i) => ({
+          task: task(i, []),
+          result: ocrResult(i).result,
+        }))
+        : category === "plate_detect"
+        ? detected
+        : [],
+  } as StageContext;
+  try {
+    const out = await handler.run(
+      { ...task(0, []), category: "plate_smooth", frameIdx: null, meta: {} },
+      ctx,
+    );
+    const next = out.next as Array<{ meta: Record<string, unknown> }>;
+    assert.equal(next.length, 1);
+    assert.equal(next[0].meta.text, "AB123CD");
+    assert.deepEqual([next[0].meta.firstFrame, next[0].meta.lastFrame], [
+      0,
+      29,
+    ]);
+  } finally {
+    await handler.close?.();
+  }
+});
