@@ -30,6 +30,7 @@ export type DecoderKind = typeof DECODERS[number];
 export const DERIVE_RECIPES = [
   "symbolic_dims",
   "dequantize_conv_integer",
+  "dynamic_anchors",
 ] as const;
 
 /** Name of a derivation recipe. */
@@ -63,8 +64,11 @@ export interface ManifestFile {
 export interface DeriveSpec {
   /** File name of the upstream model entry it is made from (an entry with a `url`). */
   from: string;
-  /** What is done to it; see `onnx_derive.ts`. */
-  recipe: DeriveRecipe;
+  /**
+   * What is done to it, step by step in this order; see `onnx_derive.ts`. In
+   * the file, one step may be given as a plain string.
+   */
+  recipe: DeriveRecipe[];
   /** What using the upstream file instead costs, shown in the fallback warning. */
   fallbackCost: string;
 }
@@ -92,6 +96,13 @@ export interface ModelInput {
   pad?: number;
   /** Free height and width must be multiples of this, when they are free. */
   multipleOf?: number;
+  /**
+   * Long side in pixels of the input when height and width are free: the
+   * image is scaled to it and the other side rounded up to `multipleOf`
+   * (the size the model was trained at, e.g. 416 for the YOLOv9 plate
+   * detector). Required exactly when height and width are free.
+   */
+  longSide?: number;
 }
 
 /** One output of the graph. */
@@ -282,11 +293,29 @@ function parseFileFields(obj: Obj, key: string): ManifestFile {
 export const UPSTREAM_URL =
   /^https:\/\/github\.com\/[\w.-]+\/[\w.-]+\/(raw\/[0-9a-f]{40}|releases\/download\/[^/\s]+)\/[^\s?#]+$/;
 
+function parseRecipe(obj: Obj, key: string): DeriveRecipe[] {
+  if (!Array.isArray(obj.recipe)) {
+    return [oneOf(obj, key, "recipe", DERIVE_RECIPES)];
+  }
+  const steps: unknown[] = obj.recipe;
+  if (steps.length === 0) fail(join(key, "recipe"), "must not be empty", steps);
+  return steps.map((step, i) => {
+    if (!DERIVE_RECIPES.includes(step as DeriveRecipe)) {
+      fail(
+        `${key}.recipe[${i}]`,
+        `must be one of ${DERIVE_RECIPES.join(", ")}`,
+        step,
+      );
+    }
+    return step as DeriveRecipe;
+  });
+}
+
 function parseDerive(value: unknown, key: string): DeriveSpec {
   const obj = object(value, key, ["from", "recipe", "fallbackCost"]);
   return {
     from: string(obj, key, "from"),
-    recipe: oneOf(obj, key, "recipe", DERIVE_RECIPES),
+    recipe: parseRecipe(obj, key),
     fallbackCost: string(obj, key, "fallbackCost"),
   };
 }
@@ -319,6 +348,7 @@ function parseInput(value: unknown, key: string): ModelInput {
     "letterbox",
     "pad",
     "multipleOf",
+    "longSide",
   ]);
   const input: ModelInput = {
     name: string(obj, key, "name"),
@@ -352,6 +382,25 @@ function parseInput(value: unknown, key: string): ModelInput {
   }
   if (obj.multipleOf !== undefined) {
     input.multipleOf = positiveInteger(obj, key, "multipleOf");
+  }
+  const free = input.layout === "NCHW"
+    ? input.dims.slice(2)
+    : input.dims.slice(1, 3);
+  if (free.some((d) => typeof d === "string")) {
+    if (obj.longSide === undefined) {
+      throw new TypeError(
+        `${PREFIX}: '${
+          join(key, "longSide")
+        }' is missing (height and width are free: give the long side in pixels)`,
+      );
+    }
+    input.longSide = positiveInteger(obj, key, "longSide");
+  } else if (obj.longSide !== undefined) {
+    fail(
+      join(key, "longSide"),
+      "must be absent when height and width are fixed",
+      obj.longSide,
+    );
   }
   return input;
 }

@@ -14,6 +14,8 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
+  AttributeProto_AttributeType,
+  AttributeProtoSchema,
   type GraphProto,
   type ModelProto,
   ModelProtoSchema,
@@ -50,11 +52,13 @@ export const DEQUANTIZED_PRODUCER = {
 };
 
 /**
- * Runs a recipe of the manifest on an upstream model file.
+ * Runs the recipe steps of the manifest, in order, on an upstream model file.
  *
  * - `symbolic_dims`: {@linkcode makeDimsSymbolic} with the derived entry's
  *   input and output dims.
  * - `dequantize_conv_integer`: {@linkcode dequantizeConvInteger}.
+ * - `dynamic_anchors`: {@linkcode makeAnchorsDynamic} with the derived
+ *   entry's input dims.
  *
  * @example Make YOLOX-Nano's input height and width free
  * ```ts ignore
@@ -64,19 +68,27 @@ export const DEQUANTIZED_PRODUCER = {
  * });
  * ```
  * @param model The upstream ONNX file's bytes.
- * @param recipe What to do.
- * @param options Shapes for `symbolic_dims`.
+ * @param recipe What to do: one step or several, in order.
+ * @param options Shapes for `symbolic_dims` and `dynamic_anchors`.
  * @returns The derived ONNX file's bytes.
  * @throws {Error} One line when the file is not ONNX or does not fit the recipe.
  */
 export function deriveModel(
   model: Uint8Array,
-  recipe: DeriveRecipe,
+  recipe: DeriveRecipe | readonly DeriveRecipe[],
   options: DeriveModelOptions = {},
 ): Uint8Array {
-  if (recipe === "symbolic_dims") return makeDimsSymbolic(model, options);
-  if (recipe === "dequantize_conv_integer") return dequantizeConvInteger(model);
-  throw new Error(`Cannot derive a model: unknown recipe ${String(recipe)}`);
+  const steps = typeof recipe === "string" ? [recipe] : recipe;
+  const proto = decode(model);
+  for (const step of steps) {
+    if (step === "symbolic_dims") dimsSymbolic(proto, options);
+    else if (step === "dequantize_conv_integer") dequantize(proto);
+    else if (step === "dynamic_anchors") anchorsDynamic(proto, options);
+    else {
+      throw new Error(`Cannot derive a model: unknown recipe ${String(step)}`);
+    }
+  }
+  return toBinary(ModelProtoSchema, proto);
 }
 
 function decode(model: Uint8Array): ModelProto {
@@ -142,7 +154,10 @@ export function makeDimsSymbolic(
   model: Uint8Array,
   options: DeriveModelOptions,
 ): Uint8Array {
-  const proto = decode(model);
+  return deriveModel(model, "symbolic_dims", options);
+}
+
+function dimsSymbolic(proto: ModelProto, options: DeriveModelOptions): void {
   const graph = proto.graph as GraphProto;
   const apply = (
     values: ValueInfoProto[],
@@ -162,7 +177,6 @@ export function makeDimsSymbolic(
   apply(graph.input, options.inputs ?? [], "input");
   apply(graph.output, options.outputs ?? [], "output");
   graph.valueInfo = [];
-  return toBinary(ModelProtoSchema, proto);
 }
 
 function only<T>(items: T[] | undefined, what: string): T {
@@ -222,7 +236,10 @@ function tensorValues(t: TensorProto): number[] {
  * @throws {Error} When a ConvInteger is not in the chain above.
  */
 export function dequantizeConvInteger(model: Uint8Array): Uint8Array {
-  const proto = decode(model);
+  return deriveModel(model, "dequantize_conv_integer");
+}
+
+function dequantize(proto: ModelProto): void {
   const graph = proto.graph as GraphProto;
   const producer = new Map<string, NodeProto>();
   const consumers = new Map<string, NodeProto[]>();
@@ -332,5 +349,278 @@ export function dequantizeConvInteger(model: Uint8Array): Uint8Array {
   graph.node = nodes;
   proto.producerName = DEQUANTIZED_PRODUCER.name;
   proto.producerVersion = DEQUANTIZED_PRODUCER.version;
-  return toBinary(ModelProtoSchema, proto);
+}
+
+/**
+ * Makes the input height and width of a YOLOv8/YOLOv9 detection head
+ * exported end to end (ultralytics `Detect` with its DFL box decoding in the
+ * graph) free. The export writes the head's anchor points (grid-cell
+ * centres, float `[1, 2, A]`) and strides (float `[1, A]`) as constants for
+ * its one input size, and the DFL `Reshape` shapes carry `A`, so
+ * onnxruntime refuses any other size. This step computes both from the
+ * shapes of the head's feature maps at run time, as ultralytics'
+ * `make_anchors` does (`Shape → Range(0.5, w) → Expand` per level, levels
+ * concatenated), turns `A` in every `Reshape` shape into `-1`, and gives the
+ * image input the wanted dims (a 16:9 frame then runs at 416x256 instead of
+ * 416x416). No weight changes.
+ *
+ * Checked before anything changes: the strides must be runs of one value
+ * per level (8, 16, 32 …) whose lengths fit the graph's input size, and the
+ * grid computed for that size must equal the anchor constant exactly; a
+ * head laid out any other way is refused, not misdecoded.
+ *
+ * @param model The ONNX file's bytes (opset 13 or later).
+ * @param options The image input's wanted dims (`inputs[0]`).
+ * @returns The new file's bytes.
+ * @throws {Error} One line when the graph is not such a head.
+ */
+export function makeAnchorsDynamic(
+  model: Uint8Array,
+  options: DeriveModelOptions,
+): Uint8Array {
+  return deriveModel(model, "dynamic_anchors", options);
+}
+
+function anchorFail(why: string): never {
+  throw new Error(`Cannot make the anchors dynamic: ${why}`);
+}
+
+/** Runs of equal values: one `{ stride, count }` per detection level. */
+function strideLevels(strides: number[]): { stride: number; count: number }[] {
+  const levels: { stride: number; count: number }[] = [];
+  for (const s of strides) {
+    const last = levels.at(-1);
+    if (last?.stride === s) last.count++;
+    else levels.push({ stride: s, count: 1 });
+  }
+  return levels;
+}
+
+/**
+ * The anchor points `[x…, y…]` (cell centres, in cells) of an input of this
+ * size at these stride levels, or null when a level does not fit it.
+ */
+function anchorGrid(
+  levels: readonly { stride: number; count: number }[],
+  size: { width: number; height: number },
+): number[] | null {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const { stride, count } of levels) {
+    const h = size.height / stride;
+    const w = size.width / stride;
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h * w !== count) {
+      return null;
+    }
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        xs.push(x + 0.5);
+        ys.push(y + 0.5);
+      }
+    }
+  }
+  return [...xs, ...ys];
+}
+
+function anchorsDynamic(proto: ModelProto, options: DeriveModelOptions): void {
+  const graph = proto.graph as GraphProto;
+  const opset = proto.opsetImport.find((o) => o.domain === "")?.version ?? 0n;
+  if (opset < 13n) anchorFail(`opset ${opset} is older than 13`);
+  const wanted = options.inputs?.[0];
+  const input = graph.input.find((i) => i.name === wanted?.name);
+  if (wanted === undefined || input === undefined) {
+    anchorFail(`the graph has no input '${wanted?.name ?? ""}'`);
+  }
+  const inputType = input.type?.value;
+  const inputDims = inputType?.case === "tensorType"
+    ? inputType.value.shape?.dim ?? []
+    : [];
+  const [height, width] = inputDims.slice(2).map((d) =>
+    d.value.case === "dimValue" ? Number(d.value.value) : NaN
+  );
+  if (inputDims.length !== 4 || !(height > 0) || !(width > 0)) {
+    anchorFail(`input '${input.name}' has no fixed NCHW height and width`);
+  }
+  const floats = graph.initializer.filter((t) =>
+    t.dataType === TensorProto_DataType.FLOAT
+  );
+  const pairs = floats.flatMap((anchors) => {
+    const d = anchors.dims.map(Number);
+    if (d.length !== 3 || d[0] !== 1 || d[1] !== 2) return [];
+    return floats.filter((s) =>
+      s.dims.length === 2 && Number(s.dims[0]) === 1 &&
+      Number(s.dims[1]) === d[2]
+    ).map((strides) => ({ anchors, strides, count: d[2] }));
+  });
+  if (pairs.length === 0) {
+    anchorFail(
+      "the graph has no anchor constant [1, 2, A] with a stride constant [1, A]",
+    );
+  }
+  const heads = pairs.flatMap((pair) => {
+    const levels = strideLevels(tensorValues(pair.strides));
+    const grid = anchorGrid(levels, { width, height });
+    const actual = tensorValues(pair.anchors);
+    return grid !== null && grid.every((v, i) => v === actual[i])
+      ? [{ ...pair, levels }]
+      : [];
+  });
+  if (heads.length !== 1) {
+    anchorFail(
+      `${heads.length} of the anchor constants ${
+        pairs.map((p) => `'${p.anchors.name}'`).join(", ")
+      } are the grid of cell centres of a ${width}x${height} input at their strides, expected 1`,
+    );
+  }
+  const { anchors, strides, count, levels } = heads[0];
+  const producer = new Map<string, NodeProto>();
+  for (const node of graph.node) {
+    for (const out of node.output) producer.set(out, node);
+  }
+  const concats = graph.node.filter((node) =>
+    node.opType === "Concat" &&
+    node.attribute.some((a) => a.name === "axis" && a.i === 2n) &&
+    node.input.length === levels.length &&
+    node.input.every((i) => producer.get(i)?.opType === "Reshape")
+  );
+  if (concats.length !== 1) {
+    anchorFail(
+      `found ${concats.length} Concat nodes (axis 2) of ${levels.length} reshaped feature maps, expected 1`,
+    );
+  }
+  const head = concats[0];
+  const maps = head.input.map((i) => producer.get(i)!.input[0]);
+  const prefix = "/dynamic_anchors";
+  const added: TensorProto[] = [];
+  const nodes: NodeProto[] = [];
+  const constant = (
+    name: string,
+    type: "float" | "int64",
+    values: number[],
+    dims: number[],
+  ): string => {
+    const full = `${prefix}/${name}`;
+    added.push(create(TensorProtoSchema, {
+      name: full,
+      dataType: type === "float"
+        ? TensorProto_DataType.FLOAT
+        : TensorProto_DataType.INT64,
+      dims: dims.map(BigInt),
+      rawData: new Uint8Array(
+        type === "float"
+          ? new Float32Array(values).buffer
+          : new BigInt64Array(values.map(BigInt)).buffer,
+      ),
+    }));
+    return full;
+  };
+  const node = (
+    opType: string,
+    name: string,
+    inputs: string[],
+    attributes: Record<string, number> = {},
+  ): string => {
+    const output = `${prefix}/${name}_output_0`;
+    nodes.push(create(NodeProtoSchema, {
+      name: `${prefix}/${name}`,
+      opType,
+      input: inputs,
+      output: [output],
+      attribute: Object.entries(attributes).map(([key, i]) =>
+        create(AttributeProtoSchema, {
+          name: key,
+          type: AttributeProto_AttributeType.INT,
+          i: BigInt(i),
+        })
+      ),
+    }));
+    return output;
+  };
+  const half = constant("half", "float", [0.5], []);
+  const one = constant("one", "float", [1], []);
+  const [dimH, dimW] = [
+    constant("dim_h", "int64", [2], []),
+    constant("dim_w", "int64", [3], []),
+  ];
+  const [from2, to4] = [
+    constant("from_2", "int64", [2], [1]),
+    constant("to_4", "int64", [4], [1]),
+  ];
+  const [axis0, axis1] = [
+    constant("axis_0", "int64", [0], [1]),
+    constant("axis_1", "int64", [1], [1]),
+  ];
+  const row = constant("row", "int64", [1, -1], [2]);
+  const points: string[] = [];
+  const strideRows: string[] = [];
+  levels.forEach(({ stride }, i) => {
+    const shape = node("Shape", `Shape_${i}`, [maps[i]]);
+    const hw = node("Slice", `Slice_${i}`, [shape, from2, to4]);
+    const h = node("Cast", `Cast_h_${i}`, [
+      node("Gather", `Gather_h_${i}`, [shape, dimH]),
+    ], { to: TensorProto_DataType.FLOAT });
+    const w = node("Cast", `Cast_w_${i}`, [
+      node("Gather", `Gather_w_${i}`, [shape, dimW]),
+    ], { to: TensorProto_DataType.FLOAT });
+    const xs = node("Unsqueeze", `Unsqueeze_x_${i}`, [
+      node("Range", `Range_x_${i}`, [half, w, one]),
+      axis0,
+    ]);
+    const ys = node("Unsqueeze", `Unsqueeze_y_${i}`, [
+      node("Range", `Range_y_${i}`, [half, h, one]),
+      axis1,
+    ]);
+    const x = node("Reshape", `Reshape_x_${i}`, [
+      node("Expand", `Expand_x_${i}`, [xs, hw]),
+      row,
+    ]);
+    const y = node("Reshape", `Reshape_y_${i}`, [
+      node("Expand", `Expand_y_${i}`, [ys, hw]),
+      row,
+    ]);
+    points.push(node("Concat", `Concat_xy_${i}`, [x, y], { axis: 0 }));
+    strideRows.push(node("Expand", `Expand_stride_${i}`, [
+      constant(`stride_${i}`, "float", [stride], [1, 1]),
+      node("Shape", `Shape_row_${i}`, [x]),
+    ]));
+  });
+  const anchorPoints = node("Unsqueeze", "Unsqueeze_anchors", [
+    node("Concat", "Concat_anchors", points, { axis: 1 }),
+    axis0,
+  ]);
+  const strideTensor = node("Concat", "Concat_strides", strideRows, {
+    axis: 1,
+  });
+  const renamed = new Map([
+    [anchors.name, anchorPoints],
+    [strides.name, strideTensor],
+  ]);
+  for (const n of graph.node) n.input = n.input.map((i) => renamed.get(i) ?? i);
+  const initializers = new Map(graph.initializer.map((t) => [t.name, t]));
+  for (const n of graph.node) {
+    const shape = n.opType === "Reshape"
+      ? initializers.get(n.input[1])
+      : undefined;
+    if (shape?.dataType !== TensorProto_DataType.INT64) continue;
+    const values = shape.rawData.length > 0
+      ? Array.from(new BigInt64Array(shape.rawData.slice().buffer))
+      : shape.int64Data;
+    if (!values.includes(BigInt(count))) continue;
+    if (values.includes(-1n)) {
+      anchorFail(`Reshape '${n.name}' already has a free dimension`);
+    }
+    shape.rawData = new Uint8Array(
+      new BigInt64Array(values.map((v) => v === BigInt(count) ? -1n : v))
+        .buffer,
+    );
+    shape.int64Data = [];
+  }
+  graph.node.splice(graph.node.indexOf(head), 0, ...nodes);
+  graph.initializer = [
+    ...graph.initializer.filter((t) => !renamed.has(t.name)),
+    ...added,
+  ];
+  graph.input = graph.input.filter((i) => !renamed.has(i.name));
+  setDims(input, wanted);
+  graph.valueInfo = [];
 }

@@ -1,7 +1,7 @@
 /**
  * Where to look again for small plates in large frames. Pure, no I/O.
  *
- * The plate detector sees the whole frame at 416x416: a 3840x2160 frame is
+ * The plate detector sees the whole frame at 416 px on its long side: a 3840x2160 frame is
  * shrunk 9.2 times, so a plate 100 px wide becomes 11 px and is often lost.
  * The second pass runs the detector again on the vehicles the whole-frame
  * pass found without a plate, each crop enlarged to the detector's input, but

@@ -20,7 +20,7 @@
  */
 import { fromFileUrl } from "../support/paths.ts";
 import { DASHCAM_FLAGS } from "../support/cli.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 import {
   AARCH64_DENO,
   type Aarch64Runner,
@@ -168,7 +168,7 @@ async function runAll(rt: Runtime, configPath: string): Promise<RunResults> {
     "--config",
     configPath,
     "--models-dir",
-    SHARED_MODELS,
+    TEST_MODELS,
   ];
   const readData = await Deno.makeTempDir({ prefix: "dashcam-arm64-" });
   const processData = await Deno.makeTempDir({ prefix: "dashcam-arm64-" });

@@ -16,7 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 import { decodeImageFile } from "../../src/ingest/image_decode.ts";
 import {
   type Backend,
@@ -30,7 +30,7 @@ import type {
 } from "./inference_backends_worker.ts";
 
 const STILL = `${SHARED_MEDIA}/stills/ro_dashcam/dayride_type1_001_t0488.jpg`;
-const DEFAULT_MODELS = SHARED_MODELS;
+const DEFAULT_MODELS = TEST_MODELS;
 
 /** One timed model with its input. */
 interface BenchCase {

@@ -46,7 +46,7 @@ import type { RgbImage } from "../../src/shared/mod.ts";
 import {
   loadGroundTruth,
   SHARED_MEDIA,
-  SHARED_MODELS,
+  TEST_MODELS,
 } from "../support/shared.ts";
 import { fmt, table } from "./_util.ts";
 
@@ -211,9 +211,9 @@ function timed(session: InferenceSession, acc: { ms: number }): void {
 /** The three default models, with their `session.run` time summed. */
 async function bareModels(threads: number) {
   const manifest = await loadManifest();
-  const resolve = { dir: SHARED_MODELS };
+  const resolve = { dir: TEST_MODELS };
   const load = {
-    modelsDir: SHARED_MODELS,
+    modelsDir: TEST_MODELS,
     backend: "native",
     threads,
   } as const;
@@ -269,7 +269,7 @@ export async function readBench(): Promise<void> {
       "read",
       "--json",
       "--models-dir",
-      SHARED_MODELS,
+      TEST_MODELS,
       "--data-dir",
       join(dir, "data"),
       "--log-level",
@@ -352,7 +352,7 @@ export async function processBench(): Promise<void> {
         "process",
         "--json",
         "--models-dir",
-        SHARED_MODELS,
+        TEST_MODELS,
         "--data-dir",
         join(dir, "data"),
         ...clips,

@@ -23,7 +23,7 @@ import { findPlates } from "../../src/vision/plate_search.ts";
 import {
   loadGroundTruth,
   SHARED_MEDIA,
-  SHARED_MODELS,
+  TEST_MODELS,
 } from "../support/shared.ts";
 import { fmt, table } from "./_util.ts";
 
@@ -108,7 +108,7 @@ export async function smallPlateBench(): Promise<void> {
     });
   }
   const reader = await FrameReader.open({
-    modelsDir: SHARED_MODELS,
+    modelsDir: TEST_MODELS,
     backend: "native",
     threads: 1,
   });

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { DASHCAM_FLAGS, MAIN } from "../support/cli.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 import { fmt, table } from "./_util.ts";
 
 /** Options for {@linkcode soakBench}. */
@@ -198,7 +198,7 @@ async function startSoaked(name: string): Promise<Soaked> {
     config,
     JSON.stringify({
       data_dir: join(root, "data"),
-      models_dir: SHARED_MODELS,
+      models_dir: TEST_MODELS,
       inbox_dirs: [inbox],
       log_level: "info",
     }),

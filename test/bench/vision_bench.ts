@@ -20,7 +20,7 @@ import { testConfig } from "../support/config.ts";
 import {
   loadGroundTruth,
   SHARED_MEDIA,
-  SHARED_MODELS,
+  TEST_MODELS,
   type TruthFile,
 } from "../support/shared.ts";
 import { fmt, median, RssSampler, table } from "./_util.ts";
@@ -55,7 +55,7 @@ async function bareInference(
   backend: Config["inference"]["backend"],
 ) {
   const reader = await FrameReader.open({
-    modelsDir: SHARED_MODELS,
+    modelsDir: TEST_MODELS,
     backend,
     threads: 1,
   });
@@ -174,7 +174,7 @@ async function readLatency(
     if (!out.success) throw new Error("ffmpeg scale failed");
     // As the read command does: vehicle and plate detectors side by side.
     const reader = await FrameReader.open({
-      modelsDir: SHARED_MODELS,
+      modelsDir: TEST_MODELS,
       backend,
       threads: 1,
       parallel: true,
@@ -294,7 +294,7 @@ export async function visionBench(
       const dir = await Deno.makeTempDir();
       try {
         const config = testConfig(join(dir, "data"), {
-          models_dir: SHARED_MODELS,
+          models_dir: TEST_MODELS,
           sampling_fps: FPS,
           inference: { backend, threads: 1 },
           workers: {
@@ -364,7 +364,7 @@ export async function visionBench(
     t.file.startsWith("stills/ro_dashcam/")
   );
   const reader = await FrameReader.open({
-    modelsDir: SHARED_MODELS,
+    modelsDir: TEST_MODELS,
     backend,
     threads: 1,
   });

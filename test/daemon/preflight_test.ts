@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { checkReady, EX_CONFIG } from "../../src/daemon/preflight.ts";
 import { runDashcam } from "../support/cli.ts";
 import { testConfig, TRIVIAL_HANDLERS } from "../support/config.ts";
-import { SHARED_MODELS } from "../support/shared.ts";
+import { TEST_MODELS } from "../support/shared.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "preflight_test_" });
@@ -54,7 +54,7 @@ Deno.test("`run` without ffmpeg on PATH exits 78 with one line saying so", async
       "--data-dir",
       `${dir}/data`,
       "--models-dir",
-      SHARED_MODELS,
+      TEST_MODELS,
     ], { env: { PATH: `${dir}/empty-bin`, NO_COLOR: "1" } });
     assert.equal(out.code, EX_CONFIG, out.stderr);
     const lines = errorLines(out.stderr);

@@ -8,7 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { makeTestClip } from "../support/clips.ts";
 import { runDashcam } from "../support/cli.ts";
 import { writeTrivialConfig } from "../support/config.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 
 async function ffmpeg(args: string[]): Promise<void> {
   const out = await new Deno.Command("ffmpeg", {
@@ -116,7 +116,7 @@ Deno.test("read handles corrupt, 1-pixel, grayscale and 16-bit images, crowded f
       "read",
       "--json",
       "--models-dir",
-      SHARED_MODELS,
+      TEST_MODELS,
       "--data-dir",
       join(root, "data"),
       "--log-level",

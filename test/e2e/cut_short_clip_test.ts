@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runDashcam } from "../support/cli.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 import { ffmpeg } from "../support/clips.ts";
 
 /** A real 4.67 s 1280x720 clip (not one of ../shared/cases). */
@@ -38,7 +38,7 @@ Deno.test("process on a clip cut short keeps its events and marks it done with t
       "process",
       "--json",
       "--models-dir",
-      SHARED_MODELS,
+      TEST_MODELS,
       "--data-dir",
       dataDir,
       "--log-level",

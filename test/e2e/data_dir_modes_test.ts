@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import { DASHCAM_FLAGS, MAIN } from "../support/cli.ts";
 import { doneCount } from "../support/daemon.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 
 /** Records the mode of every path under `root` (paths that vanish mid-walk are skipped). */
 function sample(root: string, seen: Map<string, Set<number>>): void {
@@ -53,7 +53,7 @@ Deno.test("with umask 022, a clip run creates data-dir folders 0750 and files 06
     config,
     JSON.stringify({
       data_dir: dataDir,
-      models_dir: SHARED_MODELS,
+      models_dir: TEST_MODELS,
       inbox_dirs: [inbox],
       log_level: "warn",
       // The inbox counts as a USB stick: clips go through the spool.

@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { sha256File } from "../../src/shared/mod.ts";
 import { dashcamCommand, runDashcam } from "../support/cli.ts";
-import { SHARED_DIR, SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_DIR, SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 
 const MEDIA_CLIPS = [
   "uk_dashcam_junction.mp4",
@@ -87,7 +87,7 @@ function processArgs(dir: string, config: string, clips: string[]): string[] {
     "--config",
     config,
     "--models-dir",
-    SHARED_MODELS,
+    TEST_MODELS,
     "--data-dir",
     join(dir, "data"),
     "--log-level",

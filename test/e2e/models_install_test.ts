@@ -16,7 +16,7 @@ import {
   startProxy,
   upstreamFiles,
 } from "../support/model_mirror.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, SHARED_MODELS, TEST_MODELS } from "../support/shared.ts";
 
 const manifest = await loadManifest();
 const dec = new TextDecoder();
@@ -48,7 +48,13 @@ async function listDir(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-/** The clip's final events without what differs between runs. */
+/**
+ * The clip's final events without what differs between runs: which frames
+ * of a settled track get OCR depends on how far the OCR of the frames before
+ * has got (`online_tracks.ts`), so the best read's frame, boxes, time and
+ * confidence may come from a neighbouring frame; the vehicle, its plate and
+ * its key do not.
+ */
 async function events(modelsDir: string, dataDir: string): Promise<unknown[]> {
   const clip = `${SHARED_MEDIA}/clips/nl_tudelft/Video10_2.avi`;
   const out = await runDashcam([
@@ -65,14 +71,24 @@ async function events(modelsDir: string, dataDir: string): Promise<unknown[]> {
   assert.equal(out.code, 0, out.stderr);
   return out.stdout.trim().split("\n").filter((l) => l).map((l) => {
     const event = JSON.parse(l);
-    delete event.evidence_path;
-    delete event.processed_at;
-    delete event.createdAt;
+    for (
+      const key of [
+        "evidence",
+        "createdAt",
+        "frameIdx",
+        "ts",
+        "localTime",
+        "clipTimeS",
+        "carBbox",
+        "plateBbox",
+        "plateConfidence",
+      ]
+    ) delete event[key];
     return event;
   });
 }
 
-Deno.test("models install --mirror (only upstream files, through HTTP_PROXY, from another cwd) gives the same events as ../shared/models", async () => {
+Deno.test("models install --mirror (only upstream files, through HTTP_PROXY, from another cwd) gives the same events as the tests' install from ../shared/models", async () => {
   const root = await Deno.makeTempDir({ prefix: "models_install_" });
   const mirror = await startModelMirror(upstreamFiles(manifest));
   const proxy = startProxy();
@@ -94,7 +110,7 @@ Deno.test("models install --mirror (only upstream files, through HTTP_PROXY, fro
     assert.match(install.stdout, /^derived {3}yolox_nano_dynamic\.onnx$/m);
     assert.match(
       install.stdout,
-      /^derived {3}yolo-v9-t-416-license-plates-end2end-fp32\.onnx$/m,
+      /^derived {3}yolo-v9-t-416-license-plates-end2end-fp32-dynamic\.onnx$/m,
     );
     assert.ok(mirror.requests.length > 0);
     assert.ok(mirror.requests.every((r) => r.proxied), "all through the proxy");
@@ -108,10 +124,10 @@ Deno.test("models install --mirror (only upstream files, through HTTP_PROXY, fro
     assert.ok(
       !installed.some((f) => f.endsWith(".part") || f.endsWith(".tmp")),
     );
-    for (const m of manifest.models.filter((m) => m.derive)) {
+    for (const m of manifest.models.filter((m) => m.derive && m.default)) {
       assert.deepEqual(
         await Deno.readFile(join(models, m.file)),
-        await Deno.readFile(join(SHARED_MODELS, m.file)),
+        await Deno.readFile(join(TEST_MODELS, m.file)),
       );
     }
     const check = await dashcamIn(root, [
@@ -123,7 +139,7 @@ Deno.test("models install --mirror (only upstream files, through HTTP_PROXY, fro
     assert.equal(check.code, 0, check.stdout);
 
     const mine = await events(models, join(root, "data1"));
-    const shared = await events(SHARED_MODELS, join(root, "data2"));
+    const shared = await events(TEST_MODELS, join(root, "data2"));
     assert.ok(mine.length > 0);
     assert.deepEqual(mine, shared);
   } finally {

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runDashcam } from "../support/cli.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 
 async function ffmpeg(args: string[]): Promise<void> {
   const out = await new Deno.Command("ffmpeg", {
@@ -44,7 +44,7 @@ async function processPlates(
     "--config",
     configPath,
     "--models-dir",
-    SHARED_MODELS,
+    TEST_MODELS,
     "--data-dir",
     join(dir, "data"),
     "--log-level",

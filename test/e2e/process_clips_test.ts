@@ -10,7 +10,7 @@ import { decodePngWithSharp } from "../support/png_decode.ts";
 import {
   loadGroundTruth,
   SHARED_MEDIA,
-  SHARED_MODELS,
+  TEST_MODELS,
 } from "../support/shared.ts";
 
 Deno.test("process --json reads each clip's ground-truth plates exactly once per vehicle, and no false plate", async () => {
@@ -24,7 +24,7 @@ Deno.test("process --json reads each clip's ground-truth plates exactly once per
       "process",
       "--json",
       "--models-dir",
-      SHARED_MODELS,
+      TEST_MODELS,
       "--data-dir",
       dataDir,
       "--log-level",

@@ -10,7 +10,7 @@ import { writeTrivialConfig } from "../support/config.ts";
 import {
   loadGroundTruth,
   SHARED_MEDIA,
-  SHARED_MODELS,
+  TEST_MODELS,
 } from "../support/shared.ts";
 
 /** Bound of the wait for the exit: generous, the machine may be busy. */
@@ -48,7 +48,7 @@ Deno.test("read stops on Ctrl-C (SIGINT) after its first line and exits 130 with
       "read",
       "--json",
       "--models-dir",
-      SHARED_MODELS,
+      TEST_MODELS,
       "--data-dir",
       dataDir,
       "--log-level",

@@ -10,7 +10,7 @@ import { runDashcam } from "../support/cli.ts";
 import {
   loadGroundTruth,
   SHARED_MEDIA,
-  SHARED_MODELS,
+  TEST_MODELS,
 } from "../support/shared.ts";
 
 Deno.test("read --json reads every clear plate of the dashcam stills exactly, and no false plate", async () => {
@@ -24,7 +24,7 @@ Deno.test("read --json reads every clear plate of the dashcam stills exactly, an
       "read",
       "--json",
       "--models-dir",
-      SHARED_MODELS,
+      TEST_MODELS,
       "--data-dir",
       dataDir,
       "--log-level",

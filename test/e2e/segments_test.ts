@@ -15,7 +15,7 @@ import type { FinalEvent } from "../../src/shared/mod.ts";
 import { dashcamCommand, runDashcam } from "../support/cli.ts";
 import { ManualClock } from "../support/clock.ts";
 import { testConfig } from "../support/config.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 import { ffmpeg } from "../support/clips.ts";
 
 const ROUNDABOUT = `${SHARED_MEDIA}/clips/uk_roundabout_approach.mp4`;
@@ -130,7 +130,7 @@ Deno.test("process: a car in view across two segments is one event, the rear cha
       config,
       JSON.stringify({
         log_level: "warn",
-        models_dir: SHARED_MODELS,
+        models_dir: TEST_MODELS,
         data_dir: join(dir, "data"),
         cameras: {
           default: { time_zone: "Pacific/Auckland" },
@@ -225,7 +225,7 @@ Deno.test("process killed (power cut) between two segments of a drive, then run 
       "process",
       "--json",
       "--models-dir",
-      SHARED_MODELS,
+      TEST_MODELS,
       "--data-dir",
       dataDir,
       "--log-level",
@@ -308,7 +308,7 @@ Deno.test("daemon engine: segments arriving over time continue one track; the ho
     },
   };
   const config = testConfig(join(dir, "data"), {
-    models_dir: SHARED_MODELS,
+    models_dir: TEST_MODELS,
     segments: { hold_s: 600 },
   });
   const engine = await Engine.open(config, {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { runDashcam } from "../support/cli.ts";
-import { SHARED_DIR, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_DIR, TEST_MODELS } from "../support/shared.ts";
 
 /** A case file (`../shared/cases/README.md`). */
 interface CaseFile {
@@ -29,7 +29,7 @@ for (const name of ["hevc_main10", "thumbnail_stream_first"]) {
         "process",
         "--json",
         "--models-dir",
-        SHARED_MODELS,
+        TEST_MODELS,
         "--data-dir",
         dataDir,
         "--log-level",

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runDashcam } from "../support/cli.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 
 /** The `stage model loaded` lines of a run's log, as stage → model file. */
 function loadedModels(stderr: string): Map<string, string> {
@@ -41,7 +41,7 @@ Deno.test("a non-default model chosen in config is the one process's stages and 
       "--config",
       config,
       "--models-dir",
-      SHARED_MODELS,
+      TEST_MODELS,
       "--data-dir",
       join(dir, "data"),
       "--log-level",
@@ -60,7 +60,7 @@ Deno.test("a non-default model chosen in config is the one process's stages and 
     // Not chosen: the manifest's default.
     assert.equal(
       stages.get("plate_detect"),
-      "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
+      "yolo-v9-t-416-license-plates-end2end-fp32-dynamic.onnx",
     );
 
     const photo = await runDashcam([

@@ -5,6 +5,7 @@
  * @module
  */
 import { fromFileUrl } from "./paths.ts";
+import { installModels, loadManifest } from "../../src/vision/model_store.ts";
 
 /** `../shared` beside the repo, or `$DASHCAM_SHARED_DIR`. */
 export const SHARED_DIR = sharedDir(Deno.env.get("DASHCAM_SHARED_DIR"));
@@ -54,6 +55,40 @@ const missing = missingSharedData(SHARED_DIR);
 if (missing !== null) {
   console.error(missing);
   Deno.exit(1);
+}
+
+/**
+ * A models folder holding every model of `models/models.json` as
+ * `deno task dashcam models install --all --from ../shared/models` leaves
+ * it: the shared files copied, and the derived models that `../shared/models`
+ * does not hold (a derivation newer than the shared set) made from their
+ * upstream files. Tests and benches run the product on this folder, so they
+ * use the defaults a user's install has. Kept in `.cache/test_models`
+ * between runs (files already right are not touched); checked once per
+ * process.
+ */
+export const TEST_MODELS = fromFileUrl(
+  new URL("../../.cache/test_models", import.meta.url),
+);
+{
+  const report = await installModels(await loadManifest(), {
+    from: SHARED_MODELS,
+    to: TEST_MODELS,
+    only: "all",
+  });
+  const problems = [
+    ...report.missing,
+    ...report.corrupt.map((c) => `${c.file} (${c.reason})`),
+    ...report.fallback.map((f) => `${f.file} (${f.reason})`),
+  ];
+  if (problems.length > 0) {
+    console.error(
+      `tests: cannot install the models from ${SHARED_MODELS} into ${TEST_MODELS}: ${
+        problems.join(", ")
+      }`,
+    );
+    Deno.exit(1);
+  }
 }
 
 /** One ground-truth plate. */

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/mod.ts";
 import { checkModels, loadManifest } from "../../src/vision/model_store.ts";
-import { SHARED_MODELS } from "../support/shared.ts";
+import { TEST_MODELS } from "../support/shared.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const SCRIPT = join(REPO, "systemd/install.sh");
@@ -52,7 +52,7 @@ function install(tmp: string, root: string, extra: string[] = []) {
     "--binary",
     join(tmp, "dashcam-stand-in"),
     "--models-from",
-    SHARED_MODELS,
+    TEST_MODELS,
     ...extra,
   ], { DESTDIR: root });
 }

@@ -53,14 +53,14 @@ function firstModel(json: Record<string, unknown>): any {
 
 Deno.test("`parseManifest()` accepts models/models.json with one default per task", () => {
   const manifest = parseManifest(MANIFEST_JSON);
-  assert.equal(manifest.models.length, 8);
+  assert.equal(manifest.models.length, 9);
   const defaults = selectModels(manifest, "default").map((m) => m.file);
   assert.deepEqual(defaults, [
     "yolox_nano_dynamic.onnx",
-    "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
+    "yolo-v9-t-416-license-plates-end2end-fp32-dynamic.onnx",
     "cct_xs_v2_global.onnx",
   ]);
-  assert.equal(selectModels(manifest, "all").length, 8);
+  assert.equal(selectModels(manifest, "all").length, 9);
 });
 
 Deno.test("`parseManifest()`: every upstream file of models/models.json has a pinned GitHub URL, every derived model an upstream entry", () => {
@@ -80,13 +80,56 @@ Deno.test("`parseManifest()`: every upstream file of models/models.json has a pi
     m.derive?.recipe,
   ]);
   assert.deepEqual(derived, [
-    ["yolox_nano_dynamic.onnx", "yolox_nano.onnx", "symbolic_dims"],
+    ["yolox_nano_dynamic.onnx", "yolox_nano.onnx", ["symbolic_dims"]],
+    [
+      "yolo-v9-t-416-license-plates-end2end-fp32-dynamic.onnx",
+      "yolo-v9-t-416-license-plates-end2end1.onnx",
+      ["dequantize_conv_integer", "dynamic_anchors"],
+    ],
     [
       "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
       "yolo-v9-t-416-license-plates-end2end1.onnx",
-      "dequantize_conv_integer",
+      ["dequantize_conv_integer"],
     ],
   ]);
+});
+
+Deno.test("`parseManifest()`: a free-size input needs its long side, a fixed one must not have it", () => {
+  const detector = (input: Record<string, unknown>) => {
+    const json = ocrManifest();
+    Object.assign(firstModel(json), {
+      task: "plate_detect",
+      decoder: "yolo_v9_e2e",
+      input: {
+        name: "images",
+        type: "float32",
+        layout: "NCHW",
+        color: "RGB",
+        scale: 255,
+        letterbox: "center",
+        pad: 114,
+        ...input,
+      },
+      outputs: [{ name: "output0", dims: ["boxes", 7] }],
+      thresholds: { score: 0.25 },
+    });
+    delete firstModel(json).ocr;
+    return json;
+  };
+  const free = { dims: [1, 3, "height", "width"], multipleOf: 32 };
+  const parsed = parseManifest(detector({ ...free, longSide: 416 }));
+  assert.equal(parsed.models[0].input.longSide, 416);
+  assert.throws(() => parseManifest(detector(free)), {
+    message:
+      "Cannot parse model manifest: 'models[0].input.longSide' is missing (height and width are free: give the long side in pixels)",
+  });
+  assert.throws(
+    () => parseManifest(detector({ dims: [1, 3, 416, 416], longSide: 416 })),
+    {
+      message:
+        "Cannot parse model manifest: 'models[0].input.longSide' must be absent when height and width are fixed: current value is 416",
+    },
+  );
 });
 
 Deno.test("`parseManifest()` checks url and derive", () => {
@@ -128,7 +171,29 @@ Deno.test("`parseManifest()` checks url and derive", () => {
           fallbackCost: "c",
         };
       },
-      `Cannot parse model manifest: 'models[0].derive.recipe' must be one of symbolic_dims, dequantize_conv_integer: current value is "quantize"`,
+      `Cannot parse model manifest: 'models[0].derive.recipe' must be one of symbolic_dims, dequantize_conv_integer, dynamic_anchors: current value is "quantize"`,
+    ],
+    [
+      (j) => {
+        delete firstModel(j).url;
+        firstModel(j).derive = {
+          from: "x.onnx",
+          recipe: ["dequantize_conv_integer", "quantize"],
+          fallbackCost: "c",
+        };
+      },
+      `Cannot parse model manifest: 'models[0].derive.recipe[1]' must be one of symbolic_dims, dequantize_conv_integer, dynamic_anchors: current value is "quantize"`,
+    ],
+    [
+      (j) => {
+        delete firstModel(j).url;
+        firstModel(j).derive = {
+          from: "x.onnx",
+          recipe: [],
+          fallbackCost: "c",
+        };
+      },
+      `Cannot parse model manifest: 'models[0].derive.recipe' must not be empty: current value is []`,
     ],
   ];
   for (const [change, message] of cases) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MODELS, TEST_MODELS } from "../support/shared.ts";
 import type { Manifest } from "../../src/vision/model_manifest.ts";
 import {
   assertModelsReady,
@@ -197,10 +197,10 @@ Deno.test("`loadManifest()` names the file when it is not valid JSON or not a ma
   });
 });
 
-Deno.test("`checkModels()` finds every file of models/models.json intact in shared/models", async () => {
+Deno.test("`checkModels()` finds every file of models/models.json intact where the tests install them", async () => {
   const manifest = await loadManifest();
   const report = await checkModels(manifest, {
-    dir: SHARED_MODELS,
+    dir: TEST_MODELS,
     only: "all",
   });
   assert.deepEqual(report.missing, []);
@@ -209,6 +209,7 @@ Deno.test("`checkModels()` finds every file of models/models.json intact in shar
     "yolox_nano.onnx",
     "coco_classes.txt",
     "yolox_nano_dynamic.onnx",
+    "yolo-v9-t-416-license-plates-end2end-fp32-dynamic.onnx",
     "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
     "yolo-v9-t-416-license-plates-end2end1.onnx",
     "plate_detection_yolo26_e2e_640.onnx",

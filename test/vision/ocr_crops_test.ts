@@ -6,7 +6,7 @@ import { decodeImageFile } from "../../src/ingest/image_decode.ts";
 import { findModel } from "../../src/vision/model_manifest.ts";
 import { loadManifest } from "../../src/vision/model_store.ts";
 import { PlateOcr } from "../../src/vision/models.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 
 Deno.test("PlateOcr.read() reads at least 36 of the 40 US plate crops exactly", async () => {
   const dir = `${SHARED_MEDIA}/stills/us_plate_crops_openalpr`;
@@ -17,7 +17,7 @@ Deno.test("PlateOcr.read() reads at least 36 of the 40 US plate crops exactly", 
   assert.equal(rows.length, 40);
   const manifest = await loadManifest();
   const ocr = await PlateOcr.load(findModel(manifest, "ocr"), {
-    modelsDir: SHARED_MODELS,
+    modelsDir: TEST_MODELS,
     backend: "native",
     threads: 1,
   });

@@ -18,7 +18,7 @@ import {
   joinRows,
   twoRowBoxes,
 } from "../../src/vision/two_row.ts";
-import { SHARED_MEDIA, SHARED_MODELS } from "../support/shared.ts";
+import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 
 function read(text: string, p: number, pad = 10 - text.length): PlateRead {
   const slotTop: Array<Array<[string, number]>> = [...text].map((
@@ -83,7 +83,7 @@ const TWO_ROW_TIGHT =
 Deno.test("`readPlates()` reads a real two-row plate as one plate, rows in order", async () => {
   const dir = await Deno.makeTempDir();
   const ocr = await PlateOcr.load(findModel(await loadManifest(), "ocr"), {
-    modelsDir: SHARED_MODELS,
+    modelsDir: TEST_MODELS,
     backend: "native",
     threads: 1,
   });
@@ -104,7 +104,7 @@ Deno.test("`readPlates()` reads a real two-row plate as one plate, rows in order
 Deno.test("`FrameReader.read()` reads a two-row plate on a car in a dashcam frame as one plate", async () => {
   const dir = await Deno.makeTempDir();
   const reader = await FrameReader.open({
-    modelsDir: SHARED_MODELS,
+    modelsDir: TEST_MODELS,
     backend: "native",
     threads: 1,
   });

@@ -6,7 +6,7 @@ import type {
   StageTask,
 } from "../../../src/shared/mod.ts";
 import { createStageHandler } from "../../../src/vision/stages/mod.ts";
-import { SHARED_MODELS } from "../../support/shared.ts";
+import { TEST_MODELS } from "../../support/shared.ts";
 
 const CAR: Box = [40, 40, 220, 200];
 const OTHER: Box = [400, 200, 600, 360];
@@ -64,7 +64,7 @@ function task(frameIdx: number, cars: Box[]): StageTask {
 Deno.test("plate_detect stage with skipping leaves out a frame whose every vehicle holds a settled plate, and runs on the others", async () => {
   const handler = await createStageHandler("plate_detect", {
     dataDir: "/nonexistent",
-    modelsDir: SHARED_MODELS,
+    modelsDir: TEST_MODELS,
     backend: "native",
     threads: 1,
     samplingFps: 5,
@@ -90,7 +90,7 @@ Deno.test("plate_detect stage with skipping leaves out a frame whose every vehic
   }
   const off = await createStageHandler("plate_detect", {
     dataDir: "/nonexistent",
-    modelsDir: SHARED_MODELS,
+    modelsDir: TEST_MODELS,
     backend: "native",
     threads: 1,
     samplingFps: 5,
@@ -111,7 +111,7 @@ Deno.test("plate_detect stage with skipping leaves out a frame whose every vehic
 Deno.test("plate_smooth stage gives a track the span of its vehicle, not only of its reads", async () => {
   const handler = await createStageHandler("plate_smooth", {
     dataDir: "/nonexistent",
-    modelsDir: SHARED_MODELS,
+    modelsDir: TEST_MODELS,
     backend: "native",
     threads: 1,
     samplingFps: 5,
