@@ -422,25 +422,17 @@ function anchorGrid(
   return [...xs, ...ys];
 }
 
-function anchorsDynamic(proto: ModelProto, options: DeriveModelOptions): void {
-  const graph = proto.graph as GraphProto;
-  const opset = proto.opsetImport.find((o) => o.domain === "")?.version ?? 0n;
-  if (opset < 13n) anchorFail(`opset ${opset} is older than 13`);
-  const wanted = options.inputs?.[0];
-  const input = graph.input.find((i) => i.name === wanted?.name);
-  if (wanted === undefined || input === undefined) {
-    anchorFail(`the graph has no input '${wanted?.name ?? ""}'`);
-  }
-  const inputType = input.type?.value;
-  const inputDims = inputType?.case === "tensorType"
-    ? inputType.value.shape?.dim ?? []
-    : [];
-  const [height, width] = inputDims.slice(2).map((d) =>
-    d.value.case === "dimValue" ? Number(d.value.value) : NaN
-  );
-  if (inputDims.length !== 4 || !(height > 0) || !(width > 0)) {
-    anchorFail(`input '${input.name}' has no fixed NCHW height and width`);
-  }
+/** The head's anchor and stride constants: the one pair that is the grid of the input's size. */
+function anchorHead(
+  graph: GraphProto,
+  size: { width: number; height: number },
+): {
+  anchors: TensorProto;
+  strides: TensorProto;
+  count: number;
+  levels: { stride: number; count: number }[];
+} {
+  const { width, height } = size;
   const floats = graph.initializer.filter((t) =>
     t.dataType === TensorProto_DataType.FLOAT
   );
@@ -472,7 +464,14 @@ function anchorsDynamic(proto: ModelProto, options: DeriveModelOptions): void {
       } are the grid of cell centres of a ${width}x${height} input at their strides, expected 1`,
     );
   }
-  const { anchors, strides, count, levels } = heads[0];
+  return heads[0];
+}
+
+/** The head's Concat (axis 2) of its reshaped feature maps, and those maps. */
+function headConcat(
+  graph: GraphProto,
+  levels: number,
+): { concat: NodeProto; maps: string[] } {
   const producer = new Map<string, NodeProto>();
   for (const node of graph.node) {
     for (const out of node.output) producer.set(out, node);
@@ -480,18 +479,36 @@ function anchorsDynamic(proto: ModelProto, options: DeriveModelOptions): void {
   const concats = graph.node.filter((node) =>
     node.opType === "Concat" &&
     node.attribute.some((a) => a.name === "axis" && a.i === 2n) &&
-    node.input.length === levels.length &&
+    node.input.length === levels &&
     node.input.every((i) => producer.get(i)?.opType === "Reshape")
   );
   if (concats.length !== 1) {
     anchorFail(
-      `found ${concats.length} Concat nodes (axis 2) of ${levels.length} reshaped feature maps, expected 1`,
+      `found ${concats.length} Concat nodes (axis 2) of ${levels} reshaped feature maps, expected 1`,
     );
   }
-  const head = concats[0];
-  const maps = head.input.map((i) => producer.get(i)!.input[0]);
+  const concat = concats[0];
+  return {
+    concat,
+    maps: concat.input.map((i) => producer.get(i)!.input[0]),
+  };
+}
+
+/**
+ * Nodes computing the anchor points `[1, 2, A]` and strides `[1, A]` from
+ * the feature maps' shapes, with their constants.
+ */
+function anchorGridGraph(
+  maps: readonly string[],
+  levels: readonly { stride: number }[],
+): {
+  nodes: NodeProto[];
+  initializers: TensorProto[];
+  anchorPoints: string;
+  strideTensor: string;
+} {
   const prefix = "/dynamic_anchors";
-  const added: TensorProto[] = [];
+  const initializers: TensorProto[] = [];
   const nodes: NodeProto[] = [];
   const constant = (
     name: string,
@@ -500,7 +517,7 @@ function anchorsDynamic(proto: ModelProto, options: DeriveModelOptions): void {
     dims: number[],
   ): string => {
     const full = `${prefix}/${name}`;
-    added.push(create(TensorProtoSchema, {
+    initializers.push(create(TensorProtoSchema, {
       name: full,
       dataType: type === "float"
         ? TensorProto_DataType.FLOAT
@@ -591,9 +608,37 @@ function anchorsDynamic(proto: ModelProto, options: DeriveModelOptions): void {
   const strideTensor = node("Concat", "Concat_strides", strideRows, {
     axis: 1,
   });
+  return { nodes, initializers, anchorPoints, strideTensor };
+}
+
+function anchorsDynamic(proto: ModelProto, options: DeriveModelOptions): void {
+  const graph = proto.graph as GraphProto;
+  const opset = proto.opsetImport.find((o) => o.domain === "")?.version ?? 0n;
+  if (opset < 13n) anchorFail(`opset ${opset} is older than 13`);
+  const wanted = options.inputs?.[0];
+  const input = graph.input.find((i) => i.name === wanted?.name);
+  if (wanted === undefined || input === undefined) {
+    anchorFail(`the graph has no input '${wanted?.name ?? ""}'`);
+  }
+  const inputType = input.type?.value;
+  const inputDims = inputType?.case === "tensorType"
+    ? inputType.value.shape?.dim ?? []
+    : [];
+  const [height, width] = inputDims.slice(2).map((d) =>
+    d.value.case === "dimValue" ? Number(d.value.value) : NaN
+  );
+  if (inputDims.length !== 4 || !(height > 0) || !(width > 0)) {
+    anchorFail(`input '${input.name}' has no fixed NCHW height and width`);
+  }
+  const { anchors, strides, count, levels } = anchorHead(graph, {
+    width,
+    height,
+  });
+  const { concat, maps } = headConcat(graph, levels.length);
+  const built = anchorGridGraph(maps, levels);
   const renamed = new Map([
-    [anchors.name, anchorPoints],
-    [strides.name, strideTensor],
+    [anchors.name, built.anchorPoints],
+    [strides.name, built.strideTensor],
   ]);
   for (const n of graph.node) n.input = n.input.map((i) => renamed.get(i) ?? i);
   const initializers = new Map(graph.initializer.map((t) => [t.name, t]));
@@ -615,10 +660,10 @@ function anchorsDynamic(proto: ModelProto, options: DeriveModelOptions): void {
     );
     shape.int64Data = [];
   }
-  graph.node.splice(graph.node.indexOf(head), 0, ...nodes);
+  graph.node.splice(graph.node.indexOf(concat), 0, ...built.nodes);
   graph.initializer = [
     ...graph.initializer.filter((t) => !renamed.has(t.name)),
-    ...added,
+    ...built.initializers,
   ];
   graph.input = graph.input.filter((i) => !renamed.has(i.name));
   setDims(input, wanted);

@@ -132,6 +132,16 @@ Deno.test("`parseManifest()`: a free-size input needs its long side, a fixed one
   );
 });
 
+/** Makes the manifest's first model a derived one. */
+function derivedFrom(
+  json: Record<string, unknown>,
+  from: string,
+  recipe: unknown,
+): void {
+  delete firstModel(json).url;
+  firstModel(json).derive = { from, recipe, fallbackCost: "c" };
+}
+
 Deno.test("`parseManifest()` checks url and derive", () => {
   const cases: Array<[(json: Record<string, unknown>) => void, string]> = [
     [
@@ -152,47 +162,19 @@ Deno.test("`parseManifest()` checks url and derive", () => {
       `Cannot parse model manifest: 'models[0].url' must be absent when 'derive' is given: current value is "https://github.com/owner/repo/raw/0000000000000000000000...`,
     ],
     [
-      (j) => {
-        delete firstModel(j).url;
-        firstModel(j).derive = {
-          from: "x.onnx",
-          recipe: "symbolic_dims",
-          fallbackCost: "c",
-        };
-      },
+      (j) => derivedFrom(j, "x.onnx", "symbolic_dims"),
       `Cannot parse model manifest: 'models[0].derive.from' must name a model entry with a url: current value is "x.onnx"`,
     ],
     [
-      (j) => {
-        delete firstModel(j).url;
-        firstModel(j).derive = {
-          from: "x.onnx",
-          recipe: "quantize",
-          fallbackCost: "c",
-        };
-      },
+      (j) => derivedFrom(j, "x.onnx", "quantize"),
       `Cannot parse model manifest: 'models[0].derive.recipe' must be one of symbolic_dims, dequantize_conv_integer, dynamic_anchors: current value is "quantize"`,
     ],
     [
-      (j) => {
-        delete firstModel(j).url;
-        firstModel(j).derive = {
-          from: "x.onnx",
-          recipe: ["dequantize_conv_integer", "quantize"],
-          fallbackCost: "c",
-        };
-      },
+      (j) => derivedFrom(j, "x.onnx", ["dequantize_conv_integer", "quantize"]),
       `Cannot parse model manifest: 'models[0].derive.recipe[1]' must be one of symbolic_dims, dequantize_conv_integer, dynamic_anchors: current value is "quantize"`,
     ],
     [
-      (j) => {
-        delete firstModel(j).url;
-        firstModel(j).derive = {
-          from: "x.onnx",
-          recipe: [],
-          fallbackCost: "c",
-        };
-      },
+      (j) => derivedFrom(j, "x.onnx", []),
       `Cannot parse model manifest: 'models[0].derive.recipe' must not be empty: current value is []`,
     ],
   ];

@@ -48,6 +48,19 @@ function context(asked: string[]): StageContext {
   } as StageContext;
 }
 
+/** A handler's init: the tests' models, one native thread, 5 fps, a silent log. */
+function handlerInit(options: Record<string, unknown>) {
+  return {
+    dataDir: "/nonexistent",
+    modelsDir: TEST_MODELS,
+    backend: "native" as const,
+    threads: 1,
+    samplingFps: 5,
+    options,
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+  };
+}
+
 function task(frameIdx: number, cars: Box[]): StageTask {
   return {
     id: 1,
@@ -62,15 +75,10 @@ function task(frameIdx: number, cars: Box[]): StageTask {
 }
 
 Deno.test("plate_detect stage with skipping leaves out a frame whose every vehicle holds a settled plate, and runs on the others", async () => {
-  const handler = await createStageHandler("plate_detect", {
-    dataDir: "/nonexistent",
-    modelsDir: TEST_MODELS,
-    backend: "native",
-    threads: 1,
-    samplingFps: 5,
-    options: { skip_settled_plates: true },
-    log: { debug() {}, info() {}, warn() {}, error() {} },
-  });
+  const handler = await createStageHandler(
+    "plate_detect",
+    handlerInit({ skip_settled_plates: true }),
+  );
   try {
     const asked: string[] = [];
     assert.deepEqual(await handler.run(task(4, [CAR]), context(asked)), {
@@ -88,15 +96,7 @@ Deno.test("plate_detect stage with skipping leaves out a frame whose every vehic
   } finally {
     await handler.close?.();
   }
-  const off = await createStageHandler("plate_detect", {
-    dataDir: "/nonexistent",
-    modelsDir: TEST_MODELS,
-    backend: "native",
-    threads: 1,
-    samplingFps: 5,
-    options: {},
-    log: { debug() {}, info() {}, warn() {}, error() {} },
-  });
+  const off = await createStageHandler("plate_detect", handlerInit({}));
   try {
     await assert.rejects(
       async () => await off.run(task(4, [CAR]), context([])),
@@ -109,15 +109,7 @@ Deno.test("plate_detect stage with skipping leaves out a frame whose every vehic
 });
 
 Deno.test("plate_smooth stage gives a track the span of its vehicle, not only of its reads", async () => {
-  const handler = await createStageHandler("plate_smooth", {
-    dataDir: "/nonexistent",
-    modelsDir: TEST_MODELS,
-    backend: "native",
-    threads: 1,
-    samplingFps: 5,
-    options: {},
-    log: { debug() {}, info() {}, warn() {}, error() {} },
-  });
+  const handler = await createStageHandler("plate_smooth", handlerInit({}));
   // Read in frames 8 and 10 only (its plate settled, or found only now and
   // then); its vehicle is detected in every processed frame 0-29.
   const detected = Array.from({ length: 30 }, (_, i) => ({
