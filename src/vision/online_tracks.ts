@@ -267,7 +267,7 @@ export function planOcr<P extends Pick<PlateOnVehicle, "plateBox">>(
  * most `maxGapFrames` frames later, when the tracks lapse; a new vehicle,
  * or one that moved, brings the detector back at once.
  *
- * On the 7 media clips at 5 fps the product leaves out 16 of its 227
+ * On the 7 media clips at 5 fps the product leaves out 15-17 of its 227
  * plate-detector tasks (frames of following the same cars) and reports the
  * same 8 plates (`deno run -A test/bench/skip_bench.ts`, 2026-12-01); with
  * every OCR result of the frames before at hand (a replay of stored
