@@ -55,17 +55,35 @@ export async function makeDataDir(path: string): Promise<void> {
 }
 
 /**
- * Writes a whole file with mode 0640 (umask notwithstanding).
+ * Writes a whole file with mode 0640 (umask notwithstanding), straight from
+ * `data`: `Deno.writeFile` first copies the bytes into a fresh native
+ * buffer, a page fault per 4 KiB of every frame the decoder writes (a
+ * 2.7 MB copy per 720p frame on the main thread). `data` must not change
+ * until the returned promise settles.
  *
- * @param path The file (its folder must exist).
+ * @param path The file (its folder must exist); an existing one is replaced.
  * @param data The bytes.
+ * @throws {Deno.errors.WriteZero} When the file system takes no more bytes.
  */
 export async function writeDataFile(
   path: string,
   data: Uint8Array,
 ): Promise<void> {
-  await Deno.writeFile(path, data, { mode: DATA_FILE_MODE });
+  using file = await Deno.open(path, {
+    write: true,
+    create: true,
+    truncate: true,
+    mode: DATA_FILE_MODE,
+  });
   await Deno.chmod(path, DATA_FILE_MODE);
+  let n = 0;
+  while (n < data.length) {
+    const wrote = await file.write(data.subarray(n));
+    if (wrote === 0) {
+      throw new Deno.errors.WriteZero(`Cannot write ${path}: wrote 0 bytes`);
+    }
+    n += wrote;
+  }
 }
 
 /**

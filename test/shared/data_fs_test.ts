@@ -45,3 +45,18 @@ Deno.test("`makeDataDir()` tightens an existing data dir left 0755 by an older v
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("`writeDataFile()` writes every byte of a frame-sized buffer and replaces a longer file whole", async () => {
+  const root = await Deno.makeTempDir({ prefix: "data_fs_test_" });
+  try {
+    const path = join(root, "f.ppm");
+    await Deno.writeFile(path, new Uint8Array(4_000_000).fill(7));
+    const frame = new Uint8Array(1280 * 720 * 3 + 15);
+    for (let i = 0; i < frame.length; i++) frame[i] = (i * 31) & 255;
+    await writeDataFile(path, frame);
+    assert.deepEqual(await Deno.readFile(path), frame);
+    assert.equal(mode(path), 0o640);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
