@@ -25,17 +25,31 @@ export type ToDetectorWorker =
   }
   | { type: "close" };
 
-/** Sent by the worker. */
+/**
+ * Sent by the worker. The answer to a `detect` hands its pixel buffer
+ * back (`buffer`, transferred) for the client's next image.
+ */
 export type FromDetectorWorker =
   | { type: "ready" }
-  | { type: "error"; id: number | null; message: string }
-  | { type: "result"; id: number; detections: Detection[] }
+  | {
+    type: "error";
+    id: number | null;
+    message: string;
+    buffer?: ArrayBuffer;
+  }
+  | {
+    type: "result";
+    id: number;
+    detections: Detection[];
+    buffer: ArrayBuffer;
+  }
   | { type: "closed" };
 
 let detector: Detector | null = null;
 
 function post(msg: FromDetectorWorker): void {
-  self.postMessage(msg);
+  const buffer = "buffer" in msg ? msg.buffer : undefined;
+  self.postMessage(msg, buffer ? [buffer] : []);
 }
 
 /**
@@ -60,7 +74,12 @@ async function handle(msg: ToDetectorWorker): Promise<void> {
         { width: msg.width, height: msg.height, data: msg.data },
         { classIds: msg.classIds },
       );
-      post({ type: "result", id: msg.id, detections });
+      post({
+        type: "result",
+        id: msg.id,
+        detections,
+        buffer: msg.data.buffer as ArrayBuffer,
+      });
     } else if (msg.type === "close") {
       await detector?.close();
       post({ type: "closed" });
@@ -70,6 +89,9 @@ async function handle(msg: ToDetectorWorker): Promise<void> {
       type: "error",
       id: msg.type === "detect" ? msg.id : null,
       message: (err as Error).message.split("\n")[0],
+      ...(msg.type === "detect"
+        ? { buffer: msg.data.buffer as ArrayBuffer }
+        : {}),
     });
   }
 }
