@@ -30,7 +30,16 @@ function snapshot(engine: Engine, outbox: Outbox): MetricsSnapshot {
     lastSyncAt: box.lastSuccessAt,
     busyMs: engine.pool.busyMs as Record<string, number>,
     finished: { ...engine.pool.counters },
+    residentBytes: residentBytes(),
   };
+}
+
+function residentBytes(): number | null {
+  try {
+    return Deno.memoryUsage().rss;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -27,6 +27,13 @@ export interface MetricsSnapshot {
   busyMs: Record<string, number>;
   /** Tasks finished by outcome, and worker restarts. */
   finished: Record<string, number>;
+  /**
+   * Resident memory of the daemon process, bytes (`Deno.memoryUsage().rss`:
+   * every worker and onnxruntime included; its ffmpeg and ExifTool not,
+   * whose `/proc` entries Deno reads only with `--allow-all`). Null where
+   * unknown.
+   */
+  residentBytes: number | null;
 }
 
 /** The dispatcher is taken as stuck when silent this long. */
@@ -51,8 +58,13 @@ export function renderHealth(
       frames_on_disk: s.framesOnDisk,
       outbox_pending: s.outboxPending,
       last_sync_at: s.lastSyncAt,
+      ...(s.residentBytes !== null ? { rss_mib: mib(s.residentBytes) } : {}),
     }),
   };
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / 2 ** 20 * 10) / 10;
 }
 
 function label(v: string): string {
@@ -70,7 +82,8 @@ function label(v: string): string {
  * import { renderMetrics } from "./metrics.ts";
  * import assert from "node:assert/strict";
  * const text = renderMetrics({ dispatcherAgeMs: 5, clips: { done: 2 }, tasks: {}, unhandledResults: 0,
- *   framesOnDisk: 3, outboxPending: 1, outboxRejected: 0, lastSyncAt: null, busyMs: {}, finished: {} });
+ *   framesOnDisk: 3, outboxPending: 1, outboxRejected: 0, lastSyncAt: null, busyMs: {}, finished: {},
+ *   residentBytes: null });
  * assert.match(text, /^dashcam_clips\{status="done"\} 2$/m);
  * ```
  * @param s The snapshot.
@@ -147,5 +160,12 @@ export function renderMetrics(s: MetricsSnapshot): string {
     Object.entries(s.finished).map(([outcome, n]) => [{ outcome }, n]),
     "counter",
   );
+  if (s.residentBytes !== null) {
+    gauge(
+      "process_resident_memory_bytes",
+      "Resident memory of the daemon process (workers included; not its ffmpeg or ExifTool), bytes.",
+      [[{}, s.residentBytes]],
+    );
+  }
   return out.join("\n") + "\n";
 }

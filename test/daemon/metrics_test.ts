@@ -17,6 +17,7 @@ const snap: MetricsSnapshot = {
   lastSyncAt: "2026-11-24T10:00:00.000Z",
   busyMs: { plate_detect: 2500 },
   finished: { done: 40, restarts: 1 },
+  residentBytes: 250 * 2 ** 20,
 };
 
 Deno.test("`renderHealth()` is 200 while the dispatcher runs and 503 once it is silent", () => {
@@ -44,6 +45,7 @@ Deno.test("`renderMetrics()` writes every gauge and counter in the Prometheus te
       "dashcam_dispatcher_age_seconds 0.12",
       'dashcam_stage_busy_seconds_total{category="plate_detect"} 2.5',
       'dashcam_tasks_finished_total{outcome="restarts"} 1',
+      "process_resident_memory_bytes 262144000",
       "# TYPE dashcam_stage_busy_seconds_total counter",
     ]
   ) assert.ok(lines.includes(want), `missing: ${want}`);
@@ -56,4 +58,13 @@ Deno.test("`renderMetrics()` writes every gauge and counter in the Prometheus te
       "dashcam_last_sync_timestamp_seconds 0\n",
     ),
   );
+});
+
+Deno.test("memory figures appear in /health and /metrics only where they are known", () => {
+  const health = JSON.parse(renderHealth(snap).body);
+  assert.equal(health.rss_mib, 250);
+  const none = { ...snap, residentBytes: null };
+  assert.equal(JSON.parse(renderHealth(none).body).rss_mib, undefined);
+  const text = renderMetrics(none);
+  assert.ok(!text.includes("resident_memory"), text);
 });

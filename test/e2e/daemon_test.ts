@@ -113,7 +113,10 @@ Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task 
     // So does the localhost health endpoint.
     const health = await fetch(`http://127.0.0.1:${healthPort}/health`);
     assert.equal(health.status, 200);
-    assert.equal((await health.json()).status, "ok");
+    const body = await health.json();
+    assert.equal(body.status, "ok");
+    // Models loaded: the daemon holds well over 50 MiB.
+    assert.ok(body.rss_mib > 50, JSON.stringify(body));
     const metrics =
       await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
     assert.match(
@@ -121,6 +124,7 @@ Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task 
       /^dashcam_tasks\{category="vehicle_detect",status="done"\} [1-9]/m,
     );
     assert.match(metrics, /^dashcam_frames_on_disk \d+$/m);
+    assert.match(metrics, /^process_resident_memory_bytes [1-9]\d{7,}$/m);
     const status = await stopWithSigterm(daemon, 3000 + 15_000);
     const log = await stderr;
     assert.equal(status.code, 0, log);
