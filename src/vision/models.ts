@@ -68,7 +68,12 @@ function fixedDim(v: number | string, fallback: number): number {
 export class Detector {
   readonly entry: ModelEntry;
   readonly session: InferenceSession;
-  #buffer: Float32Array | undefined;
+  /**
+   * The input tensor's memory, kept at the largest input so far: the plate
+   * detector's input follows each frame's and each vehicle crop's aspect,
+   * and a fresh tensor per size would map its 1-2 MB anew each time.
+   */
+  #buffer = new ArrayBuffer(0);
 
   private constructor(entry: ModelEntry, session: InferenceSession) {
     this.entry = entry;
@@ -125,9 +130,8 @@ export class Detector {
   ): Promise<Detection[]> {
     const { width, height } = this.inputSize(img);
     const input = this.entry.input;
-    if (this.#buffer?.length !== 3 * width * height) {
-      this.#buffer = new Float32Array(3 * width * height);
-    }
+    const n = 3 * width * height;
+    if (this.#buffer.byteLength < n * 4) this.#buffer = new ArrayBuffer(n * 4);
     const lb = letterboxToNchw(img, {
       width,
       height,
@@ -135,7 +139,7 @@ export class Detector {
       padValue: input.pad ?? 114,
       order: input.color === "BGR" ? "bgr" : "rgb",
       scale: 1 / input.scale,
-      out: this.#buffer,
+      out: new Float32Array(this.#buffer, 0, n),
     });
     const out = await this.session.run({
       [input.name]: {
