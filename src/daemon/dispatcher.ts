@@ -2,9 +2,10 @@
  * The dispatcher: one loop that handles stage results (final events to the
  * sink, child tasks queued, frames nobody needs any more deleted), fails
  * expired leases and moves clips along their life cycle. It goes round
- * again at once while there is work, else after `graph.poll_ms` or when
- * woken. `database is locked` is counted and retried; any other error ends
- * the engine.
+ * again at once while there is work, else when woken or after a pause that
+ * starts at `graph.poll_ms` and doubles with each idle round, up to
+ * `IDLE_POLL_MAX_MS` (protocol.ts). `database is locked` is counted and
+ * retried; any other error ends the engine.
  *
  * @module
  */
@@ -15,9 +16,17 @@ import {
   frameUsers,
   handleResult,
 } from "../graph/mod.ts";
-import type { DataLayout, StageOutput, TaskCategory } from "../shared/mod.ts";
+import {
+  Backoff,
+  type Clock,
+  type DataLayout,
+  type StageOutput,
+  systemClock,
+  type TaskCategory,
+} from "../shared/mod.ts";
 import { childrenOf } from "./fanout.ts";
 import { planOcrTasks } from "./ocr_plan.ts";
+import { IDLE_POLL_MAX_MS } from "./protocol.ts";
 import type { EventSink } from "./event_sink.ts";
 
 /** Counters the dispatcher keeps (shared with the engine's `stats`). */
@@ -38,8 +47,10 @@ export interface DispatcherOptions {
   sink: EventSink;
   /** `graph.max_attempts` of new tasks. */
   maxAttempts: number;
-  /** Idle pause between rounds (ms). */
+  /** First idle pause between rounds (ms); it doubles while idle. */
   pollMs: number;
+  /** Waits of the idle pauses (tests pass a manual clock). @default {systemClock} */
+  clock?: Clock;
   /** Counters. */
   stats: DispatcherStats;
   /** Wakes the workers of a category. */
@@ -64,6 +75,8 @@ export class Dispatcher {
   #db: DatabaseSync;
   #o: DispatcherOptions;
   #kick: (() => void) | null = null;
+  /** Woken since the round began: no pause after it. */
+  #woken = false;
   #loop: Promise<void> | null = null;
   #stopping = false;
   #lastTickAt = performance.now();
@@ -91,6 +104,7 @@ export class Dispatcher {
 
   /** Runs the next round now instead of after the idle pause. */
   wake(): void {
+    this.#woken = true;
     this.#kick?.();
   }
 
@@ -103,9 +117,16 @@ export class Dispatcher {
 
   async #runLoop(): Promise<void> {
     const stats = this.#o.stats;
+    const clock = this.#o.clock ?? systemClock;
+    const pollMs = this.#o.pollMs;
+    const idle = new Backoff({
+      firstMs: pollMs,
+      maxMs: Math.max(pollMs, IDLE_POLL_MAX_MS),
+    });
     while (!this.#stopping) {
       this.#lastTickAt = performance.now();
       stats.ticks++;
+      this.#woken = false;
       let busy = false;
       try {
         busy = await this.#tick();
@@ -118,18 +139,19 @@ export class Dispatcher {
           return;
         }
       }
-      if (busy) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.#o.pollMs);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.#kick = () => {
-          this.#kick = null;
-          done();
-        };
-      });
+      // Woken during the round: what woke it may have come after the
+      // round looked.
+      if (busy || this.#woken) {
+        idle.reset();
+        continue;
+      }
+      if (this.#stopping) return;
+      const kick = new AbortController();
+      this.#kick = () => kick.abort();
+      const slept = await clock.sleep(idle.next(), kick.signal);
+      this.#kick = null;
+      // Woken: work has come, so the next pauses start short again.
+      if (!slept) idle.reset();
     }
   }
 

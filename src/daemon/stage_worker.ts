@@ -20,12 +20,17 @@ import {
 } from "../graph/mod.ts";
 import { isMissingPath, isTransientFsError } from "./fs_fault.ts";
 import { Logger } from "../log/mod.ts";
-import type {
-  CreateStageHandler,
-  StageHandler,
-  TaskCategory,
+import {
+  Backoff,
+  type CreateStageHandler,
+  type StageHandler,
+  type TaskCategory,
 } from "../shared/mod.ts";
-import type { FromWorker, ToWorker } from "./protocol.ts";
+import {
+  type FromWorker,
+  IDLE_POLL_MAX_MS,
+  type ToWorker,
+} from "./protocol.ts";
 import {
   createStageContext,
   frameFileReader,
@@ -105,12 +110,19 @@ async function loop(
   log: Logger,
 ): Promise<void> {
   const readFrame = frameFileReader(msg.init.dataDir);
+  // The pool wakes an idle worker when it queues work: the pause only
+  // catches tasks whose time comes (put off after a fault).
+  const pause = new Backoff({
+    firstMs: msg.pollMs,
+    maxMs: Math.max(msg.pollMs, IDLE_POLL_MAX_MS),
+  });
   while (!stopping) {
     const claimed = claimFirst(db, msg);
     if (!claimed) {
-      await idle(msg.pollMs);
+      await idle(pause.next());
       continue;
     }
+    pause.reset();
     const { row, category } = claimed;
     const handler = handlers.get(category)!;
     post({ type: "claimed", taskId: row.id });
