@@ -4,7 +4,7 @@
  * expired leases and moves clips along their life cycle. It goes round
  * again at once while there is work, else when woken or after a pause that
  * starts at `graph.poll_ms` and doubles with each idle round, up to
- * `IDLE_POLL_MAX_MS` (protocol.ts). `database is locked` is counted and
+ * `IDLE_POLL_GROWTH` (protocol.ts) times it. `database is locked` is counted and
  * retried; any other error ends the engine.
  *
  * @module
@@ -26,7 +26,7 @@ import {
 } from "../shared/mod.ts";
 import { childrenOf } from "./fanout.ts";
 import { planOcrTasks } from "./ocr_plan.ts";
-import { IDLE_POLL_MAX_MS } from "./protocol.ts";
+import { IDLE_POLL_GROWTH } from "./protocol.ts";
 import type { EventSink } from "./event_sink.ts";
 
 /** Counters the dispatcher keeps (shared with the engine's `stats`). */
@@ -121,7 +121,7 @@ export class Dispatcher {
     const pollMs = this.#o.pollMs;
     const idle = new Backoff({
       firstMs: pollMs,
-      maxMs: Math.max(pollMs, IDLE_POLL_MAX_MS),
+      maxMs: pollMs * IDLE_POLL_GROWTH,
     });
     while (!this.#stopping) {
       this.#lastTickAt = performance.now();

@@ -8,14 +8,16 @@
 import type { StageInit, TaskCategory } from "../shared/mod.ts";
 
 /**
- * Longest pause between two idle rounds of the dispatcher and of a stage
- * worker, ms. Whatever queues work wakes them at once; the rounds of an
- * idle daemon only fail expired leases and release held tracks, and a
- * second is soon enough for both. At `graph.poll_ms` (100 ms) the idle
- * `run` spent 1.5 % of a core on its rounds (12 CPU-s in 13 min,
- * 2026-12-01) and its V8 heaps filled with their garbage.
+ * How many times `graph.poll_ms` the pause between two idle rounds of the
+ * dispatcher and of a stage worker grows to (doubling): 1 s by default.
+ * Whatever queues work wakes them at once; the rounds of an idle daemon
+ * only fail expired leases, release held tracks and pick up tasks put off
+ * after a fault, and a second is soon enough for these. An idle `run` with
+ * every round at 100 ms used 1.03 CPU-s a minute (main thread 0.51, each
+ * worker 0.26), and its V8 heaps filled with the rounds' garbage; with the
+ * back-off, 0.25 (2026-12-01, side by side, `/proc/PID/task/TID/stat`).
  */
-export const IDLE_POLL_MAX_MS = 1000;
+export const IDLE_POLL_GROWTH = 10;
 
 /** Sent by the engine to a worker. */
 export type ToWorker =
@@ -33,7 +35,7 @@ export type ToWorker =
     init: StageInit;
     /** Lease length in ms. */
     leaseMs: number;
-    /** First idle pause in ms; it doubles while idle, up to {@linkcode IDLE_POLL_MAX_MS}. */
+    /** First idle pause in ms; it doubles while idle, up to {@linkcode IDLE_POLL_GROWTH} times this. */
     pollMs: number;
     /** Base retry backoff in ms. */
     backoffMs: number;

@@ -28,7 +28,7 @@ import {
 } from "../shared/mod.ts";
 import {
   type FromWorker,
-  IDLE_POLL_MAX_MS,
+  IDLE_POLL_GROWTH,
   type ToWorker,
 } from "./protocol.ts";
 import {
@@ -114,7 +114,7 @@ async function loop(
   // catches tasks whose time comes (put off after a fault).
   const pause = new Backoff({
     firstMs: msg.pollMs,
-    maxMs: Math.max(msg.pollMs, IDLE_POLL_MAX_MS),
+    maxMs: msg.pollMs * IDLE_POLL_GROWTH,
   });
   while (!stopping) {
     const claimed = claimFirst(db, msg);

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Dispatcher } from "../../src/daemon/dispatcher.ts";
-import { IDLE_POLL_MAX_MS } from "../../src/daemon/protocol.ts";
+import { IDLE_POLL_GROWTH } from "../../src/daemon/protocol.ts";
 import { openGraphDb } from "../../src/graph/db.ts";
 import { dataLayout } from "../../src/shared/mod.ts";
 import { ManualClock } from "../support/clock.ts";
 
-Deno.test("Dispatcher: idle pauses double from poll_ms up to IDLE_POLL_MAX_MS, and start short again once woken", async () => {
+Deno.test("Dispatcher: idle pauses double from poll_ms up to IDLE_POLL_GROWTH times it, and start short again once woken", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dispatcher_test_" });
   const db = openGraphDb(join(dir, "pipeline.db"));
   const clock = new ManualClock();
@@ -35,7 +35,7 @@ Deno.test("Dispatcher: idle pauses double from poll_ms up to IDLE_POLL_MAX_MS, a
     }
     await clock.sleptAtLeast(7);
     assert.deepEqual(clock.sleeps, [100, 200, 400, 800, 1000, 1000, 1000]);
-    assert.equal(IDLE_POLL_MAX_MS, 1000);
+    assert.equal(100 * IDLE_POLL_GROWTH, 1000);
     // Woken with work: rounds run at once while busy, then pause short.
     moves = 2;
     d.wake();
