@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
-import { makeDataDir, openDataFile } from "../shared/mod.ts";
+import { makeDataDir, openDataFile, writeAll } from "../shared/mod.ts";
 
 /** Mount-point prefixes taken as removable media by default. */
 export const DEFAULT_REMOVABLE_PREFIXES: readonly string[] = [
@@ -352,11 +352,6 @@ async function copyHashed(
     await output.sync();
   }
   return { sha256: hash.digest("hex"), size };
-}
-
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await file.write(data.subarray(off));
 }
 
 async function hashFile(

@@ -69,19 +69,26 @@ export async function writeDataFile(
   path: string,
   data: Uint8Array,
 ): Promise<void> {
-  using file = await Deno.open(path, {
-    write: true,
-    create: true,
-    truncate: true,
-    mode: DATA_FILE_MODE,
-  });
-  await Deno.chmod(path, DATA_FILE_MODE);
+  using file = await openDataFile(path, { truncate: true });
+  await writeAll(file, data);
+}
+
+/**
+ * Writes every byte of `data` to an open file, however few bytes each
+ * `write` takes.
+ *
+ * @param file The file, open for writing.
+ * @param data The bytes; they must not change until the promise settles.
+ * @throws {Deno.errors.WriteZero} When a write takes no byte.
+ */
+export async function writeAll(
+  file: Deno.FsFile,
+  data: Uint8Array,
+): Promise<void> {
   let n = 0;
   while (n < data.length) {
     const wrote = await file.write(data.subarray(n));
-    if (wrote === 0) {
-      throw new Deno.errors.WriteZero(`Cannot write ${path}: wrote 0 bytes`);
-    }
+    if (wrote === 0) throw new Deno.errors.WriteZero("write took 0 bytes");
     n += wrote;
   }
 }
@@ -91,18 +98,20 @@ export async function writeDataFile(
  * (umask notwithstanding).
  *
  * @param path The file.
- * @param options `createNew`: fail when the file exists (default: create or open).
+ * @param options `createNew`: fail when the file exists (default: create or
+ * open); `truncate`: empty a file that exists.
  * @returns The open file (write access).
  */
 export async function openDataFile(
   path: string,
-  options: { createNew?: boolean } = {},
+  options: { createNew?: boolean; truncate?: boolean } = {},
 ): Promise<Deno.FsFile> {
-  const { createNew = false } = options;
+  const { createNew = false, truncate = false } = options;
   const file = await Deno.open(path, {
     write: true,
     read: true,
     ...(createNew ? { createNew: true } : { create: true }),
+    truncate,
     mode: DATA_FILE_MODE,
   });
   try {

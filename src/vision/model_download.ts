@@ -9,7 +9,12 @@
  *
  * @module
  */
-import { retry, sha256File, sleep as sharedSleep } from "../shared/mod.ts";
+import {
+  retry,
+  sha256File,
+  sleep as sharedSleep,
+  writeAll,
+} from "../shared/mod.ts";
 
 /** The prefix that `--mirror` replaces. */
 export const UPSTREAM_PREFIX = "https://github.com";
@@ -167,10 +172,7 @@ async function attempt(
         throw new DownloadError(firstLine(error), true);
       }
       if (chunk.done) break;
-      let written = 0;
-      while (written < chunk.value.byteLength) {
-        written += await file.write(chunk.value.subarray(written));
-      }
+      await writeAll(file, chunk.value);
       done += chunk.value.byteLength;
       if (done > options.bytes) {
         throw new DownloadError(
