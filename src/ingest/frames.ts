@@ -6,7 +6,6 @@
  * @module
  */
 import { decodeArgs } from "./ffmpeg_args.ts";
-import { parsePpmHeader } from "../shared/mod.ts";
 import { BadClipError, probeClip } from "./probe.ts";
 import { childEnv } from "./child_env.ts";
 import { byobSource, PpmFrameReader } from "./ppm_stream.ts";
@@ -85,9 +84,8 @@ export async function* decodeFrames(
   let index = 0;
   let finished = false;
   try {
-    for (let ppm = await reader.next(); ppm; ppm = await reader.next()) {
-      const h = parsePpmHeader(ppm)!;
-      yield { index: index++, width: h.width, height: h.height, ppm };
+    for (let img = await reader.next(); img; img = await reader.next()) {
+      yield { index: index++, ...img };
     }
     finished = true;
   } finally {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { parsePpmHeader } from "../shared/mod.ts";
+import { parsePpmHeader, type PpmHeader } from "../shared/mod.ts";
 
 /**
  * Where {@linkcode PpmFrameReader} gets its bytes: `read` fills the start of
@@ -57,6 +57,16 @@ export interface PpmFrameReaderOptions {
   reuseBuffer?: boolean;
 }
 
+/** One whole PPM image and the size its header gives. */
+export interface PpmImage {
+  /** The whole file: header and pixels. */
+  ppm: Uint8Array;
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+}
+
 /** Reads whole PPM images off a {@linkcode ByteSource}. */
 export class PpmFrameReader {
   #source: ByteSource;
@@ -83,20 +93,21 @@ export class PpmFrameReader {
   }
 
   /**
-   * The next whole image (header and pixels).
+   * The next whole image (header and pixels) and its size.
    *
    * @returns The image, or null at the end of the stream; bytes of an image
    * the stream ends in the middle of are dropped.
    * @throws {SyntaxError} When the bytes are not a binary PPM.
    */
-  async next(): Promise<Uint8Array | null> {
+  async next(): Promise<PpmImage | null> {
     this.#dropReturned();
-    let size = -1;
+    let header: PpmHeader | null = null;
+    let size = 0;
     while (true) {
-      if (size < 0) {
-        const h = parsePpmHeader(this.#buf.subarray(0, this.#filled));
-        if (h) {
-          size = h.dataOffset + h.width * h.height * 3;
+      if (header === null) {
+        header = parsePpmHeader(this.#buf.subarray(0, this.#filled));
+        if (header) {
+          size = header.dataOffset + header.width * header.height * 3;
           if (size > this.#buf.length) this.#grow(size);
         } else if (this.#filled >= MAX_HEADER) {
           throw new SyntaxError("Cannot parse frame: malformed PPM header");
@@ -104,14 +115,18 @@ export class PpmFrameReader {
           this.#grow(FIRST_BUFFER);
         }
       }
-      if (size >= 0 && this.#filled >= size) break;
+      if (header !== null && this.#filled >= size) break;
       const got = await this.#source.read(this.#buf.subarray(this.#filled));
       if (got === null) return null;
       this.#buf = new Uint8Array(got.buffer);
       this.#filled += got.length;
     }
     this.#returned = size;
-    return this.#buf.subarray(0, size);
+    return {
+      ppm: this.#buf.subarray(0, size),
+      width: header.width,
+      height: header.height,
+    };
   }
 
   /** Moves the bytes after the image last returned to a buffer's start. */

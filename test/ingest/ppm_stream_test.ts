@@ -55,7 +55,7 @@ async function readAll(
   const r = new PpmFrameReader(source, { reuseBuffer });
   const out: Uint8Array[] = [];
   for (let img = await r.next(); img; img = await r.next()) {
-    out.push(img.slice());
+    out.push(img.ppm.slice());
   }
   return out;
 }
@@ -90,17 +90,22 @@ Deno.test("PpmFrameReader with reuseBuffer reads images of one size into one buf
     reuseBuffer: true,
   });
   const first = await reused.next();
-  const seen = [first!.slice()];
+  assert.deepEqual([first!.width, first!.height], [50, 40]);
+  const seen = [first!.ppm.slice()];
   for (let img = await reused.next(); img; img = await reused.next()) {
-    assert.equal(img.buffer, first!.buffer, "the same buffer again");
-    seen.push(img.slice());
+    assert.equal(img.ppm.buffer, first!.ppm.buffer, "the same buffer again");
+    seen.push(img.ppm.slice());
   }
   assert.deepEqual(seen, [C, C, C]);
   // The first small buffer, then one of the image's size.
   assert.equal(reused.buffersAllocated, 2);
 
   const fresh = new PpmFrameReader(pieces(stream, [100, 5000]));
-  const kept = [await fresh.next(), await fresh.next(), await fresh.next()];
+  const kept = [
+    (await fresh.next())!.ppm,
+    (await fresh.next())!.ppm,
+    (await fresh.next())!.ppm,
+  ];
   assert.equal(await fresh.next(), null);
   assert.deepEqual(kept, [C, C, C], "an image returned earlier stays whole");
 });
