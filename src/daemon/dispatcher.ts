@@ -74,7 +74,8 @@ export interface DispatcherOptions {
 export class Dispatcher {
   #db: DatabaseSync;
   #o: DispatcherOptions;
-  #kick: (() => void) | null = null;
+  /** Ends the idle pause under way, if any. */
+  #pause: AbortController | null = null;
   /** Woken since the round began: no pause after it. */
   #woken = false;
   #loop: Promise<void> | null = null;
@@ -105,7 +106,7 @@ export class Dispatcher {
   /** Runs the next round now instead of after the idle pause. */
   wake(): void {
     this.#woken = true;
-    this.#kick?.();
+    this.#pause?.abort();
   }
 
   /** Stops the loop after the round under way. */
@@ -145,11 +146,9 @@ export class Dispatcher {
         idle.reset();
         continue;
       }
-      if (this.#stopping) return;
-      const kick = new AbortController();
-      this.#kick = () => kick.abort();
-      const slept = await clock.sleep(idle.next(), kick.signal);
-      this.#kick = null;
+      this.#pause = new AbortController();
+      const slept = await clock.sleep(idle.next(), this.#pause.signal);
+      this.#pause = null;
       // Woken: work has come, so the next pauses start short again.
       if (!slept) idle.reset();
     }
