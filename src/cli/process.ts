@@ -9,6 +9,7 @@ import {
   type DataDirLock,
   Engine,
   lockDataDir,
+  makeMissingModels,
   outboxSink,
   type Progress,
 } from "../daemon/mod.ts";
@@ -52,6 +53,10 @@ export async function runProcess(args: string[]): Promise<number> {
     );
   }
   const config = await configFromFlags(values);
+  await makeMissingModels(config, {
+    info: (m) => log.info(m),
+    warn: (m) => log.warn(m),
+  });
   await makeDataDir(config.data_dir);
   // The lock comes first: a second process must change nothing.
   const lock = await lockDataDir(config.data_dir);

@@ -12,6 +12,7 @@ import {
   type ClipSubmission,
   Engine,
   lockDataDir,
+  makeMissingModels,
   outboxSink,
 } from "../daemon/mod.ts";
 import { decodeImageFile } from "../ingest/image_decode.ts";
@@ -102,6 +103,10 @@ export async function runRead(
     throw new UsageError("read needs at least one file: read FILE… [--json]");
   }
   const config = await configFromFlags(values);
+  await makeMissingModels(config, {
+    info: (m) => log.info(m),
+    warn: (m) => log.warn(m),
+  });
   const json = Boolean(values.json);
   let ok = true;
   const images = positionals.filter(isImagePath);

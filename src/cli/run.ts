@@ -6,7 +6,7 @@
  */
 import { resolve } from "node:path";
 import { runDaemon } from "../daemon/app.ts";
-import { assertReady } from "../daemon/preflight.ts";
+import { assertReady, makeMissingModels } from "../daemon/preflight.ts";
 import { log } from "../log/mod.ts";
 import { configFromFlags, parseCommandArgs } from "./common.ts";
 import { shutdownSignal } from "./signals.ts";
@@ -33,8 +33,13 @@ export async function runRun(args: string[]): Promise<number> {
   if (values.inbox?.length) {
     config.inbox_dirs = values.inbox.map((d) => resolve(d));
   }
+  // A derived default model an update added is made before the check.
+  await makeMissingModels(config, {
+    info: (m) => log.info(m),
+    warn: (m) => log.warn(m),
+  });
   // Missing models or ffmpeg: exit 78 (EX_CONFIG), which the unit's
   // RestartPreventExitStatus= stops on, before anything is opened.
-  await assertReady(config);
+  await assertReady(config, { warn: (m) => log.warn(m) });
   return await runDaemon(config, { log, signal: shutdownSignal });
 }

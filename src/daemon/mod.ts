@@ -11,3 +11,5 @@ export type * from "./protocol.ts";
 export * from "./event_sink.ts";
 export * from "./metrics.ts";
 export * from "./segment_handover.ts";
+export { makeMissingModels } from "./preflight.ts";
+export type { MakeMissingModelsOptions } from "./preflight.ts";

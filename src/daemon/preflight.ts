@@ -3,6 +3,9 @@
  * ffmpeg/ffprobe. Missing either is not something a restart fixes, so `run`
  * exits with {@linkcode EX_CONFIG}, which `systemd/dashcam.service` lists in
  * `RestartPreventExitStatus=`, instead of being restarted every 2 s for ever.
+ * A derived default model that an update added is made at start from its
+ * installed upstream file ({@linkcode makeMissingModels}), and one that
+ * cannot be made is replaced by that file with a warning, as the stages do.
  *
  * @module
  */
@@ -11,6 +14,8 @@ import {
   checkModels,
   INSTALL_HINT,
   loadManifest,
+  makeDerivedModels,
+  standInFor,
 } from "../vision/model_store.ts";
 import { join } from "node:path";
 import { commandName, pgHostProblem } from "../shared/build_info.ts";
@@ -31,6 +36,50 @@ export class NotReadyError extends Error {
 export interface CheckReadyOptions {
   /** Programs that must run (`NAME -version`). @default {["ffmpeg", "ffprobe"]} */
   programs?: string[];
+  /** Receives one line per derived model replaced by its upstream file. */
+  warn?: (message: string) => void;
+}
+
+/** Where {@linkcode makeMissingModels} reports. */
+export interface MakeMissingModelsOptions {
+  /** Receives one line per model made. */
+  info: (message: string) => void;
+  /** Receives one line per model that could not be made. */
+  warn: (message: string) => void;
+}
+
+/**
+ * Makes the derived default models missing or corrupt in
+ * `config.models_dir` from their installed upstream files (offline; see
+ * `makeDerivedModels`), so a build whose default is a newer derivation runs
+ * it without a `models install`. Nothing happens with custom stage
+ * handlers (`handlers_module`), or when nothing is missing.
+ *
+ * @param config The loaded config.
+ * @param options Where to report what was made and what could not be.
+ */
+export async function makeMissingModels(
+  config: Config,
+  options: MakeMissingModelsOptions,
+): Promise<void> {
+  if (config.handlers_module !== null) return;
+  const report = await makeDerivedModels(await loadManifest(), {
+    dir: config.models_dir,
+  });
+  for (const file of report.derived) {
+    options.info(
+      `made model ${
+        join(config.models_dir, file)
+      } from its installed upstream file`,
+    );
+  }
+  for (const note of report.fallback) {
+    options.warn(
+      `cannot make model ${
+        join(config.models_dir, note.file)
+      } from ${note.upstream}: ${note.reason}`,
+    );
+  }
 }
 
 async function programProblem(name: string): Promise<string | null> {
@@ -53,7 +102,8 @@ async function programProblem(name: string): Promise<string | null> {
 /**
  * Lists what keeps the daemon from starting: each default model file
  * missing or corrupt in `config.models_dir` (only with the built-in vision
- * stages, `handlers_module: null`), a `pg.url` host this binary may not
+ * stages, `handlers_module: null`) that no intact upstream file can stand
+ * in for (a derived model's; `options.warn` is told when one does), a `pg.url` host this binary may not
  * connect to (see `pgHostProblem`), and ffmpeg/ffprobe not runnable.
  *
  * @param config The loaded config.
@@ -66,17 +116,25 @@ export async function checkReady(
 ): Promise<string[]> {
   const problems: string[] = [];
   if (config.handlers_module === null) {
-    const report = await checkModels(await loadManifest(), {
-      dir: config.models_dir,
-      only: "default",
-    });
-    for (const file of report.missing) {
-      problems.push(`model ${join(config.models_dir, file)} not found`);
-    }
-    for (const c of report.corrupt) {
-      problems.push(
-        `model ${join(config.models_dir, c.file)} is corrupt (${c.reason})`,
-      );
+    const manifest = await loadManifest();
+    const dir = config.models_dir;
+    const report = await checkModels(manifest, { dir, only: "default" });
+    const bad = [
+      ...report.missing.map((file) => ({
+        file,
+        problem: `model ${join(dir, file)} not found`,
+      })),
+      ...report.corrupt.map((c) => ({
+        file: c.file,
+        problem: `model ${join(dir, c.file)} is corrupt (${c.reason})`,
+      })),
+    ];
+    for (const { file, problem } of bad) {
+      const standIn = await standInFor(manifest, file, {
+        dir,
+        warn: options.warn,
+      });
+      if (standIn === undefined) problems.push(problem);
     }
     if (problems.length > 0) {
       problems.push(

@@ -8,24 +8,35 @@
 
 import type { Detection } from "../shared/mod.ts";
 
+/** Values before the class scores in a YOLOX output row: the box (4) and objectness. */
+export const YOLOX_ROW_HEAD = 5;
+
 /** Options for {@linkcode decodeYolox}. */
 export interface DecodeYoloxOptions {
   /** Width of the model input (letterboxed image) in pixels. */
   inputWidth: number;
   /** Height of the model input in pixels. */
   inputHeight: number;
-  /** Number of class scores per row. @default {80} */
+  /** Number of class scores per row. @default {80, or the length of `columnClassIds`} */
   numClasses?: number;
+  /**
+   * Class id of each class column, in order, for a model that keeps only
+   * some of its training classes (made by `select_classes` in
+   * `onnx_derive.ts`, e.g. `[2, 3, 5, 7]`). Detections report these ids.
+   * @default {column k is class k}
+   */
+  columnClassIds?: readonly number[];
   /** Strides of the head levels, in row order. @default {[8, 16, 32]} */
   strides?: number[];
   /** Rows whose best `obj * p_c` is below this are dropped. */
   scoreThreshold: number;
   /**
    * Classes to consider (e.g. COCO 2, 3, 5, 7 for vehicles); the best of
-   * these is reported, other classes are ignored even if more likely.
+   * these is reported, other classes are ignored even if more likely. With
+   * `columnClassIds`, a class the model has no column for is not found.
    * @default {all classes}
    */
-  classIds?: number[];
+  classIds?: readonly number[];
 }
 
 /**
@@ -34,7 +45,8 @@ export interface DecodeYoloxOptions {
  * `N = sum over s of (H / s) * (W / s)`. Each row is
  * `[tx, ty, tw, th, obj, p0..pC-1]`, objectness and class scores already
  * sigmoid-ed: `cx = (tx + gx) * s`, `cy = (ty + gy) * s`, `w = exp(tw) * s`,
- * `h = exp(th) * s`, `score = obj * p_c` for the best allowed class.
+ * `h = exp(th) * s`, `score = obj * p_c` for the best allowed class
+ * (column `c`, reported as `columnClassIds[c]` when given).
  * A row is kept when its score is >= `scoreThreshold`. No NMS is applied.
  *
  * @example One planted row in a 32x32 input (grids 4x4, 2x2, 1x1)
@@ -58,12 +70,18 @@ export function decodeYolox(
   const {
     inputWidth,
     inputHeight,
-    numClasses = 80,
+    columnClassIds,
+    numClasses = columnClassIds?.length ?? 80,
     strides = [8, 16, 32],
     scoreThreshold,
     classIds,
   } = options;
-  const rowLen = 5 + numClasses;
+  if (columnClassIds !== undefined && columnClassIds.length !== numClasses) {
+    throw new RangeError(
+      `Cannot decode YOLOX output as 'columnClassIds' names ${columnClassIds.length} columns: expected ${numClasses}`,
+    );
+  }
+  const rowLen = YOLOX_ROW_HEAD + numClasses;
   let rows = 0;
   for (const s of strides) {
     if (
@@ -81,17 +99,24 @@ export function decodeYolox(
       `Cannot decode YOLOX output as it has ${output.length} values: expected ${rows} rows of ${rowLen} for ${inputWidth}x${inputHeight}`,
     );
   }
-  const classes = classIds ?? Array.from({ length: numClasses }, (_, i) => i);
-  for (const c of classes) {
-    if (!Number.isInteger(c) || c < 0 || c >= numClasses) {
-      throw new RangeError(
-        `Cannot decode YOLOX output as 'classIds' must be in 0..${
-          numClasses - 1
-        }: current value is ${c}`,
-      );
+  const columnIds = columnClassIds ??
+    Array.from({ length: numClasses }, (_, i) => i);
+  const wanted = classIds ?? columnIds;
+  if (columnClassIds === undefined) {
+    for (const c of wanted) {
+      if (!Number.isInteger(c) || c < 0 || c >= numClasses) {
+        throw new RangeError(
+          `Cannot decode YOLOX output as 'classIds' must be in 0..${
+            numClasses - 1
+          }: current value is ${c}`,
+        );
+      }
     }
   }
-  const nClasses = classes.length;
+  const columns = wanted.map((id) => columnIds.indexOf(id)).filter((col) =>
+    col >= 0
+  );
+  const nClasses = columns.length;
   const dets: Detection[] = [];
   let row = 0;
   for (const s of strides) {
@@ -105,10 +130,10 @@ export function decodeYolox(
         let bestP = -1;
         let bestC = -1;
         for (let k = 0; k < nClasses; k++) {
-          const p = output[base + 5 + classes[k]];
+          const p = output[base + YOLOX_ROW_HEAD + columns[k]];
           if (p > bestP) {
             bestP = p;
-            bestC = classes[k];
+            bestC = columns[k];
           }
         }
         const score = obj * bestP;
@@ -120,7 +145,7 @@ export function decodeYolox(
         dets.push({
           box: [cx - hw, cy - hh, cx + hw, cy + hh],
           score,
-          classId: bestC,
+          classId: columnIds[bestC],
         });
       }
     }

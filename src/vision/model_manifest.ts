@@ -5,6 +5,8 @@
  * @module
  */
 
+import { YOLOX_ROW_HEAD } from "./decode_yolox.ts";
+
 /** Manifest format version this parser reads. */
 export const MANIFEST_VERSION = 1;
 
@@ -31,6 +33,7 @@ export const DERIVE_RECIPES = [
   "symbolic_dims",
   "dequantize_conv_integer",
   "dynamic_anchors",
+  "select_classes",
 ] as const;
 
 /** Name of a derivation recipe. */
@@ -151,6 +154,14 @@ export interface ModelEntry extends ManifestFile {
   outputs: ModelOutput[];
   /** Default decoder thresholds (detectors only). */
   thresholds?: DetectorThresholds;
+  /**
+   * Class ids of the output's class columns, in order, when the model keeps
+   * only some of the classes it was trained on (`yolox` decoder only; made
+   * by the `select_classes` recipe): e.g. `[2, 3, 5, 7]`, the COCO ids of
+   * car, motorcycle, bus and truck. Detections report these ids. Absent:
+   * column k is class k.
+   */
+  classIds?: number[];
   /** Alphabet and slots (OCR models only). */
   ocr?: OcrSpec;
   /** Files installed together with the model (configs, class names). */
@@ -496,6 +507,7 @@ function parseModel(value: unknown, key: string): ModelEntry {
     "url",
     "derive",
     "extraFiles",
+    "classIds",
   ]);
   const base = parseFileFields(obj, key);
   if (typeof obj.default !== "boolean") {
@@ -562,7 +574,43 @@ function parseModel(value: unknown, key: string): ModelEntry {
       join(key, "thresholds"),
     );
   }
+  if (obj.classIds !== undefined) {
+    entry.classIds = parseClassIds(obj, entry, key);
+  } else if (entry.derive?.recipe.includes("select_classes")) {
+    throw new TypeError(
+      `${PREFIX}: '${
+        join(key, "classIds")
+      }' is missing (recipe select_classes keeps them)`,
+    );
+  }
   return entry;
+}
+
+function parseClassIds(obj: Obj, entry: ModelEntry, key: string): number[] {
+  const where = join(key, "classIds");
+  if (entry.decoder !== "yolox") {
+    fail(where, "is only allowed for the yolox decoder", obj.classIds);
+  }
+  const ids = array(obj, key, "classIds");
+  const valid = ids.length > 0 &&
+    ids.every((id) =>
+      typeof id === "number" && Number.isInteger(id) && id >= 0
+    ) &&
+    new Set(ids).size === ids.length;
+  if (!valid) {
+    fail(where, "must be distinct integers >= 0, at least one", ids);
+  }
+  const rowLength = entry.outputs[0].dims.at(-1);
+  if (rowLength !== YOLOX_ROW_HEAD + ids.length) {
+    fail(
+      join(key, "outputs[0].dims"),
+      `must end in ${
+        YOLOX_ROW_HEAD + ids.length
+      } (box, objectness and the ${ids.length} classIds)`,
+      entry.outputs[0].dims,
+    );
+  }
+  return ids as number[];
 }
 
 /**

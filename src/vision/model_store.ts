@@ -44,8 +44,16 @@ export interface FileProblem {
   reason: string;
 }
 
-/** What {@linkcode installModels} did. */
-export interface InstallReport {
+/** What {@linkcode makeDerivedModels} made, and what it could not. */
+export interface DeriveReport {
+  /** Derived models made from their upstream file and verified. */
+  derived: string[];
+  /** Derived models that could not be made; the pipeline will use their upstream file instead. */
+  fallback: FallbackNote[];
+}
+
+/** What {@linkcode installModels} did, file by file. */
+export interface InstallReport extends DeriveReport {
   /** Files copied and verified. */
   installed: string[];
   /** Files already present with the right sha256, left alone. */
@@ -56,10 +64,6 @@ export interface InstallReport {
   corrupt: FileProblem[];
   /** Files whose download failed; `reason` names the URL and the error. Nothing was written for them. */
   failed: FileProblem[];
-  /** Derived models made from their upstream file and verified. */
-  derived: string[];
-  /** Derived models that could not be made; the pipeline will use their upstream file instead. */
-  fallback: FallbackNote[];
 }
 
 /** A derived model that could not be made, and what is used instead. */
@@ -203,7 +207,6 @@ export async function installModels(
   };
   await Deno.mkdir(to, { recursive: true });
   const selected = selectModels(checkSelection(manifest, only), only);
-  const toDerive: ModelEntry[] = [];
   const upstream: ManifestFile[] = [];
   const want = (file: ManifestFile) => {
     if (!upstream.some((f) => f.file === file.file)) upstream.push(file);
@@ -220,7 +223,6 @@ export async function installModels(
       ) {
         report.installed.push(entry.file);
       } else {
-        toDerive.push(entry);
         const source = findModel(manifest, entry.task, {
           file: entry.derive.from,
         });
@@ -258,13 +260,50 @@ export async function installModels(
       }
     }
   }
-  for (const entry of toDerive) {
-    const derive = entry.derive!;
-    const source = join(to, derive.from);
-    if (!upstream.some((f) => f.file === derive.from)) continue;
-    const sourceEntry = findModel(manifest, entry.task, { file: derive.from });
-    if ((await checkFile(source, sourceEntry)).status !== "ok") continue;
-    const problem = await deriveInto(source, join(to, entry.file), entry);
+  const made = await makeDerivedModels(manifest, { dir: to, only });
+  report.derived.push(...made.derived);
+  report.fallback.push(...made.fallback);
+  return report;
+}
+
+/**
+ * Makes, in the models folder, each selected derived model that is missing
+ * or corrupt there while its upstream file is intact: offline, from the
+ * upstream file alone, checked against the pinned sha256 and renamed into
+ * place only then. A build whose default is a derivation newer than the
+ * folder (an update installed without `models install`) so gets it at start
+ * instead of falling back to the upstream file. Derived models already
+ * intact, and those whose upstream file is missing, are left alone.
+ *
+ * @example Before the daemon starts
+ * ```ts ignore
+ * const made = await makeDerivedModels(await loadManifest(), { dir: config.models_dir });
+ * ```
+ * @param manifest The manifest.
+ * @param options Folder and selection.
+ * @returns What was made, and one note per model that could not be (a
+ * read-only folder, a derivation that gives other bytes than pinned).
+ */
+export async function makeDerivedModels(
+  manifest: Manifest,
+  options: CheckModelsOptions,
+): Promise<DeriveReport> {
+  const { dir, only = "default" } = options;
+  const report: DeriveReport = { derived: [], fallback: [] };
+  for (const entry of selectModels(checkSelection(manifest, only), only)) {
+    const derive = entry.derive;
+    if (derive === undefined) continue;
+    const target = join(dir, entry.file);
+    if ((await checkFile(target, entry)).status === "ok") continue;
+    const source = findModel(manifest, entry.task, { file: derive.from });
+    const sourcePath = join(dir, source.file);
+    if ((await checkFile(sourcePath, source)).status !== "ok") continue;
+    let problem: string | undefined;
+    try {
+      problem = await deriveInto(sourcePath, target, entry);
+    } catch (error) {
+      problem = firstLine(error);
+    }
     if (problem === undefined) report.derived.push(entry.file);
     else {
       report.fallback.push({
@@ -304,11 +343,12 @@ async function deriveInto(
   let bytes: Uint8Array;
   try {
     // Loaded only here: the stage workers that import this module never derive.
-    const { deriveModel } = await import("./onnx_derive.ts");
-    bytes = deriveModel(await Deno.readFile(source), entry.derive!.recipe, {
-      inputs: [entry.input],
-      outputs: entry.outputs,
-    });
+    const { deriveModel, deriveOptions } = await import("./onnx_derive.ts");
+    bytes = deriveModel(
+      await Deno.readFile(source),
+      entry.derive!.recipe,
+      deriveOptions(entry),
+    );
   } catch (error) {
     return firstLine(error);
   }
@@ -355,6 +395,31 @@ export async function resolveModel(
   throw new Error(
     `Cannot use models: ${problem} (install with: ${INSTALL_HINT})`,
   );
+}
+
+/**
+ * The model that will run in place of a missing or corrupt derived model:
+ * its upstream entry when that file is intact (`warn` gets
+ * {@linkcode resolveModel}'s line), else undefined. Undefined too for a file
+ * that is not a derived model, which nothing stands in for.
+ *
+ * @param manifest The manifest.
+ * @param file The derived model's file name.
+ * @param options Models folder, warning sink.
+ * @returns The upstream entry, or undefined.
+ */
+export async function standInFor(
+  manifest: Manifest,
+  file: string,
+  options: Omit<ResolveModelOptions, "file">,
+): Promise<ModelEntry | undefined> {
+  const entry = manifest.models.find((m) => m.file === file && m.derive);
+  if (entry === undefined) return undefined;
+  try {
+    return await resolveModel(manifest, entry.task, { ...options, file });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Options for {@linkcode resolveModel}. */

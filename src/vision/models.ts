@@ -12,7 +12,7 @@ import {
   decodeYoloV8,
   decodeYoloV9E2E,
 } from "./decode_yolo.ts";
-import { decodeYolox } from "./decode_yolox.ts";
+import { decodeYolox, YOLOX_ROW_HEAD } from "./decode_yolox.ts";
 import {
   cropImage,
   letterboxToNchw,
@@ -158,6 +158,8 @@ export class Detector {
         dets = decodeYolox(data, {
           inputWidth: width,
           inputHeight: height,
+          numClasses: tensor.dims[2] - YOLOX_ROW_HEAD,
+          columnClassIds: this.entry.classIds,
           scoreThreshold,
           classIds: options.classIds,
         });

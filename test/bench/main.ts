@@ -1,6 +1,7 @@
 /**
  * `deno task bench [section…]`: prints figures and ratios. Sections:
- * engine, frames, sync, backends, power-cuts, vision, `read` and `process`
+ * engine, frames, sync, backends, power-cuts, vision, vehicle-output (the
+ * default vehicle detector beside the one with all 80 classes), `read` and `process`
  * (the product's own commands as a user starts them, beside bare inference
  * of the same frames: see `product_bench.ts`) (default: all of these),
  * `fleet` (200 devices syncing at once, then searches on a
@@ -63,6 +64,22 @@ async function backendsBench(): Promise<void> {
   if (!out.success) console.log(`(backend comparison exited with ${out.code})`);
 }
 
+/** The vehicle detector's output comparison runs as its own process (malloc settings). */
+async function vehicleOutputBench(): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("./vehicle_output_bench.ts", import.meta.url).pathname,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) {
+    console.log(`(vehicle output bench exited with ${out.code})`);
+  }
+}
+
 /**
  * The fleet bench runs as its own process (a throwaway Postgres, device
  * processes); its tables go to stdout, progress to stderr.
@@ -94,6 +111,7 @@ const sections: Record<string, () => Promise<void>> = {
     visionBench({
       backend: (Deno.env.get("BENCH_BACKEND") as "native") ?? "native",
     }),
+  "vehicle-output": vehicleOutputBench,
   read: () => productBench("read"),
   process: () => productBench("process"),
 };

@@ -24,7 +24,7 @@ Deno.test("models install copies and verifies the defaults; check and start-up n
 
     const empty = await cli("models", "check");
     assert.equal(empty.code, 1);
-    assert.match(empty.stdout, /missing\s+yolox_nano_dynamic\.onnx/);
+    assert.match(empty.stdout, /missing\s+yolox_nano_vehicles_dynamic\.onnx/);
 
     const installed = await cli("models", "install", "--from", SHARED_MODELS);
     assert.equal(installed.code, 0, installed.stderr);

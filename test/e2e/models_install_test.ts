@@ -107,7 +107,10 @@ Deno.test("models install --mirror (only upstream files, through HTTP_PROXY, fro
       { HTTP_PROXY: proxy.url, NO_PROXY: "" },
     );
     assert.equal(install.code, 0, install.stderr);
-    assert.match(install.stdout, /^derived {3}yolox_nano_dynamic\.onnx$/m);
+    assert.match(
+      install.stdout,
+      /^derived {3}yolox_nano_vehicles_dynamic\.onnx$/m,
+    );
     assert.match(
       install.stdout,
       /^derived {3}yolo-v9-t-416-license-plates-end2end-fp32-dynamic\.onnx$/m,

@@ -108,3 +108,63 @@ Deno.test("`decodeYolox()` honours numClasses and custom strides", () => {
   });
   assert.deepEqual(dets, [{ box: [16, 0, 32, 16], score: 0.5, classId: 0 }]);
 });
+
+/** The columns of `tensor()` a model made by `select_classes` keeps: box, obj, then classes `ids`. */
+function selected(ids: number[]): Float32Array {
+  const full = tensor();
+  const row = 5 + ids.length;
+  const out = new Float32Array(ROWS * row);
+  for (let r = 0; r < ROWS; r++) {
+    const src = full.subarray(r * ROW, (r + 1) * ROW);
+    out.set([...src.subarray(0, 5), ...ids.map((id) => src[5 + id])], r * row);
+  }
+  return out;
+}
+
+Deno.test("`decodeYolox()` with columnClassIds reports each column's class and gives what the full output gives for those classes", () => {
+  const vehicles = [2, 3, 5, 7];
+  const full = decodeYolox(tensor(), { ...OPTIONS, classIds: vehicles });
+  const kept = decodeYolox(selected(vehicles), {
+    ...OPTIONS,
+    columnClassIds: vehicles,
+    classIds: vehicles,
+  });
+  assert.deepEqual(kept, full);
+  // Row 31 (class 7, the last column) and row 38 (class 2, the first).
+  assert.deepEqual(kept.map((d) => d.classId), [7, 2]);
+  // Without classIds every column counts; numClasses follows the columns.
+  assert.deepEqual(
+    decodeYolox(selected(vehicles), { ...OPTIONS, columnClassIds: vehicles }),
+    full,
+  );
+  // A class the model has no column for is not found; one it has is.
+  assert.deepEqual(
+    decodeYolox(selected(vehicles), {
+      ...OPTIONS,
+      columnClassIds: vehicles,
+      classIds: [0, 7],
+    }).map((d) => d.classId),
+    [7],
+  );
+  // Columns in another order map to their own ids.
+  assert.deepEqual(
+    decodeYolox(selected([7, 2]), { ...OPTIONS, columnClassIds: [7, 2] }),
+    full,
+  );
+});
+
+Deno.test("`decodeYolox()` refuses columnClassIds that do not fit numClasses", () => {
+  assert.throws(
+    () =>
+      decodeYolox(selected([2, 3, 5, 7]), {
+        ...OPTIONS,
+        numClasses: 4,
+        columnClassIds: [2, 3, 5],
+      }),
+    {
+      name: "RangeError",
+      message:
+        "Cannot decode YOLOX output as 'columnClassIds' names 3 columns: expected 4",
+    },
+  );
+});

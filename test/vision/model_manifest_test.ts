@@ -53,14 +53,14 @@ function firstModel(json: Record<string, unknown>): any {
 
 Deno.test("`parseManifest()` accepts models/models.json with one default per task", () => {
   const manifest = parseManifest(MANIFEST_JSON);
-  assert.equal(manifest.models.length, 9);
+  assert.equal(manifest.models.length, 10);
   const defaults = selectModels(manifest, "default").map((m) => m.file);
   assert.deepEqual(defaults, [
-    "yolox_nano_dynamic.onnx",
+    "yolox_nano_vehicles_dynamic.onnx",
     "yolo-v9-t-416-license-plates-end2end-fp32-dynamic.onnx",
     "cct_xs_v2_global.onnx",
   ]);
-  assert.equal(selectModels(manifest, "all").length, 9);
+  assert.equal(selectModels(manifest, "all").length, 10);
 });
 
 Deno.test("`parseManifest()`: every upstream file of models/models.json has a pinned GitHub URL, every derived model an upstream entry", () => {
@@ -80,6 +80,11 @@ Deno.test("`parseManifest()`: every upstream file of models/models.json has a pi
     m.derive?.recipe,
   ]);
   assert.deepEqual(derived, [
+    [
+      "yolox_nano_vehicles_dynamic.onnx",
+      "yolox_nano.onnx",
+      ["select_classes", "symbolic_dims"],
+    ],
     ["yolox_nano_dynamic.onnx", "yolox_nano.onnx", ["symbolic_dims"]],
     [
       "yolo-v9-t-416-license-plates-end2end-fp32-dynamic.onnx",
@@ -167,11 +172,11 @@ Deno.test("`parseManifest()` checks url and derive", () => {
     ],
     [
       (j) => derivedFrom(j, "x.onnx", "quantize"),
-      `Cannot parse model manifest: 'models[0].derive.recipe' must be one of symbolic_dims, dequantize_conv_integer, dynamic_anchors: current value is "quantize"`,
+      `Cannot parse model manifest: 'models[0].derive.recipe' must be one of symbolic_dims, dequantize_conv_integer, dynamic_anchors, select_classes: current value is "quantize"`,
     ],
     [
       (j) => derivedFrom(j, "x.onnx", ["dequantize_conv_integer", "quantize"]),
-      `Cannot parse model manifest: 'models[0].derive.recipe[1]' must be one of symbolic_dims, dequantize_conv_integer, dynamic_anchors: current value is "quantize"`,
+      `Cannot parse model manifest: 'models[0].derive.recipe[1]' must be one of symbolic_dims, dequantize_conv_integer, dynamic_anchors, select_classes: current value is "quantize"`,
     ],
     [
       (j) => derivedFrom(j, "x.onnx", []),
@@ -328,4 +333,57 @@ Deno.test("`parseManifest()` requires a pad value only with a letterbox", () => 
   });
   firstModel(json).input.pad = 114;
   assert.equal(parseManifest(json).models[0].input.pad, 114);
+});
+
+Deno.test("`parseManifest()` keeps the class ids of the vehicle-only YOLOX and checks them against its decoder, output and recipe", () => {
+  const vehicles = findModel(parseManifest(MANIFEST_JSON), "vehicle_detect");
+  assert.equal(vehicles.file, "yolox_nano_vehicles_dynamic.onnx");
+  assert.deepEqual(vehicles.classIds, [2, 3, 5, 7]);
+  assert.equal(
+    findModel(parseManifest(MANIFEST_JSON), "vehicle_detect", {
+      file: "yolox_nano_dynamic.onnx",
+    }).classIds,
+    undefined,
+  );
+  /** The real manifest with the vehicle-only entry changed. */
+  const changed = (change: (entry: Record<string, unknown>) => void) => {
+    const json = structuredClone(MANIFEST_JSON) as Record<string, unknown>;
+    // deno-lint-ignore no-explicit-any
+    const entry = (json.models as any[]).find((m) =>
+      m.file === "yolox_nano_vehicles_dynamic.onnx"
+    );
+    change(entry);
+    return json;
+  };
+  const i = (MANIFEST_JSON as { models: { file: string }[] }).models
+    .findIndex((m) => m.file === "yolox_nano_vehicles_dynamic.onnx");
+  const cases: Array<[(entry: Record<string, unknown>) => void, string]> = [
+    [
+      (e) => e.classIds = [2, 3, 3, 7],
+      `Cannot parse model manifest: 'models[${i}].classIds' must be distinct integers >= 0, at least one: current value is [2,3,3,7]`,
+    ],
+    [
+      (e) => e.classIds = [2, -3, 5, 7],
+      `Cannot parse model manifest: 'models[${i}].classIds' must be distinct integers >= 0, at least one: current value is [2,-3,5,7]`,
+    ],
+    [
+      (e) => e.classIds = [],
+      `Cannot parse model manifest: 'models[${i}].classIds' must be distinct integers >= 0, at least one: current value is []`,
+    ],
+    [
+      (e) => e.classIds = [2, 3, 5],
+      `Cannot parse model manifest: 'models[${i}].outputs[0].dims' must end in 8 (box, objectness and the 3 classIds): current value is [1,"anchors",9]`,
+    ],
+    [
+      (e) => e.decoder = "yolov8",
+      `Cannot parse model manifest: 'models[${i}].classIds' is only allowed for the yolox decoder: current value is [2,3,5,7]`,
+    ],
+    [
+      (e) => delete e.classIds,
+      `Cannot parse model manifest: 'models[${i}].classIds' is missing (recipe select_classes keeps them)`,
+    ],
+  ];
+  for (const [change, message] of cases) {
+    assert.throws(() => parseManifest(changed(change)), { message });
+  }
 });

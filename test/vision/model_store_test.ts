@@ -7,6 +7,7 @@ import {
   checkModels,
   installModels,
   loadManifest,
+  makeDerivedModels,
   resolveModel,
 } from "../../src/vision/model_store.ts";
 import { startModelMirror, upstreamFiles } from "../support/model_mirror.ts";
@@ -208,6 +209,7 @@ Deno.test("`checkModels()` finds every file of models/models.json intact where t
   assert.deepEqual(report.ok, [
     "yolox_nano.onnx",
     "coco_classes.txt",
+    "yolox_nano_vehicles_dynamic.onnx",
     "yolox_nano_dynamic.onnx",
     "yolo-v9-t-416-license-plates-end2end-fp32-dynamic.onnx",
     "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
@@ -246,12 +248,12 @@ Deno.test("`installModels()` downloads the upstream file, makes the derived mode
         "yolox_nano.onnx",
         "coco_classes.txt",
       ]);
-      assert.deepEqual(report.derived, ["yolox_nano_dynamic.onnx"]);
+      assert.deepEqual(report.derived, ["yolox_nano_vehicles_dynamic.onnx"]);
       assert.deepEqual(report.failed, []);
       assert.deepEqual(await listDir(dir), [
         "coco_classes.txt",
         "yolox_nano.onnx",
-        "yolox_nano_dynamic.onnx",
+        "yolox_nano_vehicles_dynamic.onnx",
       ]);
       await assertModelsReady(manifest, { dir });
       // Only the upstream file was fetched, through the mirror's path.
@@ -279,11 +281,11 @@ Deno.test("a derived model that cannot be made falls back to its upstream file w
       });
       assert.deepEqual(report.derived, []);
       assert.equal(report.fallback.length, 1);
-      assert.equal(report.fallback[0].file, "yolox_nano_dynamic.onnx");
+      assert.equal(report.fallback[0].file, "yolox_nano_vehicles_dynamic.onnx");
       assert.equal(report.fallback[0].upstream, "yolox_nano.onnx");
       assert.match(
         report.fallback[0].reason,
-        /^sha256 e12bf8ba[0-9a-f]{56}, expected 0{64}$/,
+        /^sha256 56404ae5[0-9a-f]{56}, expected 0{64}$/,
       );
       assert.match(report.fallback[0].cost, /fixed 416x416 input/);
       assert.deepEqual(await listDir(dir), [
@@ -300,8 +302,8 @@ Deno.test("a derived model that cannot be made falls back to its upstream file w
       assert.deepEqual(warnings, [
         `Using ${
           join(dir, "yolox_nano.onnx")
-        } instead of the derived yolox_nano_dynamic.onnx (${
-          join(dir, "yolox_nano_dynamic.onnx")
+        } instead of the derived yolox_nano_vehicles_dynamic.onnx (${
+          join(dir, "yolox_nano_vehicles_dynamic.onnx")
         } not found): ${
           derived.derive!.fallbackCost
         }; make it with: deno task dashcam models install`,
@@ -313,7 +315,7 @@ Deno.test("a derived model that cannot be made falls back to its upstream file w
         resolveModel(manifest, "vehicle_detect", { dir }),
         {
           message: `Cannot use models: ${
-            join(dir, "yolox_nano_dynamic.onnx")
+            join(dir, "yolox_nano_vehicles_dynamic.onnx")
           } not found (install with: deno task dashcam models install)`,
         },
       );
@@ -405,8 +407,59 @@ Deno.test("`installModels()` from a folder with only the upstream files makes th
     const to = join(dir, "models");
     const report = await installModels(manifest, { from: usb, to });
     assert.deepEqual(report.installed, ["yolox_nano.onnx", "coco_classes.txt"]);
-    assert.deepEqual(report.derived, ["yolox_nano_dynamic.onnx"]);
+    assert.deepEqual(report.derived, ["yolox_nano_vehicles_dynamic.onnx"]);
     assert.deepEqual(report.missing, []);
     await assertModelsReady(manifest, { dir: to });
+  });
+});
+
+Deno.test("`makeDerivedModels()` remakes a missing or corrupt derived model offline, leaves an intact one alone, and notes one it cannot write", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = await vehicleManifest();
+    const derived = "yolox_nano_vehicles_dynamic.onnx";
+    for (const file of ["yolox_nano.onnx", "coco_classes.txt"]) {
+      await Deno.copyFile(join(SHARED_MODELS, file), join(dir, file));
+    }
+    // Missing: made, and nothing else in the folder changes.
+    assert.deepEqual(await makeDerivedModels(manifest, { dir }), {
+      derived: [derived],
+      fallback: [],
+    });
+    await assertModelsReady(manifest, { dir });
+    const made = await Deno.stat(join(dir, derived));
+    // Intact: left alone.
+    assert.deepEqual(await makeDerivedModels(manifest, { dir }), {
+      derived: [],
+      fallback: [],
+    });
+    assert.deepEqual((await Deno.stat(join(dir, derived))).mtime, made.mtime);
+    // Cut short (a power cut during a copy by hand): made again.
+    await Deno.truncate(join(dir, derived), 1000);
+    assert.deepEqual(
+      (await makeDerivedModels(manifest, { dir })).derived,
+      [derived],
+    );
+    assert.deepEqual((await checkModels(manifest, { dir })).corrupt, []);
+    // Cannot be written (a directory in its place): one note, one line.
+    await Deno.remove(join(dir, derived));
+    await Deno.mkdir(join(dir, derived));
+    const blocked = await makeDerivedModels(manifest, { dir });
+    assert.deepEqual(blocked.derived, []);
+    assert.equal(blocked.fallback.length, 1);
+    assert.equal(blocked.fallback[0].file, derived);
+    assert.equal(blocked.fallback[0].upstream, "yolox_nano.onnx");
+    assert.ok(blocked.fallback[0].reason.length > 0);
+    assert.ok(!blocked.fallback[0].reason.includes("\n"));
+    assert.deepEqual(
+      (await listDir(dir)).filter((name) => name.endsWith(".tmp")),
+      [],
+    );
+    // No upstream file: nothing to make from, nothing noted.
+    await Deno.remove(join(dir, derived));
+    await Deno.remove(join(dir, "yolox_nano.onnx"));
+    assert.deepEqual(await makeDerivedModels(manifest, { dir }), {
+      derived: [],
+      fallback: [],
+    });
   });
 });

@@ -6,9 +6,12 @@ import { loadManifest } from "../../src/vision/model_store.ts";
 import {
   dequantizeConvInteger,
   deriveModel,
+  deriveOptions,
   makeAnchorsDynamic,
   makeDimsSymbolic,
+  selectClasses,
 } from "../../src/vision/onnx_derive.ts";
+import { VEHICLE_CLASS_IDS } from "../../src/vision/assign.ts";
 import { Detector } from "../../src/vision/models.ts";
 import { iou } from "../../src/vision/nms.ts";
 import { decodeImageFile } from "../../src/ingest/image_decode.ts";
@@ -25,6 +28,7 @@ const sha256 = (bytes: Uint8Array) =>
 
 for (
   const [task, file] of [
+    ["vehicle_detect", "yolox_nano_vehicles_dynamic.onnx"],
     ["vehicle_detect", "yolox_nano_dynamic.onnx"],
     ["plate_detect", "yolo-v9-t-416-license-plates-end2end-fp32.onnx"],
     ["plate_detect", "yolo-v9-t-416-license-plates-end2end-fp32-dynamic.onnx"],
@@ -36,7 +40,7 @@ for (
     const upstream = await Deno.readFile(
       join(SHARED_MODELS, entry.derive.from),
     );
-    const options = { inputs: [entry.input], outputs: entry.outputs };
+    const options = deriveOptions(entry);
     const first = deriveModel(upstream, entry.derive.recipe, options);
     assert.equal(first.length, entry.bytes);
     assert.equal(sha256(first), entry.sha256);
@@ -179,4 +183,88 @@ Deno.test("`makeAnchorsDynamic()` refuses, in one line, a graph that is not a he
   assert.throws(() => makeAnchorsDynamic(plates, { inputs: wrong }), {
     message: "Cannot make the anchors dynamic: the graph has no input 'input'",
   });
+});
+
+const FULL_VEHICLES = "yolox_nano_dynamic.onnx";
+const ONLY_VEHICLES = "yolox_nano_vehicles_dynamic.onnx";
+
+Deno.test("`selectClasses()`: the vehicle-only YOLOX gives the full model's box, objectness and vehicle columns bit for bit, and the same vehicles on dashcam stills", async () => {
+  const load = {
+    modelsDir: TEST_MODELS,
+    backend: "native",
+    threads: 1,
+  } as const;
+  const fullEntry = findModel(manifest, "vehicle_detect", {
+    file: FULL_VEHICLES,
+  });
+  const onlyEntry = findModel(manifest, "vehicle_detect", {
+    file: ONLY_VEHICLES,
+  });
+  assert.deepEqual(onlyEntry.classIds, [...VEHICLE_CLASS_IDS]);
+  const full = await Detector.load(fullEntry, load);
+  const only = await Detector.load(onlyEntry, load);
+  try {
+    const data = new Float32Array(3 * 288 * 512);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 256;
+    const input = { images: { type: "float32", data, dims: [1, 3, 288, 512] } };
+    const a = (await full.session.run(input as never)).output;
+    const b = (await only.session.run(input as never)).output;
+    const rows = a.dims[1];
+    assert.deepEqual(a.dims, [1, rows, 85]);
+    assert.deepEqual(b.dims, [1, rows, 9]);
+    const columns = [0, 1, 2, 3, 4, ...VEHICLE_CLASS_IDS.map((c) => 5 + c)];
+    const fullData = a.data as Float32Array;
+    const onlyData = b.data as Float32Array;
+    for (let r = 0; r < rows; r++) {
+      columns.forEach((col, k) => {
+        if (!Object.is(onlyData[r * 9 + k], fullData[r * 85 + col])) {
+          assert.fail(`row ${r} column ${col}: ${onlyData[r * 9 + k]}`);
+        }
+      });
+    }
+    // The same detections, with COCO class ids, on the dashcam stills.
+    const dir = join(SHARED_MEDIA, "stills", "ro_dashcam");
+    const files = [...Deno.readDirSync(dir)]
+      .filter((f) => f.name.endsWith(".jpg")).map((f) => f.name).sort();
+    let vehicles = 0;
+    for (const name of files) {
+      const img = await decodeImageFile(join(dir, name));
+      const classIds = [...VEHICLE_CLASS_IDS];
+      const want = await full.detect(img, { classIds });
+      assert.deepEqual(await only.detect(img, { classIds }), want, name);
+      assert.deepEqual(await only.detect(img), want, name);
+      vehicles += want.length;
+    }
+    assert.ok(vehicles >= files.length, `${vehicles} vehicles`);
+  } finally {
+    await full.session.release();
+    await only.session.release();
+  }
+});
+
+Deno.test("`selectClasses()` refuses, in one line, class ids that do not fit and a graph that is not a YOLOX head", async () => {
+  const yolox = await Deno.readFile(join(SHARED_MODELS, "yolox_nano.onnx"));
+  const cases: Array<[readonly number[] | undefined, string]> = [
+    [[2, 80], "Cannot select classes: class id 80 is not in 0..79"],
+    [[2, 2.5], "Cannot select classes: class id 2.5 is not in 0..79"],
+    [[2, 7, 2], "Cannot select classes: class ids 2, 7, 2 repeat one"],
+    [[], "Cannot select classes: no class ids given"],
+    [undefined, "Cannot select classes: no class ids given"],
+  ];
+  for (const [classIds, message] of cases) {
+    assert.throws(() => selectClasses(yolox, { classIds }), { message });
+  }
+  const plates = await Deno.readFile(join(SHARED_MODELS, FIXED_PLATES));
+  assert.throws(() => selectClasses(plates, { classIds: [0] }), {
+    message:
+      "Cannot select classes: output 'output0' is not [1, N, 5 + classes] with a fixed row length",
+  });
+  // Twice: the first step's output already has 9 columns, so class 7 no longer fits.
+  assert.throws(
+    () =>
+      deriveModel(yolox, ["select_classes", "select_classes"], {
+        classIds: [2, 3, 5, 7],
+      }),
+    { message: "Cannot select classes: class id 5 is not in 0..3" },
+  );
 });
