@@ -103,8 +103,9 @@ async function programProblem(name: string): Promise<string | null> {
  * Lists what keeps the daemon from starting: each default model file
  * missing or corrupt in `config.models_dir` (only with the built-in vision
  * stages, `handlers_module: null`) that no intact upstream file can stand
- * in for (a derived model's; `options.warn` is told when one does), a `pg.url` host this binary may not
- * connect to (see `pgHostProblem`), and ffmpeg/ffprobe not runnable.
+ * in for (a derived model's; `options.warn` is told when one does), a
+ * `pg.url` host this binary may not connect to (see `pgHostProblem`), and
+ * ffmpeg/ffprobe not runnable.
  *
  * @param config The loaded config.
  * @param options Programs to check.
