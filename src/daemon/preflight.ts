@@ -3,9 +3,9 @@
  * ffmpeg/ffprobe. Missing either is not something a restart fixes, so `run`
  * exits with {@linkcode EX_CONFIG}, which `systemd/dashcam.service` lists in
  * `RestartPreventExitStatus=`, instead of being restarted every 2 s for ever.
- * A derived default model that an update added is made at start from its
- * installed upstream file ({@linkcode makeMissingModels}), and one that
- * cannot be made is replaced by that file with a warning, as the stages do.
+ * A derived default model that an update added is made at start from the
+ * installed files it derives from ({@linkcode makeMissingModels}), and one
+ * that cannot be made is stood in for with a warning, as the stages do.
  *
  * @module
  */
@@ -50,7 +50,8 @@ export interface MakeMissingModelsOptions {
 
 /**
  * Makes the derived default models missing or corrupt in
- * `config.models_dir` from their installed upstream files (offline; see
+ * `config.models_dir` from the installed files they derive from (their
+ * upstream file, or a model derived from it; offline, see
  * `makeDerivedModels`), so a build whose default is a newer derivation runs
  * it without a `models install`. Nothing happens with custom stage
  * handlers (`handlers_module`), or when nothing is missing.
@@ -68,9 +69,9 @@ export async function makeMissingModels(
   });
   for (const file of report.derived) {
     options.info(
-      `made model ${
-        join(config.models_dir, file)
-      } from its installed upstream file`,
+      `made model ${join(config.models_dir, file)} from the installed ${
+        report.sources[file]
+      }`,
     );
   }
   for (const note of report.fallback) {

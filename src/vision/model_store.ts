@@ -46,8 +46,10 @@ export interface FileProblem {
 
 /** What {@linkcode makeDerivedModels} made, and what it could not. */
 export interface DeriveReport {
-  /** Derived models made from their upstream file and verified. */
+  /** Derived models made and verified. */
   derived: string[];
+  /** For each model of `derived`, the installed file it was made from. */
+  sources: Record<string, string>;
   /** Derived models that could not be made; the pipeline will use their upstream file instead. */
   fallback: FallbackNote[];
 }
@@ -203,6 +205,7 @@ export async function installModels(
     corrupt: [],
     failed: [],
     derived: [],
+    sources: {},
     fallback: [],
   };
   await Deno.mkdir(to, { recursive: true });
@@ -262,18 +265,38 @@ export async function installModels(
   }
   const made = await makeDerivedModels(manifest, { dir: to, only });
   report.derived.push(...made.derived);
+  Object.assign(report.sources, made.sources);
   report.fallback.push(...made.fallback);
   return report;
 }
 
 /**
+ * The files a derived model can be made from, best first: its upstream
+ * file, then the other models derived from that same file (the same weights:
+ * running the recipe on one of them gives the pinned bytes when its steps
+ * are ones the recipe repeats harmlessly, e.g. `symbolic_dims` or
+ * `dequantize_conv_integer`; the sha256 check decides).
+ */
+function lineage(manifest: Manifest, entry: ModelEntry): ModelEntry[] {
+  const from = entry.derive?.from;
+  if (from === undefined) return [];
+  return [
+    findModel(manifest, entry.task, { file: from }),
+    ...manifest.models.filter((m) =>
+      m.task === entry.task && m.derive?.from === from && m.file !== entry.file
+    ),
+  ];
+}
+
+/**
  * Makes, in the models folder, each selected derived model that is missing
- * or corrupt there while its upstream file is intact: offline, from the
- * upstream file alone, checked against the pinned sha256 and renamed into
- * place only then. A build whose default is a derivation newer than the
- * folder (an update installed without `models install`) so gets it at start
- * instead of falling back to the upstream file. Derived models already
- * intact, and those whose upstream file is missing, are left alone.
+ * or corrupt there: offline, from its upstream file or, when that is not
+ * installed, from another model derived from the same file (a folder filled
+ * by an older build holds that one), checked against the pinned sha256 and
+ * renamed into place only then. A build whose default is a derivation newer
+ * than the folder (an update installed without `models install`) so gets it
+ * at start instead of falling back. Derived models already intact, and
+ * those with nothing installed to make them from, are left alone.
  *
  * @example Before the daemon starts
  * ```ts ignore
@@ -289,23 +312,28 @@ export async function makeDerivedModels(
   options: CheckModelsOptions,
 ): Promise<DeriveReport> {
   const { dir, only = "default" } = options;
-  const report: DeriveReport = { derived: [], fallback: [] };
+  const report: DeriveReport = { derived: [], sources: {}, fallback: [] };
   for (const entry of selectModels(checkSelection(manifest, only), only)) {
     const derive = entry.derive;
     if (derive === undefined) continue;
     const target = join(dir, entry.file);
     if ((await checkFile(target, entry)).status === "ok") continue;
-    const source = findModel(manifest, entry.task, { file: derive.from });
-    const sourcePath = join(dir, source.file);
-    if ((await checkFile(sourcePath, source)).status !== "ok") continue;
     let problem: string | undefined;
-    try {
-      problem = await deriveInto(sourcePath, target, entry);
-    } catch (error) {
-      problem = firstLine(error);
+    for (const source of lineage(manifest, entry)) {
+      const sourcePath = join(dir, source.file);
+      if ((await checkFile(sourcePath, source)).status !== "ok") continue;
+      try {
+        problem = await deriveInto(sourcePath, target, entry);
+      } catch (error) {
+        problem = firstLine(error);
+      }
+      if (problem === undefined) {
+        report.derived.push(entry.file);
+        report.sources[entry.file] = source.file;
+        break;
+      }
     }
-    if (problem === undefined) report.derived.push(entry.file);
-    else {
+    if (problem !== undefined) {
       report.fallback.push({
         file: entry.file,
         upstream: derive.from,
@@ -334,7 +362,7 @@ async function copyFromFolder(
   return problem === undefined ? "ok" : { reason: problem };
 }
 
-/** Makes a derived model from its installed upstream file; returns a problem or undefined. */
+/** Makes a derived model from an installed file of its lineage; returns a problem or undefined. */
 async function deriveInto(
   source: string,
   target: string,
@@ -357,9 +385,11 @@ async function deriveInto(
 
 /**
  * Picks, for a task, the model the config names (or the default) in `dir`.
- * When it is a derived model that is missing or corrupt but its upstream
- * file is intact, the upstream entry is returned and `warn` gets one line
- * naming the cost; the pipeline starts instead of refusing to.
+ * When it is a derived model that is missing or corrupt, an intact model
+ * derived from the same upstream file stands in (the same weights; one that
+ * finds every class it finds), or else that upstream file; `warn` gets one
+ * line naming what is used and the cost. The pipeline starts instead of
+ * refusing to.
  *
  * @example The plate detector, falling back to the int8 file
  * ```ts ignore
@@ -382,7 +412,18 @@ export async function resolveModel(
   const problem = await firstProblem(dir, entry);
   if (problem === undefined) return entry;
   if (entry.derive !== undefined) {
-    const upstream = findModel(manifest, task, { file: entry.derive.from });
+    const [upstream, ...siblings] = lineage(manifest, entry);
+    // A sibling (same weights, derived another way) beats the raw upstream
+    // file, when it finds every class the derived model finds.
+    for (const sibling of siblings.filter((s) => coversClasses(s, entry))) {
+      if (await firstProblem(dir, sibling) !== undefined) continue;
+      warn?.(
+        `Using ${
+          join(dir, sibling.file)
+        } instead of the derived ${entry.file} (${problem}): the same weights, derived from the same file; make it with: ${INSTALL_HINT}`,
+      );
+      return sibling;
+    }
     if (await firstProblem(dir, upstream) === undefined) {
       warn?.(
         `Using ${
@@ -397,16 +438,23 @@ export async function resolveModel(
   );
 }
 
+/** Whether `model` reports every class `wanted` does (all of them when `classIds` is absent). */
+function coversClasses(model: ModelEntry, wanted: ModelEntry): boolean {
+  if (model.classIds === undefined) return true;
+  if (wanted.classIds === undefined) return false;
+  return wanted.classIds.every((id) => model.classIds!.includes(id));
+}
+
 /**
- * The model that will run in place of a missing or corrupt derived model:
- * its upstream entry when that file is intact (`warn` gets
- * {@linkcode resolveModel}'s line), else undefined. Undefined too for a file
- * that is not a derived model, which nothing stands in for.
+ * The model that will run in place of a missing or corrupt derived model,
+ * as {@linkcode resolveModel} picks it (`warn` gets its line), or undefined
+ * when nothing can. Undefined too for a file that is not a derived model,
+ * which nothing stands in for.
  *
  * @param manifest The manifest.
  * @param file The derived model's file name.
  * @param options Models folder, warning sink.
- * @returns The upstream entry, or undefined.
+ * @returns The entry that stands in, or undefined.
  */
 export async function standInFor(
   manifest: Manifest,

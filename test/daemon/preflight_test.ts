@@ -139,7 +139,7 @@ Deno.test("checkReady lets an upstream file stand in for a missing derived defau
     const report = { info: (m: string) => info.push(m), warn };
     await makeMissingModels(config, report);
     assert.deepEqual(info, [
-      `made model ${models}/${DERIVED} from its installed upstream file`,
+      `made model ${models}/${DERIVED} from the installed yolox_nano.onnx`,
     ]);
     const check = await checkModels(await loadManifest(), { dir: models });
     assert.deepEqual(check.missing, []);
@@ -161,7 +161,7 @@ Deno.test("checkReady lets an upstream file stand in for a missing derived defau
   });
 });
 
-Deno.test("`run` after an update that brought a new derived default makes it from the installed upstream file before its checks", async () => {
+Deno.test("`run` after an update that brought a new derived default makes it from the installed files before its checks", async () => {
   await withTempDir(async (dir) => {
     const models = await modelsBeforeUpdate(dir);
     // No ffmpeg on PATH: the daemon stops at its checks, after the models step.
@@ -176,7 +176,7 @@ Deno.test("`run` after an update that brought a new derived default makes it fro
     assert.match(
       out.stderr,
       new RegExp(
-        `made model ${models}/${DERIVED} from its installed upstream file`,
+        `made model ${models}/${DERIVED} from the installed yolox_nano.onnx`,
       ),
     );
     const lines = errorLines(out.stderr).filter((l) => !/made model/.test(l));

@@ -53,6 +53,7 @@ Deno.test("`installModels()` copies the default OCR model and its config, then s
       corrupt: [],
       failed: [],
       derived: [],
+      sources: {},
       fallback: [],
     });
     assert.deepEqual(await listDir(to), [V2, V2_YAML]);
@@ -423,6 +424,7 @@ Deno.test("`makeDerivedModels()` remakes a missing or corrupt derived model offl
     // Missing: made, and nothing else in the folder changes.
     assert.deepEqual(await makeDerivedModels(manifest, { dir }), {
       derived: [derived],
+      sources: { [derived]: "yolox_nano.onnx" },
       fallback: [],
     });
     await assertModelsReady(manifest, { dir });
@@ -430,6 +432,7 @@ Deno.test("`makeDerivedModels()` remakes a missing or corrupt derived model offl
     // Intact: left alone.
     assert.deepEqual(await makeDerivedModels(manifest, { dir }), {
       derived: [],
+      sources: {},
       fallback: [],
     });
     assert.deepEqual((await Deno.stat(join(dir, derived))).mtime, made.mtime);
@@ -459,7 +462,73 @@ Deno.test("`makeDerivedModels()` remakes a missing or corrupt derived model offl
     await Deno.remove(join(dir, "yolox_nano.onnx"));
     assert.deepEqual(await makeDerivedModels(manifest, { dir }), {
       derived: [],
+      sources: {},
       fallback: [],
     });
+  });
+});
+
+Deno.test("`makeDerivedModels()` makes a derived default from the older derivation an earlier build left, without its upstream file", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = await loadManifest();
+    // As `models install --from ../shared/models` of the build before left
+    // it: the previous defaults copied as they were, no upstream files.
+    for (
+      const file of [
+        "yolox_nano_dynamic.onnx",
+        "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
+      ]
+    ) {
+      await Deno.copyFile(join(SHARED_MODELS, file), join(dir, file));
+    }
+    const report = await makeDerivedModels(manifest, { dir });
+    assert.deepEqual(report.sources, {
+      "yolox_nano_vehicles_dynamic.onnx": "yolox_nano_dynamic.onnx",
+      "yolo-v9-t-416-license-plates-end2end-fp32-dynamic.onnx":
+        "yolo-v9-t-416-license-plates-end2end-fp32.onnx",
+    });
+    assert.deepEqual(report.fallback, []);
+    const check = await checkModels(manifest, { dir, only: "all" });
+    assert.deepEqual(check.corrupt, []);
+    for (const file of Object.keys(report.sources)) {
+      assert.ok(check.ok.includes(file), file);
+    }
+  });
+});
+
+Deno.test("`resolveModel()` lets a model derived from the same file stand in before the upstream file, only when it finds every class", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = await vehicleManifest();
+    for (const file of ["yolox_nano.onnx", "coco_classes.txt"]) {
+      await Deno.copyFile(join(SHARED_MODELS, file), join(dir, file));
+    }
+    await Deno.copyFile(
+      join(TEST_MODELS, "yolox_nano_dynamic.onnx"),
+      join(dir, "yolox_nano_dynamic.onnx"),
+    );
+    const warnings: string[] = [];
+    const warn = (m: string) => warnings.push(m);
+    // The vehicle-only default is missing: all 80 classes, same weights.
+    const entry = await resolveModel(manifest, "vehicle_detect", { dir, warn });
+    assert.equal(entry.file, "yolox_nano_dynamic.onnx");
+    assert.deepEqual(warnings, [
+      `Using ${
+        join(dir, "yolox_nano_dynamic.onnx")
+      } instead of the derived yolox_nano_vehicles_dynamic.onnx (${
+        join(dir, "yolox_nano_vehicles_dynamic.onnx")
+      } not found): the same weights, derived from the same file; make it with: deno task dashcam models install`,
+    ]);
+    // The other way round, the vehicle-only model cannot stand in for all
+    // 80 classes: the upstream file does.
+    await Deno.remove(join(dir, "yolox_nano_dynamic.onnx"));
+    await Deno.copyFile(
+      join(TEST_MODELS, "yolox_nano_vehicles_dynamic.onnx"),
+      join(dir, "yolox_nano_vehicles_dynamic.onnx"),
+    );
+    const all = await resolveModel(manifest, "vehicle_detect", {
+      dir,
+      file: "yolox_nano_dynamic.onnx",
+    });
+    assert.equal(all.file, "yolox_nano.onnx");
   });
 });
