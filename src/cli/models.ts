@@ -79,7 +79,9 @@ function printInstall(report: InstallReport, from: string | undefined): void {
   }
   for (const f of report.fallback) {
     console.error(
-      `Cannot make ${f.file} from ${f.upstream} (${f.reason}): the pipeline will use ${f.upstream}; ${f.cost}`,
+      f.standIn === null
+        ? `Cannot make ${f.file} from ${f.source} (${f.reason}), and no installed model can stand in for it: install the models again`
+        : `Cannot make ${f.file} from ${f.source} (${f.reason}): the pipeline will use ${f.standIn}; ${f.cost}`,
     );
   }
 }

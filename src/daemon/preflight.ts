@@ -78,7 +78,7 @@ export async function makeMissingModels(
     options.warn(
       `cannot make model ${
         join(config.models_dir, note.file)
-      } from ${note.upstream}: ${note.reason}`,
+      } from ${note.source}: ${note.reason}`,
     );
   }
 }

@@ -283,12 +283,13 @@ Deno.test("a derived model that cannot be made falls back to its upstream file w
       assert.deepEqual(report.derived, []);
       assert.equal(report.fallback.length, 1);
       assert.equal(report.fallback[0].file, "yolox_nano_vehicles_dynamic.onnx");
-      assert.equal(report.fallback[0].upstream, "yolox_nano.onnx");
+      assert.equal(report.fallback[0].source, "yolox_nano.onnx");
       assert.match(
         report.fallback[0].reason,
         /^sha256 56404ae5[0-9a-f]{56}, expected 0{64}$/,
       );
-      assert.match(report.fallback[0].cost, /fixed 416x416 input/);
+      assert.equal(report.fallback[0].standIn, "yolox_nano.onnx");
+      assert.equal(report.fallback[0].cost, derived.derive!.fallbackCost);
       assert.deepEqual(await listDir(dir), [
         "coco_classes.txt",
         "yolox_nano.onnx",
@@ -450,7 +451,8 @@ Deno.test("`makeDerivedModels()` remakes a missing or corrupt derived model offl
     assert.deepEqual(blocked.derived, []);
     assert.equal(blocked.fallback.length, 1);
     assert.equal(blocked.fallback[0].file, derived);
-    assert.equal(blocked.fallback[0].upstream, "yolox_nano.onnx");
+    assert.equal(blocked.fallback[0].source, "yolox_nano.onnx");
+    assert.equal(blocked.fallback[0].standIn, "yolox_nano.onnx");
     assert.ok(blocked.fallback[0].reason.length > 0);
     assert.ok(!blocked.fallback[0].reason.includes("\n"));
     assert.deepEqual(
@@ -530,5 +532,51 @@ Deno.test("`resolveModel()` lets a model derived from the same file stand in bef
       file: "yolox_nano_dynamic.onnx",
     });
     assert.equal(all.file, "yolox_nano.onnx");
+  });
+});
+
+Deno.test("a derived model that cannot be made from an older derivation names that file as its source and as what stands in", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = await vehicleManifest();
+    const derived = "yolox_nano_vehicles_dynamic.onnx";
+    // An older build's folder: the all-class derivation, no upstream file;
+    // the new default cannot be written (a directory in its place).
+    await Deno.copyFile(
+      join(TEST_MODELS, "yolox_nano_dynamic.onnx"),
+      join(dir, "yolox_nano_dynamic.onnx"),
+    );
+    await Deno.copyFile(
+      join(SHARED_MODELS, "coco_classes.txt"),
+      join(dir, "coco_classes.txt"),
+    );
+    await Deno.mkdir(join(dir, derived));
+    const report = await makeDerivedModels(manifest, { dir });
+    assert.deepEqual(report.derived, []);
+    assert.equal(report.fallback.length, 1);
+    const note = report.fallback[0];
+    assert.deepEqual(
+      [note.file, note.source, note.standIn, note.cost],
+      [
+        derived,
+        "yolox_nano_dynamic.onnx",
+        "yolox_nano_dynamic.onnx",
+        "the same weights, derived from the same file",
+      ],
+    );
+    // The all-class model, from the vehicle-only one alone: other bytes
+    // than pinned, and a vehicle-only model cannot stand in for it.
+    await Deno.remove(join(dir, derived));
+    await Deno.remove(join(dir, "yolox_nano_dynamic.onnx"));
+    await Deno.copyFile(join(TEST_MODELS, derived), join(dir, derived));
+    const all = await makeDerivedModels(manifest, { dir, only: "all" });
+    assert.deepEqual(all.derived, []);
+    assert.deepEqual(
+      all.fallback.map((n) => [n.file, n.source, n.standIn, n.cost]),
+      [["yolox_nano_dynamic.onnx", derived, null, ""]],
+    );
+    assert.equal(
+      all.fallback[0].reason,
+      "Cannot set the dims of 'output': dim 2 is 9 in the graph, 85 in the manifest",
+    );
   });
 });
