@@ -76,6 +76,24 @@ function pssOf(pid: number): number {
 }
 
 /**
+ * CPU ticks (user + system, its own threads only) of a process, 0 when it
+ * is gone. Linux counts them in USER_HZ, 100 a second on x86-64 and
+ * aarch64.
+ */
+function cpuTicksOf(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]); // utime, stime
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ: the unit of `utime` and `stime` in `/proc/PID/stat`. */
+const TICKS_PER_S = 100;
+
+/**
  * The pids of `root` and its descendants. A child not yet past `exec`
  * (still named like its parent) shares the parent's pages and is left
  * out: counting it would add the parent's RSS twice.
@@ -112,6 +130,11 @@ export interface CommandRun {
   peakMainMiB: number;
   /** Peak PSS of the process tree, MiB. */
   peakPssMiB: number;
+  /**
+   * CPU seconds (user + system) of the process tree: each process's own
+   * ticks at its last 25 ms sample, summed (up to 25 ms of each is missed).
+   */
+  cpuS: number;
   /** Exit code. */
   code: number;
   /** Standard output. */
@@ -164,12 +187,16 @@ export async function timeDashcam(
   let peakMain = 0;
   let peakPss = 0;
   let samples = 0;
+  const ticks = new Map<number, number>();
   const sample = () => {
     const main = rssOf(child.pid);
     peakMain = Math.max(peakMain, main);
     const pids = tree(child.pid);
     let sum = main;
     for (const pid of pids.slice(1)) sum += rssOf(pid);
+    for (const pid of pids) {
+      ticks.set(pid, Math.max(ticks.get(pid) ?? 0, cpuTicksOf(pid)));
+    }
     // smaps_rollup walks the page tables under the process's mmap lock
     // (3.3 ms for a 300 MiB deno): read every 10th sample and at each new
     // RSS peak only, so the bench does not slow what it measures.
@@ -189,6 +216,7 @@ export async function timeDashcam(
     peakMiB: peak / 2 ** 20,
     peakMainMiB: peakMain / 2 ** 20,
     peakPssMiB: peakPss / 2 ** 20,
+    cpuS: [...ticks.values()].reduce((a, b) => a + b, 0) / TICKS_PER_S,
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
     stderr: new TextDecoder().decode(out.stderr),
@@ -316,6 +344,7 @@ export async function readBench(): Promise<void> {
           "bare inference ms per photo: 1 thread",
           `${cores} threads`,
           "read / bare (the faster)",
+          "read CPU ms per photo (marginal)",
           "peak RSS MiB (100)",
         ],
         [
@@ -325,6 +354,7 @@ export async function readBench(): Promise<void> {
           fmt(bare1, 1),
           fmt(bareN, 1),
           fmt(marginalMs / bareMs, 2),
+          fmt((hundred.cpuS - one.cpuS) / 99 * 1000, 1),
           fmt(hundred.peakMiB, 0),
         ],
       ],
@@ -398,6 +428,8 @@ export async function processBench(): Promise<void> {
         "video s / wall s",
         "bare inference s",
         "wall / bare",
+        "CPU s of the tree (its run)",
+        "CPU / bare",
         `peak RSS MiB: tree (deno alone), max of ${n}`,
         `peak PSS MiB: tree, max of ${n}`,
       ],
@@ -410,6 +442,8 @@ export async function processBench(): Promise<void> {
         `${fmt(videoS / run.wallS, 1)}x`,
         fmt(bareS, 2),
         fmt(run.wallS / bareS, 2),
+        fmt(run.cpuS, 2),
+        fmt(run.cpuS / bareS, 2),
         `${fmt(Math.max(...runs.map((r) => r.peakMiB)), 0)} (${
           fmt(Math.max(...runs.map((r) => r.peakMainMiB)), 0)
         })`,
@@ -418,7 +452,7 @@ export async function processBench(): Promise<void> {
     ],
   );
   console.log(
-    "\nbare inference: time inside session.run of the three default models (native, 1 thread), one after another, on the same frames (ffmpeg, 5 fps); peak RSS: /proc/PID/statm of deno plus its children (ffmpeg, ffprobe, ExifTool), sampled every 25 ms; peak PSS: Pss of /proc/PID/smaps_rollup of the same processes (shared pages divided among them), every 250 ms and at each new RSS peak",
+    "\nbare inference: time inside session.run of the three default models (native, 1 thread), one after another, on the same frames (ffmpeg, 5 fps); CPU s: user + system seconds of deno and every child (ffmpeg, ffprobe, ExifTool), from /proc/PID/stat, of the median run: on 2 cores the wall time can be below it, so CPU / bare is what the product spends beside inference whatever the cores; peak RSS: /proc/PID/statm of deno plus its children (ffmpeg, ffprobe, ExifTool), sampled every 25 ms; peak PSS: Pss of /proc/PID/smaps_rollup of the same processes (shared pages divided among them), every 250 ms and at each new RSS peak",
   );
 }
 
