@@ -85,3 +85,33 @@ Deno.test("models install copies and verifies the defaults; check and start-up n
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("models install names the file a derived model could not be made from and the model that stands in for it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const models = join(root, "models");
+    const derived = "yolox_nano_vehicles_dynamic.onnx";
+    // Something in the derived model's place that cannot be replaced.
+    await Deno.mkdir(join(models, derived), { recursive: true });
+    const installed = await runDashcam([
+      "models",
+      "install",
+      "--from",
+      SHARED_MODELS,
+      "--models-dir",
+      models,
+    ]);
+    // The pipeline still runs (on the upstream file): a warning, exit 0.
+    assert.equal(installed.code, 0, installed.stderr);
+    const lines = installed.stderr.trim().split("\n").filter((l) =>
+      l.startsWith("Cannot make")
+    );
+    assert.equal(lines.length, 1, installed.stderr);
+    assert.match(
+      lines[0],
+      /^Cannot make yolox_nano_vehicles_dynamic\.onnx from yolox_nano\.onnx \(.+\): the pipeline will use yolox_nano\.onnx; \S/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
