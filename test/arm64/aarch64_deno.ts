@@ -163,6 +163,80 @@ export interface Aarch64Runner {
    * (`/lib/ld-linux-aarch64.so.1`, `/usr/lib/aarch64-linux-gnu`).
    */
   args: string[];
+  /**
+   * The command the emulator runs under: {@linkcode hideCpuCachesPrefix}
+   * where a mount namespace can be made, else empty.
+   */
+  prefix: string[];
+  /** Why the host's CPU caches could not be hidden, when they could not. */
+  note?: string;
+}
+
+/**
+ * Hides the host's CPU caches in sysfs from the emulated process and its
+ * children: a shell in a new mount namespace (a user namespace too when not
+ * root) mounts an empty tmpfs on each `/sys/devices/system/cpu/cpuN/cache`
+ * and runs the rest of its arguments. Under qemu's user mode the aarch64
+ * onnxruntime's cpuinfo reads the x86-64 host's sysfs as if it described ARM
+ * cores, and it dereferences NULL on some hosts' cache entries (seen on a
+ * 2-core AMD EPYC VM, whose L3 `index3` is shared by cpu0-1: every
+ * `onnxruntime-node` import died with SIGSEGV after reading
+ * `cpu1/cache/index2`). Without cache entries it takes the defaults. A
+ * Jetson's sysfs describes its own ARM caches, so the product needs no such
+ * thing. The mounts end with the namespace; the host sees none of them.
+ */
+export const HIDE_CPU_CACHES =
+  'for d in /sys/devices/system/cpu/cpu[0-9]*/cache; do if [ -d "$d" ]; then mount -t tmpfs -o size=4k none "$d" || exit 97; fi; done; exec "$@"';
+
+/**
+ * The command line that runs a program with the host's CPU caches hidden
+ * (see {@linkcode HIDE_CPU_CACHES}); the program and its arguments follow.
+ *
+ * @param options Whether this process is root (no user namespace needed).
+ * @returns `unshare` and its arguments.
+ */
+export function hideCpuCachesPrefix(options: { root: boolean }): string[] {
+  return [
+    "unshare",
+    "--mount",
+    ...(options.root ? [] : ["--map-root-user"]),
+    "sh",
+    "-c",
+    HIDE_CPU_CACHES,
+    "hide-cpu-caches",
+  ];
+}
+
+/**
+ * {@linkcode hideCpuCachesPrefix} when it works here (it runs `true` under
+ * it: first without a user namespace, which needs root, then with one),
+ * else an empty prefix and the reason. Tried on every host: Deno reads
+ * `/sys` only with `--allow-all`, and on a host without cache entries the
+ * prefix mounts nothing.
+ *
+ * @returns The prefix, or the reason it cannot be used.
+ */
+export async function cpuCacheHiding(): Promise<
+  { prefix: string[]; note?: string }
+> {
+  let note = "";
+  for (const root of [true, false]) {
+    const prefix = hideCpuCachesPrefix({ root });
+    try {
+      const out = await new Deno.Command(prefix[0], {
+        args: [...prefix.slice(1), "true"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      if (out.success) return { prefix };
+      note = new TextDecoder().decode(out.stderr).trim().split("\n")[0] ||
+        `exit ${out.code}`;
+    } catch (error) {
+      note = firstLine(error);
+    }
+  }
+  return { prefix: [], note };
 }
 
 /**
@@ -212,7 +286,9 @@ export async function findAarch64Runner(): Promise<Aarch64Runner> {
   }
   if (await isFile(MULTIARCH.loader)) {
     for (const lib of MULTIARCH.libstdcxx) {
-      if (await isFile(lib)) return { qemu, args: ["-cpu", AARCH64_CPU] };
+      if (await isFile(lib)) {
+        return { qemu, args: ["-cpu", AARCH64_CPU], ...await cpuCacheHiding() };
+      }
     }
     throw new Error(
       `No aarch64 libstdc++ (${
@@ -224,7 +300,11 @@ export async function findAarch64Runner(): Promise<Aarch64Runner> {
     await isFile(`${CROSS_SYSROOT}/lib/ld-linux-aarch64.so.1`) &&
     await isFile(`${CROSS_SYSROOT}/lib/libstdc++.so.6`)
   ) {
-    return { qemu, args: ["-cpu", AARCH64_CPU, "-L", CROSS_SYSROOT] };
+    return {
+      qemu,
+      args: ["-cpu", AARCH64_CPU, "-L", CROSS_SYSROOT],
+      ...await cpuCacheHiding(),
+    };
   }
   throw new Error(
     `No aarch64 C library (${MULTIARCH.loader}): ${AARCH64_PACKAGES_HINT}`,

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { AARCH64_DENO, ensureAarch64Deno } from "./aarch64_deno.ts";
+import {
+  AARCH64_DENO,
+  cpuCacheHiding,
+  ensureAarch64Deno,
+} from "./aarch64_deno.ts";
 
 /** A stand-in for npm: `pack SPEC --pack-destination DIR` runs `body`. */
 async function fakeNpm(dir: string, body: string): Promise<string> {
@@ -89,4 +93,33 @@ Deno.test("`ensureAarch64Deno()` replaces a cached binary that is not the pinned
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
+});
+
+Deno.test("`cpuCacheHiding()` runs a program that sees no CPU cache entries in sysfs, with its arguments, and leaves the host's alone", async () => {
+  const caches = "/sys/devices/system/cpu/cpu0/cache";
+  const host = await entries(caches).catch(() => []);
+  const hiding = await cpuCacheHiding();
+  // The aarch64 check needs it (root, or user namespaces, as on CI).
+  assert.ok(hiding.prefix.length > 0, hiding.note ?? "no prefix");
+  const [program, ...args] = hiding.prefix;
+  const out = await new Deno.Command(program, {
+    args: [
+      ...args,
+      "sh",
+      "-c",
+      'echo "$1"; ls -A "$2" | wc -l',
+      "probe",
+      "an argument",
+      caches,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.deepEqual(
+    new TextDecoder().decode(out.stdout).trim().split("\n"),
+    ["an argument", "0"],
+  );
+  // The host's entries (none on some virtual machines) are still there.
+  assert.deepEqual(await entries(caches).catch(() => []), host);
 });

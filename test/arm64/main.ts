@@ -220,7 +220,7 @@ async function main(): Promise<number> {
   };
   const arm: Runtime = {
     name: "aarch64",
-    argv: [runner.qemu, ...runner.args, armDeno],
+    argv: [...runner.prefix, runner.qemu, ...runner.args, armDeno],
     // The aarch64 Deno keeps its npm packages (with the aarch64 builds of
     // onnxruntime-node's binding and sharp) in its own DENO_DIR: no
     // node_modules folder, and the lock file must not change.
@@ -240,6 +240,13 @@ async function main(): Promise<number> {
     await Deno.writeTextFile(configPath, JSON.stringify(CONFIG));
     const version = await exec(arm, ["--version"], "--version");
     say(`${version.stdout.split("\n")[0]} under ${runner.qemu}`);
+    if (runner.prefix.length > 0) {
+      say("the host's CPU caches are hidden from it (see HIDE_CPU_CACHES)");
+    } else if (runner.note !== undefined) {
+      say(
+        `cannot hide the host's CPU caches from it (${runner.note}); its onnxruntime may crash on this host`,
+      );
+    }
     // The first run on a machine downloads the aarch64 npm packages.
     const cached = await exec(
       arm,
