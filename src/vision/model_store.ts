@@ -51,7 +51,7 @@ export interface DeriveReport {
   derived: string[];
   /** For each model of `derived`, the installed file it was made from. */
   sources: Record<string, string>;
-  /** Derived models that could not be made; the pipeline will use their upstream file instead. */
+  /** Derived models that could not be made, each with what the pipeline uses instead. */
   fallback: FallbackNote[];
 }
 
@@ -190,7 +190,8 @@ export async function loadManifest(
  * from their manifest URL (through `options.mirror` when given). A derived
  * model is copied when the folder has it, or else made from its upstream file
  * and checked against its pinned sha256; when that fails it is listed in
- * `fallback` and the pipeline will use the upstream file. Every file goes
+ * `fallback` with the installed model the pipeline will use instead (the
+ * upstream file, or a model derived from it). Every file goes
  * through a temporary file and is renamed into place only when its sha256
  * matches, so a crash never leaves a half-written model; files already
  * present with the right sha256 are skipped and never touched.
