@@ -155,9 +155,12 @@ Deno.test("`createInferenceSession()` rejects a bad backend or thread count", as
  */
 const WORKER_STEP_LIMIT_MS = 120_000;
 
-/** Loads the OCR model in the bench's module worker and runs one batch. */
+/**
+ * Loads the OCR model in the bench's module worker and runs one batch (CPU
+ * backends only: see the WebGPU step below).
+ */
 function runOcrInWorker(
-  backend: "native" | "wasm" | "webgpu",
+  backend: "native" | "wasm",
 ): Promise<
   { backend: string; log: string[]; outputs: Record<string, Tensor> }
 > {
