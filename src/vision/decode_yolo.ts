@@ -148,15 +148,7 @@ export function decodeYoloV8(
     );
   }
   const classes = classIds ?? Array.from({ length: numClasses }, (_, i) => i);
-  for (const c of classes) {
-    if (!Number.isInteger(c) || c < 0 || c >= numClasses) {
-      throw new RangeError(
-        `Cannot decode YOLOv8 output as 'classIds' must be in 0..${
-          numClasses - 1
-        }: current value is ${c}`,
-      );
-    }
-  }
+  checkClassIds(classes, { numClasses, format: "YOLOv8" });
   // Class-major pass: each score row is contiguous, so read it in order.
   const bestScore = new Float32Array(n).fill(-1);
   const bestClass = new Int32Array(n).fill(-1);
@@ -187,4 +179,37 @@ export function decodeYoloV8(
     });
   }
   return dets;
+}
+
+/**
+ * Checks that every class id a caller asks a decoder for names one of the
+ * output's class columns.
+ *
+ * @param classIds The class ids asked for.
+ * @param options `numClasses`: class columns of the output; `format`: the
+ * output's name in the error (`YOLOv8`, `YOLOX`).
+ * @throws {RangeError} On an id that is not an integer in `0..numClasses - 1`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkClassIds } from "./decode_yolo.ts";
+ * checkClassIds([0, 2], { numClasses: 3, format: "YOLOv8" });
+ * assert.throws(() => checkClassIds([3], { numClasses: 3, format: "YOLOv8" }), RangeError);
+ * ```
+ */
+export function checkClassIds(
+  classIds: readonly number[],
+  options: { numClasses: number; format: string },
+): void {
+  const { numClasses, format } = options;
+  for (const c of classIds) {
+    if (!Number.isInteger(c) || c < 0 || c >= numClasses) {
+      throw new RangeError(
+        `Cannot decode ${format} output as 'classIds' must be in 0..${
+          numClasses - 1
+        }: current value is ${c}`,
+      );
+    }
+  }
 }

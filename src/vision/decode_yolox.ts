@@ -7,6 +7,7 @@
  */
 
 import type { Detection } from "../shared/mod.ts";
+import { checkClassIds } from "./decode_yolo.ts";
 
 /** Values before the class scores in a YOLOX output row: the box (4) and objectness. */
 export const YOLOX_ROW_HEAD = 5;
@@ -103,15 +104,7 @@ export function decodeYolox(
     Array.from({ length: numClasses }, (_, i) => i);
   const wanted = classIds ?? columnIds;
   if (columnClassIds === undefined) {
-    for (const c of wanted) {
-      if (!Number.isInteger(c) || c < 0 || c >= numClasses) {
-        throw new RangeError(
-          `Cannot decode YOLOX output as 'classIds' must be in 0..${
-            numClasses - 1
-          }: current value is ${c}`,
-        );
-      }
-    }
+    checkClassIds(wanted, { numClasses, format: "YOLOX" });
   }
   const columns = wanted.map((id) => columnIds.indexOf(id)).filter((col) =>
     col >= 0

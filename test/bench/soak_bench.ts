@@ -12,6 +12,9 @@
  * by least squares after a warm-up (`--warmup-min`, default 10 min or a
  * quarter of a shorter run). The clock starts when both daemons have logged
  * `dashcam running`. With `--keep`, the data dirs and `daemon.log` stay.
+ * `--v8-flags A,B` adds V8 flags to both daemons' (e.g. `--trace-gc`, whose
+ * lines in `daemon.log` give each isolate's heap after every GC, to tell a
+ * growing JS heap from native memory).
  *
  * Issue 9, item 1: an idle daemon grew by about 1.3 MB/s before each
  * statement was prepared once per connection. Goal: flat after warm-up and
@@ -38,6 +41,8 @@ export interface SoakOptions {
   warmupMin?: number;
   /** Keep the temp dirs (data dirs, logs) for inspection. @default {false} */
   keep?: boolean;
+  /** V8 flags added to the daemons' own, comma-separated (`--trace-gc`). @default {""} */
+  v8Flags?: string;
 }
 
 /** One RSS sample, in MiB. */
@@ -76,6 +81,7 @@ export function parseSoakArgs(args: string[]): SoakOptions {
       "clip-every-s": { type: "string" },
       "warmup-min": { type: "string" },
       keep: { type: "boolean" },
+      "v8-flags": { type: "string" },
     },
     strict: true,
   });
@@ -95,6 +101,7 @@ export function parseSoakArgs(args: string[]): SoakOptions {
     clipEveryS: num("clip-every-s", values["clip-every-s"]),
     warmupMin: num("warmup-min", values["warmup-min"]),
     keep: values.keep ?? false,
+    v8Flags: values["v8-flags"] ?? "",
   };
 }
 
@@ -189,7 +196,7 @@ function mediaClips(): string[] {
 }
 
 /** Writes a config and starts `run` on it. */
-async function startSoaked(name: string): Promise<Soaked> {
+async function startSoaked(name: string, v8Flags: string): Promise<Soaked> {
   const root = await Deno.makeTempDir({ prefix: `soak_${name}_` });
   const inbox = join(root, "inbox");
   await Deno.mkdir(inbox);
@@ -204,7 +211,16 @@ async function startSoaked(name: string): Promise<Soaked> {
     }),
   );
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...DASHCAM_FLAGS, MAIN, "run", "--config", config],
+    args: [
+      "run",
+      ...DASHCAM_FLAGS.map((f) =>
+        f.startsWith("--v8-flags=") && v8Flags ? `${f},${v8Flags}` : f
+      ),
+      MAIN,
+      "run",
+      "--config",
+      config,
+    ],
     env: { XDG_RUNTIME_DIR: "/tmp" },
     stdin: "null",
     stdout: "piped",
@@ -312,10 +328,11 @@ export async function soakBench(options: SoakOptions = {}): Promise<void> {
     clipEveryS = 60,
     warmupMin = Math.min(10, minutes / 4),
     keep = false,
+    v8Flags = "",
   } = options;
   const sources = mediaClips();
-  const idle = await startSoaked("idle");
-  const loaded = await startSoaked("loaded");
+  const idle = await startSoaked("idle", v8Flags);
+  const loaded = await startSoaked("loaded", v8Flags);
   const both = [idle, loaded];
   let stopping = false;
   let dead: string | null = null;

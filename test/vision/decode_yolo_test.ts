@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  checkClassIds,
   decodeYolo26E2E,
   decodeYoloV8,
   decodeYoloV9E2E,
@@ -115,4 +116,18 @@ Deno.test("`decodeYoloV8()` throws on a wrong length or class id", () => {
       }),
     RangeError,
   );
+});
+
+Deno.test("`checkClassIds()` names the output format and the first id out of range", () => {
+  checkClassIds([0, 79], { numClasses: 80, format: "YOLOv8" });
+  for (const [ids, bad] of [[[0, 80], 80], [[-1], -1], [[1.5], 1.5]] as const) {
+    assert.throws(
+      () => checkClassIds(ids, { numClasses: 80, format: "YOLOX" }),
+      {
+        name: "RangeError",
+        message:
+          `Cannot decode YOLOX output as 'classIds' must be in 0..79: current value is ${bad}`,
+      },
+    );
+  }
 });

@@ -168,3 +168,11 @@ Deno.test("`decodeYolox()` refuses columnClassIds that do not fit numClasses", (
     },
   );
 });
+
+Deno.test("`decodeYolox()` refuses classIds outside its columns", () => {
+  assert.throws(() => decodeYolox(tensor(), { ...OPTIONS, classIds: [80] }), {
+    name: "RangeError",
+    message:
+      "Cannot decode YOLOX output as 'classIds' must be in 0..79: current value is 80",
+  });
+});
