@@ -12,9 +12,10 @@
  * by least squares after a warm-up (`--warmup-min`, default 10 min or a
  * quarter of a shorter run). The clock starts when both daemons have logged
  * `dashcam running`. With `--keep`, the data dirs and `daemon.log` stay.
- * `--v8-flags A,B` adds V8 flags to both daemons' (e.g. `--trace-gc`, whose
- * lines in `daemon.log` give each isolate's heap after every GC, to tell a
- * growing JS heap from native memory).
+ * `--v8-flags A,B` adds V8 flags to both daemons' own; with `--trace-gc` the
+ * bench also prints each isolate's JS heap after its full GCs (read from
+ * `daemon.log`, see `gc_trace.ts`), to tell a growing JS heap from native
+ * memory.
  *
  * Issue 9, item 1: an idle daemon grew by about 1.3 MB/s before each
  * statement was prepared once per connection. Goal: flat after warm-up and
@@ -28,6 +29,7 @@ import { parseArgs } from "node:util";
 import { DASHCAM_FLAGS, MAIN } from "../support/cli.ts";
 import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 import { fmt, table } from "./_util.ts";
+import { fullGcs, heapTrends } from "./gc_trace.ts";
 
 /** Options for {@linkcode soakBench}. */
 export interface SoakOptions {
@@ -451,6 +453,38 @@ export async function soakBench(options: SoakOptions = {}): Promise<void> {
     `Soak of run: RSS in MiB, ${minutes} min, default workers (one idle, one with a clip every ${clipEveryS} s)`,
     rows,
   );
+  if (v8Flags.split(",").includes("--trace-gc")) {
+    const gcRows = [[
+      "daemon",
+      "isolate (in order of first GC)",
+      `full GCs after ${fmt(warm, 1)} min`,
+      "heap after the first",
+      "after the last",
+      "least",
+      "most",
+    ]];
+    for (const s of both) {
+      const trends = heapTrends(fullGcs(await logText(s)), {
+        warmupMs: warm * 60_000,
+      });
+      trends.forEach((t, i) => {
+        const v = (x: number | null) => (x === null ? "-" : fmt(x, 1));
+        gcRows.push([
+          s.name,
+          `${i + 1} (${t.isolate})`,
+          String(t.fullGcs),
+          v(t.first),
+          v(t.last),
+          v(t.min),
+          v(t.max),
+        ]);
+      });
+    }
+    table(
+      "JS heap of each isolate after its full GCs (MiB, from --trace-gc; the isolate's own clock)",
+      gcRows,
+    );
+  }
   if (!keep) {
     for (const s of both) {
       await Deno.remove(s.root, { recursive: true }).catch(() => {});
