@@ -16,7 +16,14 @@ import type { Config } from "../config/mod.ts";
 import { removeSpoolTemps } from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { openDataDirOutbox, type Outbox } from "../sink/mod.ts";
-import { dataLayout, makeDataDir } from "../shared/mod.ts";
+import {
+  arenaMaxSet,
+  arenaWarning,
+  dataLayout,
+  makeDataDir,
+  MALLOC_ARENAS,
+  mallocStats,
+} from "../shared/mod.ts";
 import { Engine } from "./engine.ts";
 import { outboxSink } from "./event_sink.ts";
 import { notify } from "./sd_notify.ts";
@@ -187,6 +194,13 @@ export async function runDaemon(
     inbox: config.inbox_dirs.join(",") || "none",
     sync: fleet!.enabled ? "on" : "off",
   });
+  // The workers and their sessions are up: every thread that mallocs has
+  // its arena by now.
+  const arenas = arenaWarning(mallocStats(), {
+    cap: MALLOC_ARENAS,
+    userSet: arenaMaxSet(),
+  });
+  if (arenas) log.warn(arenas);
 
   const outcome = await Promise.race([
     new Promise<"stop">((resolve) => {

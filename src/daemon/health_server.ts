@@ -8,6 +8,7 @@
 import { graphStatus } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Outbox } from "../sink/mod.ts";
+import { mallocStats } from "../shared/mod.ts";
 import type { Engine } from "./engine.ts";
 import {
   type MetricsSnapshot,
@@ -31,6 +32,7 @@ function snapshot(engine: Engine, outbox: Outbox): MetricsSnapshot {
     busyMs: engine.pool.busyMs as Record<string, number>,
     finished: { ...engine.pool.counters },
     residentBytes: residentBytes(),
+    malloc: mallocStats(),
   };
 }
 

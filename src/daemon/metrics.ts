@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { MallocStats } from "../shared/mod.ts";
+
 /** What the daemon knows at one moment. */
 export interface MetricsSnapshot {
   /** Milliseconds since the dispatcher's last round. */
@@ -34,6 +36,8 @@ export interface MetricsSnapshot {
    * unknown.
    */
   residentBytes: number | null;
+  /** glibc malloc's arenas and bytes (`mallocStats`), or null where unknown. */
+  malloc: MallocStats | null;
 }
 
 /** The dispatcher is taken as stuck when silent this long. */
@@ -59,6 +63,7 @@ export function renderHealth(
       outbox_pending: s.outboxPending,
       last_sync_at: s.lastSyncAt,
       ...(s.residentBytes !== null ? { rss_mib: mib(s.residentBytes) } : {}),
+      ...(s.malloc !== null ? { malloc_arenas: s.malloc.arenas } : {}),
     }),
   };
 }
@@ -165,6 +170,27 @@ export function renderMetrics(s: MetricsSnapshot): string {
       "process_resident_memory_bytes",
       "Resident memory of the daemon process (workers included; not its ffmpeg or ExifTool), bytes.",
       [[{}, s.residentBytes]],
+    );
+  }
+  if (s.malloc !== null) {
+    gauge("dashcam_malloc_arenas", "glibc malloc arenas of the daemon.", [[
+      {},
+      s.malloc.arenas,
+    ]]);
+    gauge(
+      "dashcam_malloc_heap_bytes",
+      "Bytes glibc malloc's arenas hold from the system, free bins included.",
+      [[{}, s.malloc.heapBytes]],
+    );
+    gauge(
+      "dashcam_malloc_free_bytes",
+      "Bytes free in glibc malloc's arenas (held, not in use).",
+      [[{}, s.malloc.freeBytes]],
+    );
+    gauge(
+      "dashcam_malloc_mmap_bytes",
+      "Bytes in blocks glibc malloc mmap-ed one by one (large buffers).",
+      [[{}, s.malloc.mmapBytes]],
     );
   }
   return out.join("\n") + "\n";

@@ -8,7 +8,13 @@
  *   onnxruntime's threads then hold freed tensors and frames in arenas of
  *   their own. Measured on `process` of 3 media clips: peak RSS 566 MiB
  *   with glibc's default, 510 MiB with `MALLOC_ARENA_MAX=2`, at the same
- *   CPU time.
+ *   CPU time. glibc fixes its arena limit once, when the 9th arena is made
+ *   (malloc/arena.c, `narenas_limit`), and `deno run main.ts` has made 15-16
+ *   arenas loading the modules before main.ts runs (measured with
+ *   {@linkcode mallocStats} on 2 cores): there `mallopt` comes too late and
+ *   only `MALLOC_ARENA_MAX=2` in the environment caps them. The dashcam task
+ *   and the systemd unit set it; {@linkcode arenaWarning} tells a daemon
+ *   started otherwise.
  * - **A fixed mmap threshold of 128 KiB** (`M_MMAP_THRESHOLD`). glibc
  *   starts at 128 KiB but raises the threshold to the size of each
  *   mmap-ed block freed, up to 32 MiB, so after the first frame is freed
@@ -35,9 +41,12 @@ const M_ARENA_MAX = -8;
 /** glibc's `M_MMAP_THRESHOLD` parameter of `mallopt` (malloc.h). */
 const M_MMAP_THRESHOLD = -3;
 
+/** The arena cap of the long-running commands. */
+export const MALLOC_ARENAS = 2;
+
 /** Options for {@linkcode tuneMalloc}. */
 export interface TuneMallocOptions {
-  /** Most arenas. @default {2} */
+  /** Most arenas. @default {MALLOC_ARENAS} */
   arenas?: number;
   /**
    * Blocks of at least this many bytes are mmap-ed; null leaves glibc's
@@ -48,7 +57,7 @@ export interface TuneMallocOptions {
 
 /** Which settings {@linkcode tuneMalloc} made. */
 export interface TuneMallocResult {
-  /** The arena cap was set. */
+  /** The arena cap was set (`mallopt` took it; whether it binds, see the module doc). */
   arenas: boolean;
   /** The mmap threshold was set. */
   mmapThreshold: boolean;
@@ -69,7 +78,7 @@ function userSet(name: string): boolean {
  * @returns Which of the two were set.
  */
 export function tuneMalloc(options: TuneMallocOptions = {}): TuneMallocResult {
-  const { arenas = 2, mmapThreshold = 128 * 1024 } = options;
+  const { arenas = MALLOC_ARENAS, mmapThreshold = 128 * 1024 } = options;
   const none = { arenas: false, mmapThreshold: false };
   if (Deno.build.os !== "linux") return none;
   let libc: Deno.DynamicLibrary<{
@@ -92,5 +101,155 @@ export function tuneMalloc(options: TuneMallocOptions = {}): TuneMallocResult {
     };
   } finally {
     libc.close();
+  }
+}
+
+/** What glibc malloc holds, from `malloc_info` (all arenas together). */
+export interface MallocStats {
+  /** Arenas (`<heap nr=...>` elements). */
+  arenas: number;
+  /** Bytes the arenas hold from the system (`system type="current"`). */
+  heapBytes: number;
+  /** Of those, bytes free in the arenas' bins (`total type="fast"` and `"rest"`). */
+  freeBytes: number;
+  /** Bytes in blocks mmap-ed one by one (`total type="mmap"`). */
+  mmapBytes: number;
+}
+
+/**
+ * Reads the totals of a glibc `malloc_info(0, ...)` document (glibc 2.x,
+ * the format of malloc/malloc.c): the arenas, then one `<total>` of each
+ * type and one `<system type="current">` for the whole process after them.
+ *
+ * @param xml The document.
+ * @returns The totals, or null when it is not such a document.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseMallocInfo } from "./malloc_tuning.ts";
+ * const xml = `<malloc version="1">
+ * <heap nr="0"><system type="current" size="4096"/></heap>
+ * <total type="fast" count="1" size="32"/>
+ * <total type="rest" count="2" size="1024"/>
+ * <total type="mmap" count="1" size="262144"/>
+ * <system type="current" size="4096"/>
+ * </malloc>`;
+ * assert.deepEqual(parseMallocInfo(xml), {
+ *   arenas: 1, heapBytes: 4096, freeBytes: 1056, mmapBytes: 262144,
+ * });
+ * ```
+ */
+export function parseMallocInfo(xml: string): MallocStats | null {
+  const end = xml.lastIndexOf("</heap>");
+  const heaps = xml.match(/<heap nr="\d+">/g)?.length ?? 0;
+  const tail = end >= 0 ? xml.slice(end) : xml;
+  const size = (re: RegExp) => {
+    const m = re.exec(tail);
+    return m ? Number(m[1]) : null;
+  };
+  const fast = size(/<total type="fast" count="\d+" size="(\d+)"/);
+  const rest = size(/<total type="rest" count="\d+" size="(\d+)"/);
+  const mmap = size(/<total type="mmap" count="\d+" size="(\d+)"/);
+  const current = size(/<system type="current" size="(\d+)"/);
+  if (
+    !xml.startsWith("<malloc") || fast === null || rest === null ||
+    mmap === null || current === null
+  ) return null;
+  return {
+    arenas: heaps,
+    heapBytes: current,
+    freeBytes: fast + rest,
+    mmapBytes: mmap,
+  };
+}
+
+/**
+ * What glibc malloc holds now: `malloc_info` written to a memory stream
+ * (`open_memstream`) through FFI. It walks every arena's free lists under
+ * their locks: fine for a metrics scrape, not for a hot loop.
+ *
+ * @returns The totals, or null where they cannot be read (no FFI
+ * permission, not Linux, not glibc).
+ */
+export function mallocStats(): MallocStats | null {
+  if (Deno.build.os !== "linux") return null;
+  let libc: Deno.DynamicLibrary<{
+    open_memstream: { parameters: ["buffer", "buffer"]; result: "pointer" };
+    malloc_info: { parameters: ["i32", "pointer"]; result: "i32" };
+    fclose: { parameters: ["pointer"]; result: "i32" };
+    free: { parameters: ["pointer"]; result: "void" };
+  }>;
+  try {
+    libc = Deno.dlopen("libc.so.6", {
+      open_memstream: { parameters: ["buffer", "buffer"], result: "pointer" },
+      malloc_info: { parameters: ["i32", "pointer"], result: "i32" },
+      fclose: { parameters: ["pointer"], result: "i32" },
+      free: { parameters: ["pointer"], result: "void" },
+    });
+  } catch {
+    return null;
+  }
+  try {
+    const where = new BigUint64Array(1);
+    const length = new BigUint64Array(1);
+    const stream = libc.symbols.open_memstream(where, length);
+    if (stream === null) return null;
+    const ok = libc.symbols.malloc_info(0, stream) === 0;
+    libc.symbols.fclose(stream); // sets where and length
+    const text = Deno.UnsafePointer.create(where[0]);
+    if (text === null) return null;
+    try {
+      return ok
+        ? parseMallocInfo(new Deno.UnsafePointerView(text).getCString())
+        : null;
+    } finally {
+      libc.symbols.free(text);
+    }
+  } finally {
+    libc.close();
+  }
+}
+
+/**
+ * The warning for a process with more malloc arenas than the cap: one line
+ * naming the setting that caps them. None when the user set
+ * `MALLOC_ARENA_MAX` (their choice), when the arenas are within the cap, or
+ * when they are unknown.
+ *
+ * @param stats From {@linkcode mallocStats}.
+ * @param options `cap`: the arenas asked for; `userSet`: whether
+ * `MALLOC_ARENA_MAX` is in the environment.
+ * @returns The line, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { arenaWarning } from "./malloc_tuning.ts";
+ * const stats = { arenas: 16, heapBytes: 0, freeBytes: 0, mmapBytes: 0 };
+ * assert.match(arenaWarning(stats, { cap: 2, userSet: false })!, /MALLOC_ARENA_MAX=2/);
+ * assert.equal(arenaWarning(stats, { cap: 2, userSet: true }), null);
+ * ```
+ */
+export function arenaWarning(
+  stats: MallocStats | null,
+  options: { cap: number; userSet: boolean },
+): string | null {
+  const { cap, userSet } = options;
+  if (userSet || stats === null || stats.arenas <= cap) return null;
+  return `glibc malloc has ${stats.arenas} arenas, more than the ${cap} asked for (set too late in this process; each keeps the memory freed in it): start dashcam with MALLOC_ARENA_MAX=${cap} in its environment, as \`deno task dashcam\` and dashcam.service do`;
+}
+
+/**
+ * Whether the user set `MALLOC_ARENA_MAX` (without env permission: taken as
+ * set, so nothing is said about it).
+ *
+ * @returns True when it is in the environment.
+ */
+export function arenaMaxSet(): boolean {
+  try {
+    return Deno.env.get("MALLOC_ARENA_MAX") !== undefined;
+  } catch {
+    return true;
   }
 }

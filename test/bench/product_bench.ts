@@ -144,14 +144,22 @@ export interface CommandRun {
 }
 
 /**
- * The flags `deno task dashcam` of the checkout at `root` runs main.ts with
- * (its deno.json), so an older checkout is measured with its own flags.
+ * The environment and flags `deno task dashcam` of the checkout at `root`
+ * runs main.ts with (its deno.json: `[NAME=value ...] deno run FLAGS
+ * main.ts`), so an older checkout is measured as its own task starts it.
  */
-function taskFlags(root: string): string[] {
+function taskCommand(
+  root: string,
+): { env: Record<string, string>; flags: string[] } {
   const tasks = (JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))) as {
     tasks: Record<string, string>;
   }).tasks;
   const words = tasks.dashcam.split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_][A-Z0-9_]*=/.test(words[0] ?? "")) {
+    const word = words.shift()!;
+    env[word.slice(0, word.indexOf("="))] = word.slice(word.indexOf("=") + 1);
+  }
   if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
     throw new Error(
       `Cannot read the dashcam task of ${
@@ -159,12 +167,12 @@ function taskFlags(root: string): string[] {
       }: ${tasks.dashcam}`,
     );
   }
-  return words.slice(2, -1);
+  return { env, flags: words.slice(2, -1) };
 }
 
 /**
- * Runs `main.ts ARGS` as the dashcam task does (its flags from deno.json)
- * and samples its memory.
+ * Runs `main.ts ARGS` as the dashcam task does (its environment and flags
+ * from deno.json) and samples its memory.
  *
  * @param args CLI arguments.
  * @param options Extra environment.
@@ -175,10 +183,11 @@ export async function timeDashcam(
   options: { env?: Record<string, string> } = {},
 ): Promise<CommandRun> {
   const t0 = performance.now();
+  const task = taskCommand(ROOT);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...taskFlags(ROOT), join(ROOT, "main.ts"), ...args],
+    args: ["run", ...task.flags, join(ROOT, "main.ts"), ...args],
     cwd: ROOT,
-    env: { XDG_RUNTIME_DIR: "/tmp", ...options.env },
+    env: { XDG_RUNTIME_DIR: "/tmp", ...task.env, ...options.env },
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

@@ -26,7 +26,7 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
-import { DASHCAM_FLAGS, MAIN } from "../support/cli.ts";
+import { DASHCAM_ENV, DASHCAM_FLAGS, MAIN } from "../support/cli.ts";
 import { SHARED_MEDIA, TEST_MODELS } from "../support/shared.ts";
 import { fmt, table } from "./_util.ts";
 import { fullGcs, heapTrends } from "./gc_trace.ts";
@@ -223,7 +223,7 @@ async function startSoaked(name: string, v8Flags: string): Promise<Soaked> {
       "--config",
       config,
     ],
-    env: { XDG_RUNTIME_DIR: "/tmp" },
+    env: { XDG_RUNTIME_DIR: "/tmp", ...DASHCAM_ENV },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

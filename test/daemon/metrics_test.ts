@@ -18,6 +18,12 @@ const snap: MetricsSnapshot = {
   busyMs: { plate_detect: 2500 },
   finished: { done: 40, restarts: 1 },
   residentBytes: 250 * 2 ** 20,
+  malloc: {
+    arenas: 2,
+    heapBytes: 40 * 2 ** 20,
+    freeBytes: 3 * 2 ** 20,
+    mmapBytes: 70 * 2 ** 20,
+  },
 };
 
 Deno.test("`renderHealth()` is 200 while the dispatcher runs and 503 once it is silent", () => {
@@ -46,6 +52,10 @@ Deno.test("`renderMetrics()` writes every gauge and counter in the Prometheus te
       'dashcam_stage_busy_seconds_total{category="plate_detect"} 2.5',
       'dashcam_tasks_finished_total{outcome="restarts"} 1',
       "process_resident_memory_bytes 262144000",
+      "dashcam_malloc_arenas 2",
+      "dashcam_malloc_heap_bytes 41943040",
+      "dashcam_malloc_free_bytes 3145728",
+      "dashcam_malloc_mmap_bytes 73400320",
       "# TYPE dashcam_stage_busy_seconds_total counter",
     ]
   ) assert.ok(lines.includes(want), `missing: ${want}`);
@@ -63,8 +73,12 @@ Deno.test("`renderMetrics()` writes every gauge and counter in the Prometheus te
 Deno.test("memory figures appear in /health and /metrics only where they are known", () => {
   const health = JSON.parse(renderHealth(snap).body);
   assert.equal(health.rss_mib, 250);
-  const none = { ...snap, residentBytes: null };
-  assert.equal(JSON.parse(renderHealth(none).body).rss_mib, undefined);
+  assert.equal(health.malloc_arenas, 2);
+  const none = { ...snap, residentBytes: null, malloc: null };
+  const unknown = JSON.parse(renderHealth(none).body);
+  assert.equal(unknown.rss_mib, undefined);
+  assert.equal(unknown.malloc_arenas, undefined);
   const text = renderMetrics(none);
   assert.ok(!text.includes("resident_memory"), text);
+  assert.ok(!text.includes("dashcam_malloc_"), text);
 });

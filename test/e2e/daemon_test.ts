@@ -125,9 +125,18 @@ Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task 
     );
     assert.match(metrics, /^dashcam_frames_on_disk \d+$/m);
     assert.match(metrics, /^process_resident_memory_bytes [1-9]\d{7,}$/m);
+    // Started as the dashcam task starts it (MALLOC_ARENA_MAX=2): glibc
+    // holds to the 2 arenas although the workers and onnxruntime run.
+    assert.ok(
+      body.malloc_arenas >= 1 && body.malloc_arenas <= 2,
+      JSON.stringify(body),
+    );
+    assert.match(metrics, /^dashcam_malloc_arenas [12]$/m);
+    assert.match(metrics, /^dashcam_malloc_heap_bytes [1-9]\d+$/m);
     const status = await stopWithSigterm(daemon, 3000 + 15_000);
     const log = await stderr;
     assert.equal(status.code, 0, log);
+    assert.doesNotMatch(log, /glibc malloc has \d+ arenas/);
     assert.match(log, /stopping/);
     assert.match(log, /stopped/);
     const claimed = query<{ n: number }>(

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { Outbox } from "../../src/sink/outbox.ts";
 import { openGraphDb } from "../../src/graph/mod.ts";
 import { closeForReaders } from "../../src/shared/mod.ts";
-import { DASHCAM_FLAGS, MAIN } from "../support/cli.ts";
+import { DASHCAM_ENV, DASHCAM_FLAGS, MAIN } from "../support/cli.ts";
 
 const ROOT = Deno.uid() === 0;
 /** Owner of the files as root: any uid other than the operator's. */
@@ -82,7 +82,7 @@ async function operator(
     : argv;
   const out = await new Deno.Command(cmd, {
     args: rest,
-    env: { XDG_RUNTIME_DIR: "/tmp", NO_COLOR: "1" },
+    env: { XDG_RUNTIME_DIR: "/tmp", NO_COLOR: "1", ...DASHCAM_ENV },
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

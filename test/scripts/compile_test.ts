@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { compileArgs, GITHUB_HOSTS, V8_FLAGS } from "../../scripts/compile.ts";
-import { DASHCAM_FLAGS } from "../support/cli.ts";
+import { DASHCAM_ENV, DASHCAM_FLAGS } from "../support/cli.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -74,13 +74,15 @@ Deno.test("`deno task compile` without DASHCAM_PG_HOSTS gets past its flags (sto
   assert.match(text, /Could not find denort at '\/nonexistent\/denort'/);
 });
 
-Deno.test("the binary, the dashcam task and the test CLI run with the same V8 flags", async () => {
+Deno.test("the binary, the dashcam task and the test CLI run with the same V8 flags, and the task and the test CLI with the same environment", async () => {
   assert.ok(compileArgs("x86_64").includes(V8_FLAGS));
   const tasks = (JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
     tasks: Record<string, string>;
   }).tasks;
+  const env = Object.entries(DASHCAM_ENV).map(([k, v]) => `${k}=${v} `)
+    .join("");
   assert.equal(
     tasks.dashcam,
-    `deno run ${DASHCAM_FLAGS.join(" ")} main.ts`,
+    `${env}deno run ${DASHCAM_FLAGS.join(" ")} main.ts`,
   );
 });

@@ -21,11 +21,23 @@ export const DASHCAM_FLAGS = [
   "--allow-sys",
 ];
 
+/**
+ * The environment the dashcam task sets before `deno run` (deno.json's task
+ * starts with it; a test keeps them equal). glibc fixes its malloc arena
+ * limit when a process makes its 9th arena, and `deno run` makes 15-16
+ * while loading the modules, before main.ts can call `mallopt`: only the
+ * environment caps the arenas (see src/shared/malloc_tuning.ts).
+ */
+export const DASHCAM_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: "2",
+};
+
 /** Path of main.ts. */
 export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /**
- * A `Deno.Command` running `main.ts` with `args`.
+ * A `Deno.Command` running `main.ts` with `args`, the dashcam task's flags
+ * and its environment.
  *
  * @param args CLI arguments.
  * @param options Extra environment.
@@ -37,7 +49,7 @@ export function dashcamCommand(
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", ...DASHCAM_FLAGS, MAIN, ...args],
-    env: { XDG_RUNTIME_DIR: "/tmp", ...options.env },
+    env: { XDG_RUNTIME_DIR: "/tmp", ...DASHCAM_ENV, ...options.env },
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

@@ -130,7 +130,10 @@ Deno.test("`dashcam.service` starts as a notify service with watchdog, restart a
     ["Service", "Type", ["notify"]],
     ["Service", "NotifyAccess", ["all"]],
     ["Service", "ExecStart", ["/usr/local/bin/dashcam run"]],
-    ["Service", "Environment", ["DASHCAM_CONFIG=/etc/dashcam/dashcam.json"]],
+    ["Service", "Environment", [
+      "DASHCAM_CONFIG=/etc/dashcam/dashcam.json",
+      "MALLOC_ARENA_MAX=2",
+    ]],
     ["Service", "Restart", ["always"]],
     // Missing models/ffmpeg or a bad config: no restart loop.
     ["Service", "RestartPreventExitStatus", [String(EX_CONFIG)]],
