@@ -3,6 +3,9 @@
  * start, config, model loading, decode, every stage, exit), beside bare
  * inference of the same models on the same frames:
  *
+ * Both run `main.ts` as `deno task dashcam` does: the environment and the
+ * flags of the task in deno.json (`MALLOC_ARENA_MAX=2`, the V8 flags).
+ *
  * - `read`: `main.ts read --json` on 100 photos and on 1 photo; the
  *   marginal time per photo is `(wall(100) - wall(1)) / 99`. Bare
  *   inference: the time inside `session.run` of the vehicle detector, the
@@ -344,7 +347,9 @@ export async function readBench(): Promise<void> {
     const bareN = await bareMsAt(cores);
     const bareMs = Math.min(bare1, bareN);
     table(
-      `read as a user starts it (${ROOT}main.ts read --json, whole process, median of 3), beside bare inference`,
+      `read as a user starts it (${
+        join(ROOT, "main.ts")
+      } read --json, whole process, median of 3), beside bare inference`,
       [
         [
           "1 photo: wall s",
@@ -428,7 +433,9 @@ export async function processBench(): Promise<void> {
   runs.sort((a, b) => a.wallS - b.wallS);
   const run = runs[runs.length >> 1];
   table(
-    `process as a user starts it (${ROOT}main.ts process --json, default config, fresh data dir, 7 media clips, whole process, median of ${n}), beside bare inference`,
+    `process as a user starts it (${
+      join(ROOT, "main.ts")
+    } process --json, default config, fresh data dir, 7 media clips, whole process, median of ${n}), beside bare inference`,
     [
       [
         "video s",
