@@ -241,15 +241,11 @@ export function arenaWarning(
 }
 
 /**
- * Whether the user set `MALLOC_ARENA_MAX` (without env permission: taken as
- * set, so nothing is said about it).
+ * Whether the user set `MALLOC_ARENA_MAX` (as {@linkcode tuneMalloc} reads
+ * it: false without env permission).
  *
  * @returns True when it is in the environment.
  */
 export function arenaMaxSet(): boolean {
-  try {
-    return Deno.env.get("MALLOC_ARENA_MAX") !== undefined;
-  } catch {
-    return true;
-  }
+  return userSet("MALLOC_ARENA_MAX");
 }

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  arenaMaxSet,
   arenaWarning,
   mallocStats,
   parseMallocInfo,
@@ -148,4 +149,12 @@ Deno.test("arenaWarning names MALLOC_ARENA_MAX only when arenas exceed the cap a
   assert.equal(arenaWarning(stats(2), { cap: 2, userSet: false }), null);
   assert.equal(arenaWarning(stats(16), { cap: 2, userSet: true }), null);
   assert.equal(arenaWarning(null, { cap: 2, userSet: false }), null);
+});
+
+Deno.test("arenaMaxSet tells whether MALLOC_ARENA_MAX is in the environment", () => {
+  withEnv({ MALLOC_ARENA_MAX: "4" }, () => assert.equal(arenaMaxSet(), true));
+  withEnv(
+    { MALLOC_ARENA_MAX: undefined },
+    () => assert.equal(arenaMaxSet(), false),
+  );
 });
