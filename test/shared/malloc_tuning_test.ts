@@ -68,31 +68,47 @@ Deno.test("tuneMalloc with mmapThreshold null leaves glibc's sliding threshold",
 // The shape of a real malloc_info(0, ...) document (glibc 2.36, a daemon
 // started with MALLOC_ARENA_MAX=2), its <sizes> lists cut short: each arena
 // has totals of its own before the process's.
+function arena(
+  nr: number,
+  b: {
+    sizes: string;
+    fast: string;
+    rest: string;
+    current: number;
+    max: number;
+  },
+): string {
+  return `<heap nr="${nr}">
+<sizes>
+${b.sizes}
+</sizes>
+<total type="fast" ${b.fast}/>
+<total type="rest" ${b.rest}/>
+<system type="current" size="${b.current}"/>
+<system type="max" size="${b.max}"/>
+<aspace type="total" size="${b.current}"/>
+<aspace type="mprotect" size="${b.max}"/>
+</heap>`;
+}
 const MALLOC_INFO = `<malloc version="1">
-<heap nr="0">
-<sizes>
-  <size from="33" to="33" total="2739" count="83"/>
-  <size from="65" to="65" total="42120" count="648"/>
-</sizes>
-<total type="fast" count="0" size="0"/>
-<total type="rest" count="1537" size="2581184"/>
-<system type="current" size="25862144"/>
-<system type="max" size="25862144"/>
-<aspace type="total" size="25862144"/>
-<aspace type="mprotect" size="25862144"/>
-</heap>
-<heap nr="1">
-<sizes>
-  <unsorted from="497" to="8689" total="25973" count="5"/>
-</sizes>
-<total type="fast" count="5" size="352"/>
-<total type="rest" count="544" size="2700175"/>
-<system type="current" size="26251264"/>
-<system type="max" size="28778496"/>
-<aspace type="total" size="26251264"/>
-<aspace type="mprotect" size="28778496"/>
-<aspace type="subheaps" size="1"/>
-</heap>
+${
+  arena(0, {
+    sizes: '  <size from="33" to="33" total="2739" count="83"/>',
+    fast: 'count="0" size="0"',
+    rest: 'count="1537" size="2581184"',
+    current: 25862144,
+    max: 25862144,
+  })
+}
+${
+  arena(1, {
+    sizes: '  <unsorted from="497" to="8689" total="25973" count="5"/>',
+    fast: 'count="5" size="352"',
+    rest: 'count="544" size="2700175"',
+    current: 26251264,
+    max: 28778496,
+  })
+}
 <total type="fast" count="5" size="352"/>
 <total type="rest" count="2081" size="5281359"/>
 <total type="mmap" count="54" size="55091200"/>
