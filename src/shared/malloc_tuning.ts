@@ -71,6 +71,39 @@ function userSet(name: string): boolean {
   }
 }
 
+/** The glibc functions this module calls. */
+const LIBC = {
+  mallopt: { parameters: ["i32", "i32"], result: "i32" },
+  open_memstream: { parameters: ["buffer", "buffer"], result: "pointer" },
+  malloc_info: { parameters: ["i32", "pointer"], result: "i32" },
+  fclose: { parameters: ["pointer"], result: "i32" },
+  free: { parameters: ["pointer"], result: "void" },
+} as const;
+
+/**
+ * Runs `use` with glibc's functions, opened through FFI and closed after.
+ *
+ * @param use What to do with them.
+ * @returns Its result, or null where they cannot be opened (no FFI
+ * permission, not Linux, no `libc.so.6` as on musl).
+ */
+function withLibc<T>(
+  use: (libc: Deno.DynamicLibrary<typeof LIBC>["symbols"]) => T,
+): T | null {
+  if (Deno.build.os !== "linux") return null;
+  let libc: Deno.DynamicLibrary<typeof LIBC>;
+  try {
+    libc = Deno.dlopen("libc.so.6", LIBC);
+  } catch {
+    return null;
+  }
+  try {
+    return use(libc.symbols);
+  } finally {
+    libc.close();
+  }
+}
+
 /**
  * Caps the malloc arenas and fixes the mmap threshold.
  *
@@ -79,29 +112,13 @@ function userSet(name: string): boolean {
  */
 export function tuneMalloc(options: TuneMallocOptions = {}): TuneMallocResult {
   const { arenas = MALLOC_ARENAS, mmapThreshold = 128 * 1024 } = options;
-  const none = { arenas: false, mmapThreshold: false };
-  if (Deno.build.os !== "linux") return none;
-  let libc: Deno.DynamicLibrary<{
-    mallopt: { parameters: ["i32", "i32"]; result: "i32" };
-  }>;
-  try {
-    libc = Deno.dlopen("libc.so.6", {
-      mallopt: { parameters: ["i32", "i32"], result: "i32" },
-    });
-  } catch {
-    return none;
-  }
-  try {
-    return {
-      arenas: !userSet("MALLOC_ARENA_MAX") &&
-        libc.symbols.mallopt(M_ARENA_MAX, arenas) === 1,
-      mmapThreshold: mmapThreshold !== null &&
-        !userSet("MALLOC_MMAP_THRESHOLD_") &&
-        libc.symbols.mallopt(M_MMAP_THRESHOLD, mmapThreshold) === 1,
-    };
-  } finally {
-    libc.close();
-  }
+  return withLibc((libc) => ({
+    arenas: !userSet("MALLOC_ARENA_MAX") &&
+      libc.mallopt(M_ARENA_MAX, arenas) === 1,
+    mmapThreshold: mmapThreshold !== null &&
+      !userSet("MALLOC_MMAP_THRESHOLD_") &&
+      libc.mallopt(M_MMAP_THRESHOLD, mmapThreshold) === 1,
+  })) ?? { arenas: false, mmapThreshold: false };
 }
 
 /** What glibc malloc holds, from `malloc_info` (all arenas together). */
@@ -173,30 +190,13 @@ export function parseMallocInfo(xml: string): MallocStats | null {
  * permission, not Linux, not glibc).
  */
 export function mallocStats(): MallocStats | null {
-  if (Deno.build.os !== "linux") return null;
-  let libc: Deno.DynamicLibrary<{
-    open_memstream: { parameters: ["buffer", "buffer"]; result: "pointer" };
-    malloc_info: { parameters: ["i32", "pointer"]; result: "i32" };
-    fclose: { parameters: ["pointer"]; result: "i32" };
-    free: { parameters: ["pointer"]; result: "void" };
-  }>;
-  try {
-    libc = Deno.dlopen("libc.so.6", {
-      open_memstream: { parameters: ["buffer", "buffer"], result: "pointer" },
-      malloc_info: { parameters: ["i32", "pointer"], result: "i32" },
-      fclose: { parameters: ["pointer"], result: "i32" },
-      free: { parameters: ["pointer"], result: "void" },
-    });
-  } catch {
-    return null;
-  }
-  try {
+  return withLibc((libc) => {
     const where = new BigUint64Array(1);
     const length = new BigUint64Array(1);
-    const stream = libc.symbols.open_memstream(where, length);
+    const stream = libc.open_memstream(where, length);
     if (stream === null) return null;
-    const ok = libc.symbols.malloc_info(0, stream) === 0;
-    libc.symbols.fclose(stream); // sets where and length
+    const ok = libc.malloc_info(0, stream) === 0;
+    libc.fclose(stream); // sets where and length
     const text = Deno.UnsafePointer.create(where[0]);
     if (text === null) return null;
     try {
@@ -204,11 +204,9 @@ export function mallocStats(): MallocStats | null {
         ? parseMallocInfo(new Deno.UnsafePointerView(text).getCString())
         : null;
     } finally {
-      libc.symbols.free(text);
+      libc.free(text);
     }
-  } finally {
-    libc.close();
-  }
+  });
 }
 
 /**
