@@ -26,7 +26,7 @@
  * of the 7 media clips with six workers: peak RSS of deno 445 MiB with V8's
  * default, 375 MiB with 1 MiB.
  */
-export const V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--expose-gc";
 
 /** Architectures of `deno compile --target`. */
 export const TARGETS = {

@@ -3,8 +3,8 @@
  * the order of {@linkcode runDaemon}'s table and stops in the reverse
  * order. Start: data-dir lock (before anything is touched), spool
  * clean-up, outbox, fleet connection, engine (crash recovery, models,
- * workers), sync loop, inbox intake, health endpoint, watchdog, then
- * `READY=1`. On SIGTERM/SIGINT: stop taking clips, stop the sync loop,
+ * workers), sync loop, inbox intake, health endpoint, watchdog, JS heap
+ * trim, then `READY=1`. On SIGTERM/SIGINT: stop taking clips, stop the sync loop,
  * stop claiming tasks (running ones get `daemon.shutdown_deadline_s`, then
  * are released), one last sync, WAL checkpoint, exit 0. When the engine
  * fails, the same steps stop without the last sync and the daemon exits 1
@@ -20,9 +20,12 @@ import {
   arenaMaxSet,
   arenaWarning,
   dataLayout,
+  type HeapTrim,
+  heapTrimWarning,
   makeDataDir,
   MALLOC_ARENAS,
   mallocStats,
+  startHeapTrim,
 } from "../shared/mod.ts";
 import { Engine } from "./engine.ts";
 import { outboxSink } from "./event_sink.ts";
@@ -73,6 +76,7 @@ export async function runDaemon(
   let intake: InboxIntake;
   let health: Deno.HttpServer | null = null;
   let stopWatchdog = () => {};
+  let trim: HeapTrim;
 
   const table: Step[] = [
     {
@@ -162,6 +166,14 @@ export async function runDaemon(
       },
       stop: () => stopWatchdog(),
     },
+    {
+      // The main thread's garbage; each stage worker trims its own.
+      name: "JS heap trim",
+      start: () => {
+        trim = startHeapTrim();
+      },
+      stop: () => trim.stop(),
+    },
   ];
 
   const started: Step[] = [];
@@ -201,6 +213,8 @@ export async function runDaemon(
     userSet: arenaMaxSet(),
   });
   if (arenas) log.warn(arenas);
+  const heapTrim = heapTrimWarning(trim!.trimmer);
+  if (heapTrim) log.warn(heapTrim);
 
   const outcome = await Promise.race([
     new Promise<"stop">((resolve) => {

@@ -24,6 +24,7 @@ import {
   Backoff,
   type CreateStageHandler,
   type StageHandler,
+  startHeapTrim,
   type TaskCategory,
 } from "../shared/mod.ts";
 import {
@@ -247,7 +248,10 @@ async function start(msg: InitMessage): Promise<void> {
     return;
   }
   post({ type: "ready" });
+  // This isolate's garbage, collected at a small slack (see heap_trim.ts).
+  const trim = startHeapTrim();
   await loop(msg, db, handlers, log);
+  trim.stop();
   for (const handler of handlers.values()) await handler.close?.();
   db.close();
   post({ type: "stopped" });

@@ -20,3 +20,4 @@ export * from "./gps_types.ts";
 export * from "./clip_record.ts";
 export * from "./evidence_paths.ts";
 export * from "./time_zone.ts";
+export * from "./heap_trim.ts";
