@@ -3,9 +3,9 @@
  * the order of {@linkcode runDaemon}'s table and stops in the reverse
  * order. Start: data-dir lock (before anything is touched), spool
  * clean-up, outbox, fleet connection, engine (crash recovery, models,
- * workers), sync loop, inbox intake, health endpoint, watchdog, JS heap
- * trim, then `READY=1`. On SIGTERM/SIGINT: stop taking clips, stop the sync loop,
- * stop claiming tasks (running ones get `daemon.shutdown_deadline_s`, then
+ * workers), sync loop, inbox intake, JS heap trim, health endpoint,
+ * watchdog, then `READY=1`. On SIGTERM/SIGINT: stop taking clips, stop the
+ * sync loop, stop claiming tasks (running ones get `daemon.shutdown_deadline_s`, then
  * are released), one last sync, WAL checkpoint, exit 0. When the engine
  * fails, the same steps stop without the last sync and the daemon exits 1
  * (systemd restarts it; the next start recovers the leases).
@@ -147,12 +147,21 @@ export async function runDaemon(
       stop: () => intake.close(),
     },
     {
+      // The main thread's garbage; each stage worker trims its own.
+      name: "JS heap trim",
+      start: () => {
+        trim = startHeapTrim();
+      },
+      stop: () => trim.stop(),
+    },
+    {
       name: "health endpoint",
       start: () => {
         health = startHealthServer(engine, {
           outbox,
           port: config.daemon.health_port,
           log,
+          heapTrim: trim.trimmer,
         });
       },
       stop: async () => {
@@ -165,14 +174,6 @@ export async function runDaemon(
         stopWatchdog = startWatchdog(() => engine.lastTickAt, { log });
       },
       stop: () => stopWatchdog(),
-    },
-    {
-      // The main thread's garbage; each stage worker trims its own.
-      name: "JS heap trim",
-      start: () => {
-        trim = startHeapTrim();
-      },
-      stop: () => trim.stop(),
     },
   ];
 

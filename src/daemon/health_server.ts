@@ -8,7 +8,7 @@
 import { graphStatus } from "../graph/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Outbox } from "../sink/mod.ts";
-import { mallocStats } from "../shared/mod.ts";
+import { type HeapTrimmer, mallocStats } from "../shared/mod.ts";
 import type { Engine } from "./engine.ts";
 import {
   type MetricsSnapshot,
@@ -17,7 +17,11 @@ import {
 } from "./metrics.ts";
 
 /** What the health endpoint reports, read fresh from the databases. */
-function snapshot(engine: Engine, outbox: Outbox): MetricsSnapshot {
+function snapshot(
+  engine: Engine,
+  options: { outbox: Outbox; heapTrim?: HeapTrimmer },
+): MetricsSnapshot {
+  const { outbox, heapTrim } = options;
   const graph = graphStatus(engine.db);
   const box = outbox.stats();
   return {
@@ -33,6 +37,12 @@ function snapshot(engine: Engine, outbox: Outbox): MetricsSnapshot {
     finished: { ...engine.pool.counters },
     residentBytes: residentBytes(),
     malloc: mallocStats(),
+    jsHeaps: [
+      ...(heapTrim ? [{ isolate: "main", ...heapTrim.report() }] : []),
+      ...[...engine.pool.heaps].sort(([a], [b]) => a - b).map((
+        [index, heap],
+      ) => ({ isolate: `worker-${index}`, ...heap })),
+    ],
   };
 }
 
@@ -48,14 +58,20 @@ function residentBytes(): number | null {
  * Starts the health server.
  *
  * @param engine The running engine.
- * @param options The outbox, the port (0: no server) and a logger.
+ * @param options The outbox, the port (0: no server), a logger and the
+ *   main thread's heap trim.
  * @returns The server, or null when the port is 0.
  */
 export function startHealthServer(
   engine: Engine,
-  options: { outbox: Outbox; port: number; log: Logger },
+  options: {
+    outbox: Outbox;
+    port: number;
+    log: Logger;
+    heapTrim?: HeapTrimmer;
+  },
 ): Deno.HttpServer | null {
-  const { outbox, port, log } = options;
+  const { outbox, port, log, heapTrim } = options;
   if (port <= 0) return null;
   return Deno.serve({
     hostname: "127.0.0.1",
@@ -66,7 +82,7 @@ export function startHealthServer(
       }),
   }, (req) => {
     const url = new URL(req.url);
-    const snap = snapshot(engine, outbox);
+    const snap = snapshot(engine, { outbox, heapTrim });
     if (url.pathname === "/health") {
       const h = renderHealth(snap);
       return new Response(h.body, {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { MallocStats } from "../shared/mod.ts";
+import type { HeapReport, MallocStats } from "../shared/mod.ts";
 
 /** What the daemon knows at one moment. */
 export interface MetricsSnapshot {
@@ -38,6 +38,11 @@ export interface MetricsSnapshot {
   residentBytes: number | null;
   /** glibc malloc's arenas and bytes (`mallocStats`), or null where unknown. */
   malloc: MallocStats | null;
+  /**
+   * Each isolate's JS heap and the collections its trim made
+   * (heap_trim.ts): `main`, then `worker-N` as of its last finished task.
+   */
+  jsHeaps: Array<{ isolate: string } & HeapReport>;
 }
 
 /** The dispatcher is taken as stuck when silent this long. */
@@ -88,7 +93,7 @@ function label(v: string): string {
  * import assert from "node:assert/strict";
  * const text = renderMetrics({ dispatcherAgeMs: 5, clips: { done: 2 }, tasks: {}, unhandledResults: 0,
  *   framesOnDisk: 3, outboxPending: 1, outboxRejected: 0, lastSyncAt: null, busyMs: {}, finished: {},
- *   residentBytes: null });
+ *   residentBytes: null, malloc: null, jsHeaps: [] });
  * assert.match(text, /^dashcam_clips\{status="done"\} 2$/m);
  * ```
  * @param s The snapshot.
@@ -191,6 +196,28 @@ export function renderMetrics(s: MetricsSnapshot): string {
       "dashcam_malloc_mmap_bytes",
       "Bytes in blocks glibc malloc mmap-ed one by one (large buffers).",
       [[{}, s.malloc.mmapBytes]],
+    );
+  }
+  const heaps = (pick: (h: HeapReport) => number) =>
+    s.jsHeaps.map((h) => [{ isolate: h.isolate }, pick(h)]) as Array<
+      [Record<string, string>, number]
+    >;
+  if (s.jsHeaps.length > 0) {
+    gauge(
+      "dashcam_js_heap_used_bytes",
+      "JS heap in use, bytes, by isolate (main thread, stage workers).",
+      heaps((h) => h.usedBytes),
+    );
+    gauge(
+      "dashcam_js_heap_collections_total",
+      "Full collections the heap trim made, by isolate.",
+      heaps((h) => h.collections),
+      "counter",
+    );
+    gauge(
+      "dashcam_js_heap_trim",
+      "1 where the isolate collects its garbage at a small slack (gc() exposed), else 0.",
+      heaps((h) => h.enabled ? 1 : 0),
     );
   }
   return out.join("\n") + "\n";

@@ -9,6 +9,7 @@ import type { Logger } from "../log/mod.ts";
 import {
   type Clock,
   deadline,
+  type HeapReport,
   type StageInit,
   systemClock,
   type TaskCategory,
@@ -85,6 +86,8 @@ export class WorkerPool {
   };
   /** Milliseconds spent running tasks, per category (for metrics and bench). */
   readonly busyMs: Partial<Record<TaskCategory, number>> = {};
+  /** Each worker's JS heap as of its last finished task, by worker index. */
+  readonly heaps: Map<number, HeapReport> = new Map();
 
   /**
    * Creates the pool (workers start with {@linkcode start}).
@@ -164,6 +167,7 @@ export class WorkerPool {
         slot.task = null;
         this.counters[msg.outcome]++;
         this.busyMs[msg.category] = (this.busyMs[msg.category] ?? 0) + msg.ms;
+        this.heaps.set(slot.index, msg.heap);
         if (
           msg.outcome === "failed" ||
           (msg.outcome === "retry" && !msg.postponed)

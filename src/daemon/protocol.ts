@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { StageInit, TaskCategory } from "../shared/mod.ts";
+import type { HeapReport, StageInit, TaskCategory } from "../shared/mod.ts";
 
 /**
  * How many times `graph.poll_ms` the pause between two idle rounds of the
@@ -66,6 +66,8 @@ export type FromWorker =
     /** A retry put off by a file-system fault (no attempt used; the worker logs it once). */
     postponed?: boolean;
     ms: number;
+    /** The worker's JS heap and its trim's collections (heap_trim.ts). */
+    heap: HeapReport;
   }
   /** Closed after a stop. */
   | { type: "stopped" };

@@ -23,6 +23,7 @@ import { Logger } from "../log/mod.ts";
 import {
   Backoff,
   type CreateStageHandler,
+  type HeapTrimmer,
   type StageHandler,
   startHeapTrim,
   type TaskCategory,
@@ -104,12 +105,21 @@ function claimFirst(
   return null;
 }
 
+type Finished = Omit<
+  Extract<FromWorker, { type: "finished" }>,
+  "type" | "heap"
+>;
+
 async function loop(
   msg: InitMessage,
   db: DatabaseSync,
   handlers: Map<TaskCategory, StageHandler>,
-  log: Logger,
+  options: { log: Logger; trimmer: HeapTrimmer },
 ): Promise<void> {
+  const { log, trimmer } = options;
+  // Each finished task carries this isolate's heap to the daemon's metrics.
+  const finished = (m: Finished) =>
+    post({ type: "finished", ...m, heap: trimmer.report() });
   const readFrame = frameFileReader(msg.init.dataDir);
   // The pool wakes an idle worker when it queues work: the pause only
   // catches tasks whose time comes (put off after a fault).
@@ -149,8 +159,7 @@ async function loop(
           task: row.id,
         });
       }
-      post({
-        type: "finished",
+      finished({
         taskId: row.id,
         category,
         outcome: "done",
@@ -159,8 +168,7 @@ async function loop(
     } catch (err) {
       if (err instanceof LeaseLostError) {
         log.warn("task lease lost; result dropped", { task: row.id });
-        post({
-          type: "finished",
+        finished({
           taskId: row.id,
           category,
           outcome: "lease-lost",
@@ -186,8 +194,7 @@ async function loop(
             { task: row.id, retry_ms: delay, error },
           );
         }
-        post({
-          type: "finished",
+        finished({
           taskId: row.id,
           category,
           outcome: "retry",
@@ -204,8 +211,7 @@ async function loop(
         now: Date.now(),
         backoffMs: msg.backoffMs,
       });
-      post({
-        type: "finished",
+      finished({
         taskId: row.id,
         category,
         outcome: status === "failed"
@@ -250,7 +256,7 @@ async function start(msg: InitMessage): Promise<void> {
   post({ type: "ready" });
   // This isolate's garbage, collected at a small slack (see heap_trim.ts).
   const trim = startHeapTrim();
-  await loop(msg, db, handlers, log);
+  await loop(msg, db, handlers, { log, trimmer: trim.trimmer });
   trim.stop();
   for (const handler of handlers.values()) await handler.close?.();
   db.close();

@@ -35,6 +35,16 @@ export interface HeapTrimOptions {
   collect?: (() => void) | null;
 }
 
+/** What an isolate's trim tells the daemon's metrics. */
+export interface HeapReport {
+  /** JS heap in use now, bytes. */
+  usedBytes: number;
+  /** Full collections the trim made. */
+  collections: number;
+  /** Whether the isolate can collect (`gc()` exposed). */
+  enabled: boolean;
+}
+
 /** Default slack of {@linkcode HeapTrimmer}: 2 MiB. */
 export const HEAP_TRIM_SLACK_BYTES = 2 * 1024 * 1024;
 /** Default period of {@linkcode startHeapTrim}: 30 s. */
@@ -97,6 +107,15 @@ export class HeapTrimmer {
   /** Collections made so far. */
   get collections(): number {
     return this.#collections;
+  }
+
+  /** @returns The heap in use now and the collections made. */
+  report(): HeapReport {
+    return {
+      usedBytes: this.#heapUsed(),
+      collections: this.#collections,
+      enabled: this.enabled,
+    };
   }
 
   /**

@@ -24,6 +24,15 @@ const snap: MetricsSnapshot = {
     freeBytes: 3 * 2 ** 20,
     mmapBytes: 70 * 2 ** 20,
   },
+  jsHeaps: [
+    { isolate: "main", usedBytes: 9 * 2 ** 20, collections: 3, enabled: true },
+    {
+      isolate: "worker-1",
+      usedBytes: 11 * 2 ** 20,
+      collections: 0,
+      enabled: false,
+    },
+  ],
 };
 
 Deno.test("`renderHealth()` is 200 while the dispatcher runs and 503 once it is silent", () => {
@@ -56,7 +65,13 @@ Deno.test("`renderMetrics()` writes every gauge and counter in the Prometheus te
       "dashcam_malloc_heap_bytes 41943040",
       "dashcam_malloc_free_bytes 3145728",
       "dashcam_malloc_mmap_bytes 73400320",
+      'dashcam_js_heap_used_bytes{isolate="main"} 9437184',
+      'dashcam_js_heap_used_bytes{isolate="worker-1"} 11534336',
+      'dashcam_js_heap_collections_total{isolate="main"} 3',
+      'dashcam_js_heap_trim{isolate="main"} 1',
+      'dashcam_js_heap_trim{isolate="worker-1"} 0',
       "# TYPE dashcam_stage_busy_seconds_total counter",
+      "# TYPE dashcam_js_heap_collections_total counter",
     ]
   ) assert.ok(lines.includes(want), `missing: ${want}`);
   // Every sample line is "name{labels} value" or "name value".
@@ -74,11 +89,12 @@ Deno.test("memory figures appear in /health and /metrics only where they are kno
   const health = JSON.parse(renderHealth(snap).body);
   assert.equal(health.rss_mib, 250);
   assert.equal(health.malloc_arenas, 2);
-  const none = { ...snap, residentBytes: null, malloc: null };
+  const none = { ...snap, residentBytes: null, malloc: null, jsHeaps: [] };
   const unknown = JSON.parse(renderHealth(none).body);
   assert.equal(unknown.rss_mib, undefined);
   assert.equal(unknown.malloc_arenas, undefined);
   const text = renderMetrics(none);
   assert.ok(!text.includes("resident_memory"), text);
   assert.ok(!text.includes("dashcam_malloc_"), text);
+  assert.ok(!text.includes("dashcam_js_heap_"), text);
 });

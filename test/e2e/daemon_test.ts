@@ -133,10 +133,20 @@ Deno.test("SIGTERM stops run with exit 0 within the deadline and leaves no task 
     );
     assert.match(metrics, /^dashcam_malloc_arenas [12]$/m);
     assert.match(metrics, /^dashcam_malloc_heap_bytes [1-9]\d+$/m);
+    // Started with the product's V8 flags: the main thread and every worker
+    // that has finished a task can collect their garbage (heap_trim.ts).
+    assert.match(metrics, /^dashcam_js_heap_trim\{isolate="main"\} 1$/m);
+    assert.match(metrics, /^dashcam_js_heap_trim\{isolate="worker-\d+"\} 1$/m);
+    assert.doesNotMatch(metrics, /^dashcam_js_heap_trim\{[^}]*\} 0$/m);
+    assert.match(
+      metrics,
+      /^dashcam_js_heap_used_bytes\{isolate="worker-\d+"\} [1-9]\d{6,}$/m,
+    );
     const status = await stopWithSigterm(daemon, 3000 + 15_000);
     const log = await stderr;
     assert.equal(status.code, 0, log);
     assert.doesNotMatch(log, /glibc malloc has \d+ arenas/);
+    assert.doesNotMatch(log, /gc\(\) is not exposed/);
     assert.match(log, /stopping/);
     assert.match(log, /stopped/);
     const claimed = query<{ n: number }>(
