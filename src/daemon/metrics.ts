@@ -205,7 +205,7 @@ export function renderMetrics(s: MetricsSnapshot): string {
   if (s.jsHeaps.length > 0) {
     gauge(
       "dashcam_js_heap_used_bytes",
-      "JS heap in use, bytes, by isolate (main thread, stage workers).",
+      "JS heap in use outside the young generation, bytes, by isolate (main thread, stage workers).",
       heaps((h) => h.usedBytes),
     );
     gauge(

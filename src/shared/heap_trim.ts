@@ -1,18 +1,19 @@
 /**
  * A bound on each isolate's JS garbage: a full garbage collection once the
- * heap has grown by a slack (2 MiB) above the least it was seen at, checked
- * every 30 s.
+ * old generation has grown by a slack (2 MiB) above the least it was seen
+ * at, checked every 30 s.
  *
- * V8 starts a full (mark-compact) collection only when the old generation
- * reaches a limit it sets from the heap left after the last one, and
- * Deno's event loop does not run V8's idle-time memory reducer. In a
- * daemon whose isolates keep 8-11 MiB live (the main thread and each stage
- * worker) that lets garbage pile up for most of an hour: in a soak of the
- * loaded daemon (`deno task bench soak --v8-flags=--trace-gc`), the plate
- * detector's worker went 55 minutes without a full GC while its old space
- * grew from 8.7 to about 15 MiB, and the one that came took the daemon's
- * RSS from 244 to 236 MiB; the idle daemon's main thread gained about
- * 1 MiB of old space each 10 minutes with no full GC after start-up.
+ * V8 starts a full (mark-compact) collection when the old generation
+ * reaches a limit it sets from the heap left after the last one; its
+ * memory reducer, which collects a heap gone quiet, showed no sign of
+ * running in the daemon. In isolates that keep 8-11 MiB live (the main
+ * thread and each stage worker) that lets garbage pile up for most of an
+ * hour: in a soak of the loaded daemon (`deno task bench soak
+ * --v8-flags=--trace-gc`), the plate detector's worker went 55 minutes
+ * without a full GC while its old space grew from 8.7 to about 15 MiB, and
+ * the one that came took the daemon's RSS from 244 to 236 MiB; the idle
+ * daemon's main thread gained about 1 MiB of old space each 10 minutes
+ * with no full GC after start-up.
  * Collecting at a small slack instead keeps each isolate within a few MiB
  * of what it holds live. A full GC of such a heap takes about 5-15 ms, so
  * one every 30 s at most costs under 0.1 % of a core.
@@ -25,19 +26,21 @@
  * @module
  */
 
+import { getHeapSpaceStatistics } from "node:v8";
+
 /** Options for {@linkcode HeapTrimmer}. */
 export interface HeapTrimOptions {
   /** Bytes of heap growth above the least seen that start a collection. @default {2 MiB} */
   slackBytes?: number;
-  /** This isolate's JS heap in use, in bytes. @default {`Deno.memoryUsage().heapUsed`} */
-  heapUsed?: () => number;
+  /** This isolate's old generation in use, in bytes. @default {oldGenerationBytes} */
+  oldGenerationBytes?: () => number;
   /** A full collection; null turns the trim off. @default {exposedGc()} */
   collect?: (() => void) | null;
 }
 
 /** What an isolate's trim tells the daemon's metrics. */
 export interface HeapReport {
-  /** JS heap in use now, bytes. */
+  /** Old generation in use now ({@linkcode oldGenerationBytes}), bytes. */
   usedBytes: number;
   /** Full collections the trim made. */
   collections: number;
@@ -49,6 +52,26 @@ export interface HeapReport {
 export const HEAP_TRIM_SLACK_BYTES = 2 * 1024 * 1024;
 /** Default period of {@linkcode startHeapTrim}: 30 s. */
 export const HEAP_TRIM_EVERY_MS = 30_000;
+
+/** V8's young generation (semi-spaces), left out of {@linkcode oldGenerationBytes}. */
+const YOUNG_SPACES = new Set(["new_space", "new_large_object_space"]);
+
+/**
+ * Bytes in use in this isolate's JS heap outside the young generation
+ * (`node:v8` heap space statistics): what only a full collection frees.
+ * The young generation (up to 1 MiB a semi-space with the product's V8
+ * flags) fills and empties with every scavenge, and counting it would
+ * start full collections that find little garbage.
+ *
+ * @returns Bytes.
+ */
+export function oldGenerationBytes(): number {
+  let bytes = 0;
+  for (const space of getHeapSpaceStatistics()) {
+    if (!YOUNG_SPACES.has(space.space_name)) bytes += space.space_used_size;
+  }
+  return bytes;
+}
 
 /**
  * V8's `gc()` (a full, compacting collection of this isolate), or null
@@ -65,14 +88,14 @@ export function exposedGc(): (() => void) | null {
  * Decides, check by check, whether this isolate's heap holds enough
  * garbage to collect.
  *
- * @example Collects once the heap is 2 MiB above its least
+ * @example Collects once the old generation is 2 MiB above its least
  * ```ts
  * import assert from "node:assert/strict";
  * import { HeapTrimmer } from "./heap_trim.ts";
  *
  * let used = 10 << 20;
  * const trimmer = new HeapTrimmer({
- *   heapUsed: () => used,
+ *   oldGenerationBytes: () => used,
  *   collect: () => { used = 10 << 20; },
  * });
  * used += 1 << 20;
@@ -84,7 +107,7 @@ export function exposedGc(): (() => void) | null {
  */
 export class HeapTrimmer {
   #slack: number;
-  #heapUsed: () => number;
+  #oldGeneration: () => number;
   #collect: (() => void) | null;
   #least: number;
   #collections = 0;
@@ -92,11 +115,11 @@ export class HeapTrimmer {
   /** @param options Slack, heap reading and collect function. */
   constructor(options: HeapTrimOptions = {}) {
     this.#slack = options.slackBytes ?? HEAP_TRIM_SLACK_BYTES;
-    this.#heapUsed = options.heapUsed ?? (() => Deno.memoryUsage().heapUsed);
+    this.#oldGeneration = options.oldGenerationBytes ?? oldGenerationBytes;
     this.#collect = options.collect === undefined
       ? exposedGc()
       : options.collect;
-    this.#least = this.#heapUsed();
+    this.#least = this.#oldGeneration();
   }
 
   /** Whether a collect function is there (false: every check is a no-op). */
@@ -109,30 +132,30 @@ export class HeapTrimmer {
     return this.#collections;
   }
 
-  /** @returns The heap in use now and the collections made. */
+  /** @returns The old generation in use now and the collections made. */
   report(): HeapReport {
     return {
-      usedBytes: this.#heapUsed(),
+      usedBytes: this.#oldGeneration(),
       collections: this.#collections,
       enabled: this.enabled,
     };
   }
 
   /**
-   * Reads the heap; collects when it is `slackBytes` or more above the
+   * Reads the old generation; collects when it is `slackBytes` or more above the
    * least seen since the last collection (V8's own collections lower
-   * that least too), and takes the heap after it as the new least.
+   * that least too), and takes what is left after it as the new least.
    *
    * @returns Whether it collected.
    */
   check(): boolean {
     if (!this.#collect) return false;
-    const used = this.#heapUsed();
+    const used = this.#oldGeneration();
     if (used < this.#least) this.#least = used;
     if (used - this.#least < this.#slack) return false;
     this.#collect();
     this.#collections++;
-    this.#least = this.#heapUsed();
+    this.#least = this.#oldGeneration();
     return true;
   }
 }

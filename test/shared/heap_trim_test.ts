@@ -21,7 +21,7 @@ function fakeHeap(start: number) {
   const heap = { used: start, live: start, collections: 0 };
   return {
     heap,
-    heapUsed: () => heap.used,
+    oldGenerationBytes: () => heap.used,
     collect: () => {
       heap.collections++;
       heap.used = heap.live;
@@ -30,8 +30,12 @@ function fakeHeap(start: number) {
 }
 
 Deno.test("HeapTrimmer collects once the heap is the slack above its least, and starts again from what is left", () => {
-  const { heap, heapUsed, collect } = fakeHeap(10 * MiB);
-  const trimmer = new HeapTrimmer({ heapUsed, collect, slackBytes: 2 * MiB });
+  const { heap, oldGenerationBytes, collect } = fakeHeap(10 * MiB);
+  const trimmer = new HeapTrimmer({
+    oldGenerationBytes,
+    collect,
+    slackBytes: 2 * MiB,
+  });
   heap.used = 12 * MiB - 1;
   assert.equal(trimmer.check(), false);
   assert.equal(heap.collections, 0);
@@ -55,8 +59,8 @@ Deno.test("HeapTrimmer collects once the heap is the slack above its least, and 
 });
 
 Deno.test("HeapTrimmer counts the slack from below V8's own collections", () => {
-  const { heap, heapUsed, collect } = fakeHeap(10 * MiB);
-  const trimmer = new HeapTrimmer({ heapUsed, collect });
+  const { heap, oldGenerationBytes, collect } = fakeHeap(10 * MiB);
+  const trimmer = new HeapTrimmer({ oldGenerationBytes, collect });
   heap.used = 11.5 * MiB;
   assert.equal(trimmer.check(), false);
   heap.used = 7 * MiB; // V8 collected by itself
@@ -69,7 +73,10 @@ Deno.test("HeapTrimmer counts the slack from below V8's own collections", () => 
 });
 
 Deno.test("HeapTrimmer without a collect function never collects and says so", () => {
-  const trimmer = new HeapTrimmer({ heapUsed: () => 100 * MiB, collect: null });
+  const trimmer = new HeapTrimmer({
+    oldGenerationBytes: () => 100 * MiB,
+    collect: null,
+  });
   assert.equal(trimmer.check(), false);
   assert.deepEqual(trimmer.report(), {
     usedBytes: 100 * MiB,
@@ -87,7 +94,7 @@ Deno.test("HeapTrimmer without a collect function never collects and says so", (
 });
 
 Deno.test("startHeapTrim checks on each tick of its period until stopped, and starts no timer without gc()", () => {
-  const { heap, heapUsed, collect } = fakeHeap(10 * MiB);
+  const { heap, oldGenerationBytes, collect } = fakeHeap(10 * MiB);
   const ticks: Array<{ fn: () => void; ms: number; stopped: boolean }> = [];
   const every = (fn: () => void, ms: number) => {
     const t = { fn, ms, stopped: false };
@@ -96,7 +103,7 @@ Deno.test("startHeapTrim checks on each tick of its period until stopped, and st
       t.stopped = true;
     };
   };
-  const trim = startHeapTrim({ heapUsed, collect, every });
+  const trim = startHeapTrim({ oldGenerationBytes, collect, every });
   assert.equal(ticks.length, 1);
   assert.equal(ticks[0].ms, HEAP_TRIM_EVERY_MS);
   ticks[0].fn();
@@ -108,7 +115,12 @@ Deno.test("startHeapTrim checks on each tick of its period until stopped, and st
   trim.stop();
   assert.equal(ticks[0].stopped, true);
 
-  const off = startHeapTrim({ heapUsed, collect: null, every, everyMs: 5 });
+  const off = startHeapTrim({
+    oldGenerationBytes,
+    collect: null,
+    every,
+    everyMs: 5,
+  });
   assert.equal(ticks.length, 1);
   assert.equal(off.trimmer.enabled, false);
   off.stop();
@@ -138,18 +150,22 @@ Deno.test("with the product's V8 flags, gc() is exposed in the main thread and i
     const mod = new URL("../../src/shared/heap_trim.ts", import.meta.url).href;
     // Allocates about 8 MiB of objects that become garbage, then checks.
     const body = `
-      import { exposedGc, HeapTrimmer } from ${JSON.stringify(mod)};
+      import { exposedGc, HeapTrimmer, oldGenerationBytes } from ${
+      JSON.stringify(mod)
+    };
       export function probe() {
         const trimmer = new HeapTrimmer();
         let junk = [];
         for (let i = 0; i < 100_000; i++) junk.push({ i, s: "x" + i });
+        // Survives two scavenges: promoted to the old generation.
+        for (let i = 0; i < 2_000_000; i++) ({ i });
         junk = null;
-        const before = Deno.memoryUsage().heapUsed;
+        const before = oldGenerationBytes();
         const collected = trimmer.check();
         return {
           gc: exposedGc() !== null,
           collected,
-          droppedMiB: (before - Deno.memoryUsage().heapUsed) / 2 ** 20,
+          droppedMiB: (before - oldGenerationBytes()) / 2 ** 20,
         };
       }`;
     await Deno.writeTextFile(join(dir, "probe.ts"), body);
