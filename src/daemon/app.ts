@@ -5,10 +5,11 @@
  * clean-up, outbox, fleet connection, engine (crash recovery, models,
  * workers), sync loop, inbox intake, JS heap trim, health endpoint,
  * watchdog, then `READY=1`. On SIGTERM/SIGINT: stop taking clips, stop the
- * sync loop, stop claiming tasks (running ones get `daemon.shutdown_deadline_s`, then
- * are released), one last sync, WAL checkpoint, exit 0. When the engine
- * fails, the same steps stop without the last sync and the daemon exits 1
- * (systemd restarts it; the next start recovers the leases).
+ * sync loop, stop claiming tasks (running ones get
+ * `daemon.shutdown_deadline_s`, then are released), one last sync, WAL
+ * checkpoint, exit 0. When the engine fails, the same steps stop without
+ * the last sync and the daemon exits 1 (systemd restarts it; the next
+ * start recovers the leases).
  *
  * @module
  */
