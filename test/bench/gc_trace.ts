@@ -11,7 +11,8 @@
  *
  * `pid:isolate`, milliseconds since the isolate started, the GC kind, the
  * heap used (committed) before and after, in MB as V8 counts them
- * (2^20 bytes).
+ * (2^20 bytes), then the pause and the reason (`testing` for one asked for
+ * by `gc()`, which the daemon's heap trim calls).
  *
  * @module
  */
@@ -20,14 +21,21 @@
 export interface FullGc {
   /** Milliseconds since the isolate started. */
   ms: number;
+  /** JS heap used before the GC, MiB. */
+  beforeMiB: number;
   /** JS heap used after the GC, MiB. */
   afterMiB: number;
   /** JS heap committed after the GC, MiB. */
   committedMiB: number;
+  /** Asked for by a `gc()` call (V8 gives the reason `testing`): the daemon's heap trim. */
+  forced: boolean;
 }
 
 const LINE =
   /^\[\d+:(0x[0-9a-f]+)\]\s+(\d+(?:\.\d+)?) ms: (?:Incremental )?Mark-Compact[^\d]*([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/;
+
+/** The reason V8 prints for a collection asked for by `gc()`. */
+const FORCED = /\btesting\b/;
 
 /**
  * Each isolate's full GCs, in the order of the log. Isolates are keyed by
@@ -41,8 +49,10 @@ const LINE =
  * ```ts
  * import assert from "node:assert/strict";
  * import { fullGcs } from "./gc_trace.ts";
- * const log = "[1:0xab]  120 ms: Mark-Compact 12.1 (14.3) -> 10.0 (13.0) MB, pooled: 0.0 MB\n";
- * assert.deepEqual([...fullGcs(log)], [["0xab", [{ ms: 120, afterMiB: 10, committedMiB: 13 }]]]);
+ * const log = "[1:0xab]  120 ms: Mark-Compact 12.1 (14.3) -> 10.0 (13.0) MB, pooled: 0.0 MB, 5.1 / 0.00 ms testing;\n";
+ * assert.deepEqual([...fullGcs(log)], [["0xab", [
+ *   { ms: 120, beforeMiB: 12.1, afterMiB: 10, committedMiB: 13, forced: true },
+ * ]]]);
  * ```
  */
 export function fullGcs(log: string): Map<string, FullGc[]> {
@@ -53,8 +63,10 @@ export function fullGcs(log: string): Map<string, FullGc[]> {
     const gcs = out.get(m[1]) ?? [];
     gcs.push({
       ms: Number(m[2]),
+      beforeMiB: Number(m[3]),
       afterMiB: Number(m[5]),
       committedMiB: Number(m[6]),
+      forced: FORCED.test(line),
     });
     out.set(m[1], gcs);
   }
@@ -67,6 +79,10 @@ export interface HeapTrend {
   isolate: string;
   /** Full GCs at or after the warm-up. */
   fullGcs: number;
+  /** Of them, asked for by `gc()` (the heap trim). */
+  forced: number;
+  /** Most heap before any of them (the top of the garbage sawtooth), MiB. */
+  peakBefore: number | null;
   /** Heap after the first of them, MiB (null with none). */
   first: number | null;
   /** Heap after the last of them, MiB. */
@@ -89,12 +105,12 @@ export interface HeapTrend {
  * import assert from "node:assert/strict";
  * import { heapTrends } from "./gc_trace.ts";
  * const gcs = new Map([["0xab", [
- *   { ms: 10, afterMiB: 5, committedMiB: 8 },
- *   { ms: 700, afterMiB: 9, committedMiB: 12 },
- *   { ms: 900, afterMiB: 8, committedMiB: 12 },
+ *   { ms: 10, beforeMiB: 20, afterMiB: 5, committedMiB: 8, forced: false },
+ *   { ms: 700, beforeMiB: 12, afterMiB: 9, committedMiB: 12, forced: true },
+ *   { ms: 900, beforeMiB: 11, afterMiB: 8, committedMiB: 12, forced: false },
  * ]]]);
  * assert.deepEqual(heapTrends(gcs, { warmupMs: 600 }), [
- *   { isolate: "0xab", fullGcs: 2, first: 9, last: 8, min: 8, max: 9 },
+ *   { isolate: "0xab", fullGcs: 2, forced: 1, peakBefore: 12, first: 9, last: 8, min: 8, max: 9 },
  * ]);
  * ```
  */
@@ -103,12 +119,15 @@ export function heapTrends(
   options: { warmupMs: number },
 ): HeapTrend[] {
   return [...gcs].map(([isolate, all]) => {
-    const after = all.filter((g) => g.ms >= options.warmupMs).map((g) =>
-      g.afterMiB
-    );
+    const warm = all.filter((g) => g.ms >= options.warmupMs);
+    const after = warm.map((g) => g.afterMiB);
     return {
       isolate,
       fullGcs: after.length,
+      forced: warm.filter((g) => g.forced).length,
+      peakBefore: warm.length
+        ? Math.max(...warm.map((g) => g.beforeMiB))
+        : null,
       first: after.length ? after[0] : null,
       last: after.length ? after[after.length - 1] : null,
       min: after.length ? Math.min(...after) : null,

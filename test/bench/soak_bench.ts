@@ -15,7 +15,8 @@
  * `--v8-flags A,B` adds V8 flags to both daemons' own; with `--trace-gc` the
  * bench also prints each isolate's JS heap after its full GCs (read from
  * `daemon.log`, see `gc_trace.ts`), to tell a growing JS heap from native
- * memory.
+ * memory, with how many of them the heap trim asked for and the most heap
+ * before one (the top of the garbage sawtooth).
  *
  * Issue 9, item 1: an idle daemon grew by about 1.3 MB/s before each
  * statement was prepared once per connection. Goal: flat after warm-up and
@@ -458,6 +459,8 @@ export async function soakBench(options: SoakOptions = {}): Promise<void> {
       "daemon",
       "isolate (in order of first GC)",
       `full GCs after ${fmt(warm, 1)} min`,
+      "of them by gc() (trim)",
+      "most heap before one",
       "heap after the first",
       "after the last",
       "least",
@@ -473,6 +476,8 @@ export async function soakBench(options: SoakOptions = {}): Promise<void> {
           s.name,
           `${i + 1} (${t.isolate})`,
           String(t.fullGcs),
+          String(t.forced),
+          v(t.peakBefore),
           v(t.first),
           v(t.last),
           v(t.min),
