@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { V8_FLAGS } from "../../scripts/compile.ts";
+import { runScript } from "../support/script.ts";
 import {
   HEAP_TRIM_EVERY_MS,
   HEAP_TRIM_SLACK_BYTES,
@@ -126,22 +128,11 @@ Deno.test("startHeapTrim checks on each tick of its period until stopped, and st
   off.stop();
 });
 
-/** Runs `main.ts` of `dir` with `flags`; returns its JSON output. */
-async function runScript(dir: string, flags: string[]): Promise<unknown> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...flags,
-      "--no-prompt",
-      "--allow-read",
-      join(dir, "main.ts"),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, stderr);
-  return JSON.parse(new TextDecoder().decode(out.stdout));
+/** Runs `main` (module source) with `flags`; returns its JSON output. */
+async function probeIn(main: string, flags: string[]): Promise<unknown> {
+  const out = await runScript(main, { flags: [...flags, "--allow-read"] });
+  assert.ok(out.success, out.stderr);
+  return JSON.parse(out.stdout);
 }
 
 Deno.test("with the product's V8 flags, gc() is exposed in the main thread and in workers, and a trim lowers the heap", async () => {
@@ -174,26 +165,28 @@ Deno.test("with the product's V8 flags, gc() is exposed in the main thread and i
       `import { probe } from "./probe.ts";
        self.onmessage = () => self.postMessage(probe());`,
     );
-    await Deno.writeTextFile(
-      join(dir, "main.ts"),
-      `import { probe } from "./probe.ts";
+    // The main thread's module comes on stdin; a worker needs a file.
+    const main = `import { probe } from ${
+      JSON.stringify(pathToFileURL(join(dir, "probe.ts")).href)
+    };
        const main = probe();
-       const w = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+       const w = new Worker(${
+      JSON.stringify(pathToFileURL(join(dir, "worker.ts")).href)
+    }, { type: "module" });
        w.onmessage = (e) => {
          console.log(JSON.stringify({ main, worker: e.data }));
          w.terminate();
        };
-       w.postMessage(null);`,
-    );
+       w.postMessage(null);`;
     type Probe = { gc: boolean; collected: boolean; droppedMiB: number };
-    const on = await runScript(dir, [V8_FLAGS]) as Record<string, Probe>;
+    const on = await probeIn(main, [V8_FLAGS]) as Record<string, Probe>;
     for (const isolate of ["main", "worker"]) {
       const p = on[isolate];
       assert.equal(p.gc, true, isolate);
       assert.equal(p.collected, true, isolate);
       assert.ok(p.droppedMiB > 4, `${isolate}: ${p.droppedMiB} MiB`);
     }
-    const off = await runScript(dir, []) as Record<string, Probe>;
+    const off = await probeIn(main, []) as Record<string, Probe>;
     for (const isolate of ["main", "worker"]) {
       assert.deepEqual(
         { gc: off[isolate].gc, collected: off[isolate].collected },
